@@ -1,0 +1,27 @@
+"""What the delivery worker needs from a platform adapter, and how an adapter reports failure."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from flows.types import Card
+
+
+class RetryLater(Exception):
+    """A send failed for now (rate limit, timeout, 5xx); `retry_after` seconds if the platform said."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(Exception):
+    """A send can never succeed as addressed (channel gone, app uninstalled); a co-chair must fix it."""
+
+
+class Adapter(Protocol):
+    platform: str
+
+    async def send(self, target: dict[str, Any], card: Card) -> str | None:
+        """Deliver `card` to `target` (an outbox target); the platform's message reference, if any."""
+        ...

@@ -1,0 +1,3 @@
+from adapters.local.adapter import LocalAdapter, TranscriptEntry
+
+__all__ = ["LocalAdapter", "TranscriptEntry"]

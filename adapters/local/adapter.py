@@ -1,0 +1,70 @@
+"""The local adapter: in-process, no accounts. It speaks to the engine like Slack or Teams would, and its
+sends come out of the same outbox, recorded as a transcript (the demo prints it; tests read it)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.local.render import render_text
+from flows.types import ActionEvent, Actor, Card, CommandEvent, Conversation, Event
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    ref: str
+    target: dict[str, Any]
+    card: Card
+
+    @property
+    def where(self) -> str:
+        if "address" in self.target and "user" not in self.target and not self.target.get("direct"):
+            private = self.target.get("private_to")
+            return f"#{self.target['address']}" + (f" (only {private} sees this)" if private else "")
+        return f"DM to {self.target.get('user', str(self.target.get('address', '')).removeprefix('dm-'))}"
+
+    @property
+    def text(self) -> str:
+        return render_text(self.card)
+
+
+class LocalAdapter:
+    platform = "local"
+
+    def __init__(self, handle: Callable[[Event], Awaitable[None]] | None = None) -> None:
+        self.handle = handle
+        self.transcript: list[TranscriptEntry] = []
+        self.listeners: list[Callable[[TranscriptEntry], None]] = []
+        self._refs = itertools.count(1)
+
+    async def send(self, target: dict[str, Any], card: Card) -> str | None:
+        entry = TranscriptEntry(ref=f"local-{next(self._refs)}", target=dict(target), card=card)
+        self.transcript.append(entry)
+        for listener in self.listeners:
+            listener(entry)
+        return entry.ref
+
+    # ---- inbound: what a person would do
+
+    def _conversation(self, user: str, channel: str | None) -> Conversation:
+        if channel is None:
+            return Conversation(platform="local", conversation_id=f"dm-{user}", is_direct=True)
+        return Conversation(platform="local", conversation_id=channel)
+
+    async def command(self, user: str, text: str, channel: str | None = None) -> None:
+        await self._deliver(CommandEvent(Actor("local", user), self._conversation(user, channel), text))
+
+    async def click(
+        self, user: str, action_id: str, value: str = "", channel: str | None = None, key: str | None = None
+    ) -> None:
+        event = ActionEvent(
+            Actor("local", user), self._conversation(user, channel), action_id, value, idempotency_key=key
+        )
+        await self._deliver(event)
+
+    async def _deliver(self, event: Event) -> None:
+        if self.handle is None:
+            raise RuntimeError("the local adapter is not attached to an engine")
+        await self.handle(event)

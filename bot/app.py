@@ -1,0 +1,92 @@
+"""The aiohttp application: health, metrics, and (as adapters land) the platform endpoints."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import text
+
+from bot import metrics
+from bot.runtime import Runtime
+from storage import outbox, schedules
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+def platform_status(runtime: Runtime) -> list[str]:
+    """One line per platform: on, or off and how to turn it on."""
+    settings = runtime.settings
+    lines = []
+    if settings.slack_enabled:
+        lines.append(
+            "Slack: credentials found, but this build has no Slack adapter yet; messages for Slack wait "
+            "in the outbox."
+        )
+    else:
+        lines.append(
+            "Slack: off. To turn it on, set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN "
+            "(or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth installs)."
+        )
+    if settings.teams_enabled:
+        lines.append(
+            "Teams: credentials found, but this build has no Teams adapter yet; messages for Teams wait "
+            "in the outbox."
+        )
+    else:
+        lines.append(
+            "Teams: off. To turn it on, set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD "
+            "(and MICROSOFT_APP_TENANT_ID for a single-tenant bot)."
+        )
+    return lines
+
+
+async def healthz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    try:
+        async with runtime.db.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        return web.json_response({"status": "unavailable", "database": str(exc)[:200]}, status=503)
+    return web.json_response(
+        {"status": "ok", "database": "ok", "platforms": sorted(p for p in runtime.adapters if p != "local")}
+    )
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    async with runtime.sessions() as session:
+        counts = await outbox.counts_by_status(session)
+        enabled = await schedules.count_enabled(session)
+    samples: list[tuple[str, str, str, dict[str, str], float]] = [
+        ("tandem_outbox_messages", "gauge", "Outbox rows by status.", {"status": s}, float(counts.get(s, 0)))
+        for s in ("pending", "sending", "sent", "failed")
+    ]
+    samples.append(("tandem_schedules_enabled", "gauge", "Enabled schedules.", {}, float(enabled)))
+    samples.append(
+        (
+            "tandem_scheduler_ticks_total",
+            "counter",
+            "Ticks run by this process.",
+            {},
+            float(runtime.ticker.ticks),
+        )
+    )
+    stats = runtime.worker.stats
+    for name, value in (("sent", stats.sent), ("retried", stats.retried), ("failed", stats.failed)):
+        samples.append(
+            (
+                "tandem_deliveries_total",
+                "counter",
+                "Delivery outcomes in this process.",
+                {"outcome": name},
+                float(value),
+            )
+        )
+    return web.Response(text=metrics.render(samples), content_type="text/plain", charset="utf-8")
+
+
+def build_app(runtime: Runtime) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app[RUNTIME] = runtime
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_view)
+    return app

@@ -1,0 +1,155 @@
+"""The `tandem` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError, load_settings
+
+DESCRIPTION = """Tandem: a Slack and Microsoft Teams bot for school labor–management teams.
+
+Settings come from environment variables (TANDEM_DATABASE_URL, TANDEM_HOST, TANDEM_PORT, SLACK_*,
+MICROSOFT_APP_*); see the README."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tandem", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("serve", help="run the bot: migrate the database, listen, tick, deliver")
+    db = sub.add_parser("db", help="database tasks")
+    db_sub = db.add_subparsers(dest="db_command", metavar="TASK")
+    db_sub.add_parser("upgrade", help="apply database migrations")
+    demo = sub.add_parser("demo", help="run a scripted team through the flows on the local adapter")
+    demo.add_argument("--dir", type=Path, help="keep the demo database here (default: a temporary directory)")
+    team = sub.add_parser("team", help="declare or show a team")
+    team_sub = team.add_subparsers(dest="team_command", metavar="TASK")
+    team_import = team_sub.add_parser("import", help="create or update a team from a YAML file")
+    team_import.add_argument("file", type=Path)
+    team_show = team_sub.add_parser("show", help="show a team")
+    team_show.add_argument("name")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        logging.getLogger().setLevel(logging.WARNING)
+        asyncio.run(run_demo(directory=args.dir))
+        return 0
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"tandem: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_run(args, settings, parser))
+    except _Refused as exc:
+        print(f"tandem: {exc}", file=sys.stderr)
+        return 2
+
+
+class _Refused(Exception):
+    pass
+
+
+async def _run(args: argparse.Namespace, settings: Settings, parser: argparse.ArgumentParser) -> int:
+    from bot.scheduler import SchedulerLockError
+    from flows.team_setup import TeamFileError
+
+    try:
+        if args.command == "serve":
+            await _serve(settings)
+        elif args.command == "db" and args.db_command == "upgrade":
+            await _upgrade(settings)
+        elif args.command == "team" and args.team_command in ("import", "show"):
+            print(await _team(settings, args))
+        else:
+            parser.parse_args([args.command, "--help"])
+        return 0
+    except (SchedulerLockError, TeamFileError) as exc:
+        raise _Refused(str(exc)) from None
+    except OSError as exc:
+        raise _Refused(f"cannot reach the database ({settings.database_url.split('@')[-1]}): {exc}") from None
+
+
+async def _upgrade(settings: Settings) -> None:
+    from storage.db import create_engine
+    from storage.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print("Database is up to date.")
+
+
+async def _team(settings: Settings, args: argparse.Namespace) -> str:
+    from bot import team_file
+    from flows.clock import SystemClock
+    from storage.db import create_engine, session_factory
+    from storage.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        sessions = session_factory(engine)
+        if args.team_command == "import":
+            return await team_file.import_file(sessions, SystemClock(), args.file)
+        return await team_file.show(sessions, args.name)
+    finally:
+        await engine.dispose()
+
+
+async def _serve(settings: Settings) -> None:
+    from aiohttp import web
+
+    from bot.app import build_app, platform_status
+    from bot.runtime import Runtime
+
+    runtime = Runtime(settings)
+    await runtime.start()
+    runner = web.AppRunner(build_app(runtime))
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+    except OSError as exc:
+        await runtime.stop()
+        raise _Refused(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    print(
+        f"Tandem is running on http://{settings.host}:{settings.port} (health: /healthz, metrics: /metrics)"
+    )
+    print(f"Database: {settings.database_url.split('@')[-1]}")
+    for line in platform_status(runtime):
+        print(line)
+    print("Without any platform you can still try the flows: `tandem demo`. Stop with Ctrl-C.", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        print("Stopping…", flush=True)
+        await runner.cleanup()
+        await runtime.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

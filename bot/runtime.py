@@ -1,0 +1,60 @@
+"""The running bot: database, engine, delivery worker, ticker and adapters, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from adapters.base import Adapter
+from bot.delivery import DeliveryWorker
+from bot.scheduler import SqliteSchedulerLock, Ticker
+from bot.settings import Settings
+from flows import default_flows
+from flows.clock import Clock, SystemClock
+from flows.engine import Engine
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
+
+log = logging.getLogger("tandem")
+
+
+class Runtime:
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None, adapters: Mapping[str, Adapter] | None = None
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.db: AsyncEngine = create_engine(settings.database_url)
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.db)
+        self.adapters: dict[str, Adapter] = dict(adapters or {})
+        self.worker = DeliveryWorker(self.sessions, self.adapters, self.clock)
+        self.engine = Engine(self.sessions, self.clock, default_flows(), on_deliveries=self.worker.wake)
+        self.ticker = Ticker(self.engine, settings.tick_seconds)
+        self._lock = SqliteSchedulerLock(settings.database_url)
+        self._worker_task: asyncio.Task[None] | None = None
+
+    def add_adapter(self, adapter: Adapter) -> None:
+        self.adapters[adapter.platform] = adapter
+        self.worker.adapters[adapter.platform] = adapter
+
+    async def start(self, *, migrate: bool = True, schedule: bool = True, deliver: bool = True) -> None:
+        if migrate:
+            await upgrade(self.db)
+        if schedule:
+            self._lock.acquire()
+            self.ticker.start()
+        if deliver:
+            self._worker_task = asyncio.create_task(self.worker.run_forever(), name="tandem-delivery")
+
+    async def stop(self) -> None:
+        self.ticker.shutdown()
+        if self._worker_task is not None:
+            self._worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker_task
+        self._lock.release()
+        await self.db.dispose()

@@ -1,0 +1,48 @@
+"""`tandem team import FILE` and `tandem team show NAME`: a district scripts its teams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.local.render import render_text
+from flows.clock import Clock
+from flows.team_setup import TeamFileError, describe_team, import_team, parse_team_file
+from storage import teams
+
+
+def read_team_file(path: Path) -> object:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise TeamFileError(f"no such file: {path}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise TeamFileError(f"{path} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+
+
+async def import_file(sessions: async_sessionmaker[AsyncSession], clock: Clock, path: Path) -> str:
+    """Validate the whole file, then write it in one transaction; a summary line."""
+    spec = parse_team_file(read_team_file(path))
+    async with sessions() as session, session.begin():
+        existed = await teams.team_by_name(session, spec.name) is not None
+        await import_team(session, spec, clock.now())
+    verb = "Updated" if existed else "Created"
+    chairs = sum(1 for m in spec.members if m.co_chair)
+    return (
+        f"{verb} team {spec.name!r}: {len(spec.members)} members ({chairs} co-chairs), "
+        f"{len(spec.channels)} channel(s), meeting {'scheduled' if spec.meeting else 'not scheduled'}."
+    )
+
+
+async def show(sessions: async_sessionmaker[AsyncSession], name: str) -> str:
+    async with sessions() as session:
+        team = await teams.team_by_name(session, name)
+        if team is None:
+            known = ", ".join(await teams.all_team_names(session)) or "none yet"
+            raise TeamFileError(f"no team named {name!r} (teams: {known})")
+        return render_text(await describe_team(session, team))

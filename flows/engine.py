@@ -1,0 +1,298 @@
+"""The conversation-flow engine: routes Events to flows and fires due schedule occurrences.
+
+Every entry point runs in one database transaction: the flow's state change and the outbox rows for
+the messages it wants sent commit together, or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from flows import outbox
+from flows.clock import Clock
+from flows.recurrence import Recurrence, from_key, to_key
+from flows.types import (
+    ActionEvent,
+    Actor,
+    Card,
+    CommandEvent,
+    Conversation,
+    Delivery,
+    Event,
+    Fields,
+    Header,
+    MessageEvent,
+    Recipient,
+    Text,
+)
+from storage import audit, events, flow_state, schedules, teams
+from storage.models import Person, Schedule, Team
+
+log = logging.getLogger("tandem.engine")
+
+
+@dataclass
+class FlowContext:
+    """What a flow gets for one event or one fired occurrence: a transaction, the time, and ways to speak."""
+
+    session: AsyncSession
+    now: datetime
+    actor: Actor | None = None
+    person: Person | None = None
+    conversation: Conversation | None = None
+    written: int = 0
+
+    async def send(self, delivery: Delivery) -> None:
+        self.written += await outbox.enqueue(self.session, delivery, self.now)
+
+    async def reply(self, card: Card, *, team_id: int | None = None) -> None:
+        """Answer the person who spoke, where they spoke, visible to them only."""
+        if self.conversation is None:
+            raise RuntimeError("reply() needs an inbound conversation")
+        recipient = Recipient.reply_to(self.conversation, self.actor.user_id if self.actor else None)
+        await self.send(Delivery(recipient=recipient, card=card, team_id=team_id))
+
+    @property
+    def command_prefix(self) -> str:
+        """How the person types a command on their platform (`/tandem help` in Slack, `help` elsewhere)."""
+        return "/tandem " if self.actor is not None and self.actor.platform == "slack" else ""
+
+    async def load_state(self, flow: str, team_id: int, key: str) -> dict[str, Any]:
+        return await flow_state.load(self.session, flow, team_id, key)
+
+    async def save_state(self, flow: str, team_id: int, key: str, data: dict[str, Any]) -> None:
+        await flow_state.save(self.session, flow, team_id, key, data, self.now)
+
+    async def audit(self, team_id: int | None, action: str, detail: dict[str, Any]) -> None:
+        await audit.record(
+            self.session,
+            team_id=team_id,
+            actor_person_id=self.person.id if self.person else None,
+            action=action,
+            detail=detail,
+            at=self.now,
+        )
+
+    async def team_here(self) -> tuple[Team | None, str | None]:
+        """The team this command is about: the team whose channel it was typed in, else the speaker's
+        only team. Returns (team, None) or (None, a sentence saying why not)."""
+        if self.person is None:
+            return None, "I don't know you yet: ask a co-chair to add you to your team."
+        mine = await teams.teams_of_person(self.session, self.person.id)
+        if self.conversation is not None:
+            for team in mine:
+                for channel in await teams.channels_of(self.session, team.id):
+                    if channel.address == self.conversation.conversation_id:
+                        return team, None
+        if len(mine) == 1:
+            return mine[0], None
+        if not mine:
+            return None, "You're not on a team yet: ask a co-chair to add you."
+        names = ", ".join(t.name for t in mine)
+        return None, f"You're on several teams ({names}): run this in the team's channel."
+
+
+CommandHandler = Callable[[FlowContext, CommandEvent, str], Awaitable[None]]
+ScheduleHandler = Callable[[FlowContext, Schedule, datetime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    word: str
+    usage: str
+    summary: str
+    handler: CommandHandler
+
+
+class Flow(Protocol):
+    name: str
+
+    def commands(self) -> Sequence[Command]: ...
+
+    def schedule_handlers(self) -> dict[str, ScheduleHandler]: ...
+
+    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None: ...
+
+
+@dataclass
+class TickReport:
+    ran: int = 0
+    skipped: int = 0
+    failed: int = 0
+    late: list[float] = field(default_factory=list)
+
+
+class Engine:
+    """One per process (or several in a test): stateless apart from its clock; the database holds the rest."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        flows: Sequence[Flow],
+        *,
+        name: str = "tandem",
+        on_deliveries: Callable[[], None] | None = None,
+        batch: int = 200,
+        default_misfire_grace: timedelta = timedelta(hours=1),
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.flows = {flow.name: flow for flow in flows}
+        self.name = name
+        self.on_deliveries = on_deliveries
+        self.batch = batch
+        self.default_misfire_grace = default_misfire_grace
+        self._commands: dict[str, Command] = {}
+        self._schedule_handlers: dict[str, ScheduleHandler] = {}
+        for flow in flows:
+            for command in flow.commands():
+                self._commands[command.word] = command
+            self._schedule_handlers.update(flow.schedule_handlers())
+
+    # ------------------------------------------------------------ inbound
+
+    async def handle(self, event: Event) -> None:
+        """Process one inbound event, at most once per idempotency key."""
+        async with self.sessions() as session, session.begin():
+            now = self.clock.now()
+            if event.idempotency_key and not await events.first_time(session, event.idempotency_key, now):
+                log.info("duplicate event %s ignored", event.idempotency_key)
+                return
+            person = await teams.person_by_identity(session, event.actor.platform, event.actor.user_id)
+            ctx = FlowContext(session, now, event.actor, person, event.conversation)
+            await self._dispatch(ctx, event)
+        self._notify(ctx.written)
+
+    async def _dispatch(self, ctx: FlowContext, event: Event) -> None:
+        if isinstance(event, CommandEvent) or (
+            isinstance(event, MessageEvent) and event.conversation.is_direct
+        ):
+            await self._command(ctx, event)
+        elif isinstance(event, ActionEvent):
+            flow = self.flows.get(event.action_id.split(".", 1)[0])
+            if flow is None:
+                await ctx.reply(Card.plain("That button is no longer in use."))
+                return
+            await flow.on_action(ctx, event)
+
+    async def _command(self, ctx: FlowContext, event: CommandEvent | MessageEvent) -> None:
+        text = event.text.strip()
+        word, _, rest = text.partition(" ")
+        word = word.lower()
+        if word in ("", "help", "?"):
+            await ctx.reply(self.help_card(ctx.command_prefix))
+            return
+        command = self._commands.get(word)
+        if command is None:
+            await ctx.reply(
+                Card.plain(
+                    f"I don't know the command “{word}”. "
+                    f"Type `{ctx.command_prefix}help` to see what I can do."
+                )
+            )
+            return
+        await command.handler(ctx, CommandEvent(event.actor, event.conversation, text), rest.strip())
+
+    def help_card(self, prefix: str) -> Card:
+        pairs = [(f"{prefix}help", "Show this list.")]
+        pairs += [(f"{prefix}{c.usage}", c.summary) for c in self._commands.values()]
+        return Card(
+            summary="What Tandem can do",
+            elements=(
+                Header("What Tandem can do"),
+                Text("Tandem helps your labor–management team keep its norms, roles and promises visible."),
+                Fields(tuple(pairs)),
+            ),
+        )
+
+    # ------------------------------------------------------------ scheduling
+
+    async def tick(self) -> TickReport:
+        """Fire every due occurrence exactly once, in batches; safe to run on many replicas at once."""
+        report = TickReport()
+        while True:
+            now = self.clock.now()
+            async with self.sessions() as session, session.begin():
+                due = await schedules.lock_due(session, now, self.batch)
+                ctx = FlowContext(session, now)
+                for schedule in due:
+                    await self._fire(ctx, schedule, report)
+            self._notify(ctx.written)
+            if len(due) < self.batch:
+                return report
+
+    async def _fire(self, ctx: FlowContext, schedule: Schedule, report: TickReport) -> None:
+        settings = schedule.settings or {}
+        recurrence = Recurrence(
+            schedule.rrule,
+            from_key(schedule.dtstart_local),
+            schedule.timezone,
+            lead=timedelta(minutes=int(settings.get("lead_minutes", 0))),
+        )
+        grace = (
+            timedelta(minutes=int(settings["misfire_grace_minutes"]))
+            if "misfire_grace_minutes" in settings
+            else self.default_misfire_grace
+        )
+        start = from_key(schedule.next_occurrence_local) if schedule.next_occurrence_local else None
+        latest = recurrence.latest_due(start, ctx.now) if start is not None else None
+        if latest is not None and start is not None:
+            if latest != start:
+                missed = len(recurrence.between(start, latest, limit=1000))
+                log.warning(
+                    "schedule %s: coalesced %s missed occurrence(s) into %s", schedule.id, missed, latest
+                )
+                report.skipped += missed
+            key = to_key(latest)
+            lateness = ctx.now - recurrence.fire_at(latest)
+            if lateness > grace:
+                await schedules.claim(ctx.session, schedule.id, key, "skipped", self.name, ctx.now)
+                log.warning(
+                    "schedule %s: occurrence %s is %s late, past its grace; skipped",
+                    schedule.id,
+                    key,
+                    lateness,
+                )
+                report.skipped += 1
+            else:
+                await self._run_occurrence(ctx, schedule, latest, key, report)
+                report.late.append(lateness.total_seconds())
+            following = recurrence.first_after(latest)
+        else:
+            following = recurrence.first_firing_after(ctx.now)
+        schedule.next_occurrence_local = to_key(following) if following else None
+        schedule.next_fire_at = recurrence.fire_at(following) if following else None
+        schedule.updated_at = ctx.now
+
+    async def _run_occurrence(
+        self, ctx: FlowContext, schedule: Schedule, occurrence: datetime, key: str, report: TickReport
+    ) -> None:
+        handler = self._schedule_handlers.get(schedule.kind)
+        written_before = ctx.written
+        try:
+            async with ctx.session.begin_nested():
+                if not await schedules.claim(ctx.session, schedule.id, key, "ran", self.name, ctx.now):
+                    return  # another replica ran it
+                if handler is None:
+                    raise LookupError(f"no flow handles schedules of kind {schedule.kind!r}")
+                await handler(ctx, schedule, occurrence)
+            report.ran += 1
+        except Exception:
+            ctx.written = written_before
+            log.exception("schedule %s occurrence %s failed; recorded and moving on", schedule.id, key)
+            await schedules.claim(ctx.session, schedule.id, key, "failed", self.name, ctx.now)
+            report.failed += 1
+
+    def _notify(self, written: int) -> None:
+        if written and self.on_deliveries is not None:
+            self.on_deliveries()
+
+
+__all__ = ["Command", "Engine", "Flow", "FlowContext", "TickReport"]

@@ -1,0 +1,264 @@
+"""Norms and roles before each meeting (CA LMI Resource Guidebook 001:L2946-2965, L4449-4452, L4477-4480).
+
+A configurable time before each meeting the team's channels get: the adopted norms (compact), one norm of
+focus rotating meeting by meeting, this meeting's facilitator, note-taker and timekeeper rotating fairly,
+and an opening check-in prompt. A member can pass their role; it goes to the next person, and is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from flows.content import checkin_prompts, meeting_roles
+from flows.engine import Command, FlowContext, ScheduleHandler
+from flows.formatting import meeting_day, meeting_time
+from flows.recurrence import from_key, local_to_utc, to_key, zone
+from flows.rotation import PastAssignment, assign_roles, next_after_pass
+from flows.team_setup import MEETING_KIND, team_norms
+from flows.types import (
+    ActionEvent,
+    Button,
+    Buttons,
+    Card,
+    CommandEvent,
+    Context,
+    Delivery,
+    Fields,
+    Header,
+    Recipient,
+    Text,
+)
+from storage import roles as role_store
+from storage import schedules, teams
+from storage.models import RoleAssignment, Schedule, Team
+
+FLOW = "norms"
+PASS_ACTION = "norms.pass"
+# A role can be passed until this long after the meeting starts.
+PASS_WINDOW_AFTER_START = timedelta(hours=1)
+
+
+def _label(role_id: str) -> str:
+    return next((r.label for r in meeting_roles() if r.id == role_id), role_id)
+
+
+def _history(rows: Sequence[RoleAssignment]) -> list[PastAssignment]:
+    return [PastAssignment(r.role, r.person_id, r.passed) for r in rows]
+
+
+class NormsFlow:
+    name = FLOW
+
+    def commands(self) -> Sequence[Command]:
+        return (
+            Command("norms", "norms", "Your team's norms in full, with where they come from.", self._norms),
+            Command(
+                "roles",
+                "roles",
+                "Who facilitates, takes notes and keeps time at the next meeting.",
+                self._roles,
+            ),
+            Command(
+                "pass",
+                "pass",
+                "Pass your meeting role to the next person (it comes back to you later).",
+                self._pass_command,
+            ),
+        )
+
+    def schedule_handlers(self) -> dict[str, ScheduleHandler]:
+        return {MEETING_KIND: self.remind}
+
+    # ------------------------------------------------------------ the reminder
+
+    async def remind(self, ctx: FlowContext, schedule: Schedule, occurrence: datetime) -> None:
+        team = await teams.team_by_id(ctx.session, schedule.team_id)
+        if team is None:
+            return
+        key = to_key(occurrence)
+        members = await teams.members(ctx.session, team.id)
+        member_ids = [m.person_id for m in members]
+        names = {m.person_id: m.name for m in members}
+        history = _history(await role_store.history(ctx.session, team.id))
+        roles = [r.id for r in meeting_roles()]
+        assignment = assign_roles(roles, member_ids, history)
+        for role, person_id in assignment.items():
+            role_store.assign(ctx.session, team.id, key, role, person_id, ctx.now)
+
+        state = await ctx.load_state(FLOW, team.id, "rotation")
+        meeting_number = int(state.get("meetings", 0))
+        await ctx.save_state(FLOW, team.id, "rotation", {"meetings": meeting_number + 1, "last": key})
+
+        pack = team_norms(team)
+        focus = pack.norms[meeting_number % len(pack.norms)]
+        prompts = checkin_prompts()
+        prompt = prompts[meeting_number % len(prompts)]
+        lead = int((schedule.settings or {}).get("lead_minutes", 0))
+        when = meeting_time(occurrence, team.timezone)
+        opening = f"{team.name} meets in {lead} minutes" if lead else f"{team.name} meets now"
+        focus_text = f"**Norm of focus: {focus.title}**" + (f" — {focus.text}" if focus.text else "")
+        card = Card(
+            summary=f"{opening} — {when}",
+            elements=(
+                Header(f"{opening} · {when}"),
+                Text(focus_text),
+                Fields(tuple((_label(role), names[person]) for role, person in assignment.items())),
+                Text(f"**Opening check-in:** {prompt}"),
+                Context(f"Our norms: {' · '.join(n.title for n in pack.norms)}"),
+                Buttons((Button("Pass my role", PASS_ACTION, key),)),
+                Context(
+                    "Roles rotate so everyone gets to facilitate, take notes and keep time. Can't take yours "
+                    "today? Pass it: it goes to the next person and you're first in line next time."
+                ),
+                *((Context(f"{pack.name}: {pack.attribution}"),) if pack.attribution else ()),
+            ),
+        )
+        await ctx.send(Delivery(Recipient.team_channels(team.id), card, team_id=team.id))
+
+    # ------------------------------------------------------------ passing a role
+
+    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
+        if event.action_id != PASS_ACTION or not event.value:
+            await ctx.reply(Card.plain("That button is no longer in use."))
+            return
+        team, why = await ctx.team_here()
+        if team is None:
+            await ctx.reply(Card.plain(why or ""))
+            return
+        await self._pass(ctx, team, event.value)
+
+    async def _pass_command(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
+        team, why = await ctx.team_here()
+        if team is None:
+            await ctx.reply(Card.plain(why or ""))
+            return
+        key = await self._current_meeting(ctx, team)
+        if key is None:
+            meeting = await self._next_meeting_text(ctx, team)
+            await ctx.reply(
+                Card.plain(
+                    f"There are no roles to pass yet: roles are announced before each meeting.{meeting}"
+                )
+            )
+            return
+        await self._pass(ctx, team, key)
+
+    async def _pass(self, ctx: FlowContext, team: Team, key: str) -> None:
+        if ctx.person is None:
+            await ctx.reply(Card.plain("I don't know you yet: ask a co-chair to add you to your team."))
+            return
+        try:
+            occurrence = from_key(key)
+        except ValueError:
+            await ctx.reply(Card.plain("That button is no longer in use."))
+            return
+        if local_to_utc(occurrence, zone(team.timezone)) + PASS_WINDOW_AFTER_START < ctx.now:
+            await ctx.reply(
+                Card.plain(f"The meeting of {meeting_day(occurrence)} is over, so its roles can't be passed.")
+            )
+            return
+        rows = await role_store.for_meeting(ctx.session, team.id, key)
+        mine = [r for r in rows if r.person_id == ctx.person.id and not r.passed]
+        if not mine:
+            await ctx.reply(
+                Card.plain(
+                    f"You don't hold a role at the meeting of {meeting_day(occurrence)}, so there is "
+                    "nothing to pass."
+                )
+            )
+            return
+        members = await teams.members(ctx.session, team.id)
+        member_ids = [m.person_id for m in members]
+        names = {m.person_id: m.name for m in members}
+        history = _history(await role_store.history(ctx.session, team.id))
+        changes = []
+        for row in mine:
+            row.passed = True
+            passed_by = [r.person_id for r in rows if r.role == row.role and r.passed]
+            busy = [r.person_id for r in rows if not r.passed and r.role != row.role]
+            successor = next_after_pass(row.role, member_ids, history, passed_by, busy)
+            if successor is None:
+                changes.append(
+                    f"{names[ctx.person.id]} passed {_label(row.role).lower()}; nobody else is free, "
+                    "so the team will pick someone at the meeting"
+                )
+                continue
+            rows.append(role_store.assign(ctx.session, team.id, key, row.role, successor, ctx.now))
+            changes.append(
+                f"{names[ctx.person.id]} passed {_label(row.role).lower()}; {names[successor]} takes it"
+            )
+        await ctx.audit(team.id, "roles.passed", {"meeting": key, "roles": [r.role for r in mine]})
+        await ctx.send(
+            Delivery(
+                Recipient.team_channels(team.id),
+                Card(
+                    summary=f"Roles update for {meeting_day(occurrence)}",
+                    elements=(
+                        Text(f"**Roles update for {meeting_day(occurrence)}:** " + "; ".join(changes) + "."),
+                    ),
+                ),
+                team_id=team.id,
+            )
+        )
+        await ctx.reply(
+            Card.plain(
+                "Done — your role is passed and the team channel has the update. You'll be first in "
+                "line for it at a later meeting."
+            ),
+            team_id=team.id,
+        )
+
+    async def _current_meeting(self, ctx: FlowContext, team: Team) -> str | None:
+        """The latest meeting with roles announced that has not ended its pass window."""
+        state = await ctx.load_state(FLOW, team.id, "rotation")
+        key = state.get("last")
+        if not key:
+            return None
+        if local_to_utc(from_key(str(key)), zone(team.timezone)) + PASS_WINDOW_AFTER_START < ctx.now:
+            return None
+        return str(key)
+
+    async def _next_meeting_text(self, ctx: FlowContext, team: Team) -> str:
+        meeting = await schedules.for_team(ctx.session, team.id, MEETING_KIND)
+        if meeting and meeting[0].next_occurrence_local:
+            when = meeting_time(from_key(meeting[0].next_occurrence_local), team.timezone)
+            return f" The next meeting is {when}."
+        return ""
+
+    # ------------------------------------------------------------ showing norms and roles
+
+    async def _norms(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
+        team, why = await ctx.team_here()
+        if team is None:
+            await ctx.reply(Card.plain(why or ""))
+            return
+        pack = team_norms(team)
+        lines = [
+            f"**{i}. {n.title}**" + (f" — {n.text}" if n.text else "") for i, n in enumerate(pack.norms, 1)
+        ]
+        elements: list[Header | Text | Context] = [Header(pack.name), Text("\n".join(lines))]
+        if pack.attribution:
+            elements.append(Context(pack.attribution))
+        await ctx.reply(Card(summary=pack.name, elements=tuple(elements)), team_id=team.id)
+
+    async def _roles(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
+        team, why = await ctx.team_here()
+        if team is None:
+            await ctx.reply(Card.plain(why or ""))
+            return
+        key = await self._current_meeting(ctx, team)
+        if key is None:
+            meeting = await self._next_meeting_text(ctx, team)
+            await ctx.reply(Card.plain(f"Roles are announced before each meeting.{meeting}"), team_id=team.id)
+            return
+        rows = [r for r in await role_store.for_meeting(ctx.session, team.id, key) if not r.passed]
+        names = {m.person_id: m.name for m in await teams.members(ctx.session, team.id)}
+        card = Card(
+            summary=f"Roles for {meeting_day(from_key(key))}",
+            elements=(
+                Header(f"Roles · {meeting_time(from_key(key), team.timezone)}"),
+                Fields(tuple((_label(r.role), names.get(r.person_id, "—")) for r in rows)),
+            ),
+        )
+        await ctx.reply(card, team_id=team.id)

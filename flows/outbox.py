@@ -1,0 +1,66 @@
+"""Turn a neutral Delivery into outbox rows: one per platform address it resolves to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.types import PLATFORMS, Delivery, Recipient, card_to_json
+from storage import outbox, teams
+
+
+async def targets(session: AsyncSession, recipient: Recipient) -> list[tuple[str, dict[str, Any]]]:
+    """(platform, target) pairs for a recipient. A person is reached once, on their first platform
+    in Slack, Teams, local order; a team's channels on every platform they live on."""
+    if recipient.kind == "conversation":
+        if recipient.platform is None or recipient.address is None:
+            raise ValueError("a conversation recipient needs a platform and an address")
+        target = {
+            "address": recipient.address,
+            "thread": recipient.thread,
+            "private_to": recipient.private_to,
+            "direct": recipient.direct or None,
+        }
+        return [(recipient.platform, {k: v for k, v in target.items() if v is not None})]
+    if recipient.kind == "team_channels":
+        if recipient.team_id is None:
+            raise ValueError("a team_channels recipient needs a team id")
+        return [
+            (c.platform, {"address": c.address, "workspace": c.workspace, "channel_id": c.id})
+            for c in await teams.channels_of(session, recipient.team_id)
+        ]
+    if recipient.person_id is None:
+        raise ValueError("a person recipient needs a person id")
+    identities = await teams.identities_of(session, recipient.person_id)
+    for platform in PLATFORMS:
+        for identity in identities:
+            if identity.platform == platform:
+                dm: dict[str, Any] = {
+                    "user": identity.user_id,
+                    "workspace": identity.workspace,
+                    "person_id": identity.person_id,
+                }
+                if identity.dm_address:
+                    dm["address"] = identity.dm_address
+                return [(platform, dm)]
+    return []
+
+
+async def enqueue(session: AsyncSession, delivery: Delivery, now: datetime) -> int:
+    """Write the delivery's rows in the caller's transaction; the number of rows written."""
+    payload = card_to_json(delivery.card)
+    written = 0
+    for platform, target in await targets(session, delivery.recipient):
+        outbox.add(
+            session,
+            team_id=delivery.team_id,
+            platform=platform,
+            target=target,
+            payload=payload,
+            sensitive=delivery.sensitive,
+            now=now,
+        )
+        written += 1
+    return written

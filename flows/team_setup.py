@@ -1,0 +1,278 @@
+"""Declaring a team: the team file (`tandem team import team.yaml`), its validation, and the `team` command.
+
+A team file is checked whole before anything is written; one transaction writes it, so a refused file
+leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.content import DEFAULT_NORMS_PACK, NormPack, norm_pack_from_data, norm_packs
+from flows.engine import Command, FlowContext, ScheduleHandler
+from flows.formatting import meeting_time
+from flows.recurrence import Recurrence, from_key, to_key, zone
+from flows.types import ActionEvent, Card, CommandEvent, Fields, Header
+from storage import audit, schedules, teams
+from storage.models import Team
+
+MEETING_KIND = "meeting"
+SIDES = ("labor", "management", "board", "community", "other")
+
+
+class TeamFileError(ValueError):
+    """A team file was refused; the message names the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class MemberSpec(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    side: Literal["labor", "management", "board", "community", "other"]
+    co_chair: bool = False
+    email: str | None = None
+    slack: str | None = None
+    teams: str | None = None
+    local: str | None = None
+
+    @model_validator(mode="after")
+    def _has_identity(self) -> MemberSpec:
+        if not (self.slack or self.teams or self.local):
+            raise ValueError("give at least one of slack, teams or local (the person's user id there)")
+        return self
+
+    def identities(self) -> list[tuple[str, str]]:
+        pairs = [("slack", self.slack), ("teams", self.teams), ("local", self.local)]
+        return [(platform, user) for platform, user in pairs if user]
+
+
+class ChannelSpec(_Strict):
+    platform: Literal["slack", "teams", "local"]
+    id: str = Field(min_length=1)
+    name: str | None = None
+
+
+class MeetingSpec(_Strict):
+    rrule: str
+    start: datetime = Field(description="the first meeting, local wall-clock time in the team's zone")
+    reminder_minutes_before: int = Field(default=30, ge=0, le=7 * 24 * 60)
+
+    @field_validator("start")
+    @classmethod
+    def _naive(cls, value: datetime) -> datetime:
+        if value.tzinfo is not None:
+            raise ValueError("give the local time without an offset; the team's timezone applies")
+        return value
+
+
+class CustomNorms(_Strict):
+    name: str
+    attribution: str | None = None
+    norms: list[str | dict[str, str]] = Field(min_length=1)
+
+
+class TeamFile(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str
+    language: str = "en"
+    norms: str | CustomNorms = DEFAULT_NORMS_PACK
+    members: list[MemberSpec] = Field(min_length=2)
+    channels: list[ChannelSpec] = Field(default_factory=list)
+    meeting: MeetingSpec | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @field_validator("norms")
+    @classmethod
+    def _pack(cls, value: str | CustomNorms) -> str | CustomNorms:
+        if isinstance(value, str) and value not in norm_packs():
+            known = ", ".join(sorted(norm_packs()))
+            raise ValueError(f"unknown norms pack {value!r} (known: {known}; or give your own list)")
+        return value
+
+    @model_validator(mode="after")
+    def _co_chairs_and_rule(self) -> TeamFile:
+        chairs = {m.side for m in self.members if m.co_chair}
+        if not {"labor", "management"} <= chairs:
+            found = ", ".join(sorted(chairs)) or "none"
+            raise ValueError(
+                "members: a team needs co-chairs from both sides, at least one labor and one management "
+                f"(co-chair sides found: {found})"
+            )
+        seen: set[tuple[str, str]] = set()
+        for member in self.members:
+            for identity in member.identities():
+                if identity in seen:
+                    raise ValueError(f"members: {identity[0]} id {identity[1]!r} is listed twice")
+                seen.add(identity)
+        if self.meeting is not None:
+            try:
+                Recurrence(self.meeting.rrule, self.meeting.start, self.timezone)
+            except ValueError as exc:
+                raise ValueError(f"meeting.rrule: {exc}") from exc
+        return self
+
+    def norm_pack(self) -> NormPack:
+        if isinstance(self.norms, str):
+            return norm_packs()[self.norms]
+        items = [n if isinstance(n, dict) else {"title": n} for n in self.norms.norms]
+        return norm_pack_from_data(
+            {"id": "custom", "name": self.norms.name, "attribution": self.norms.attribution, "norms": items}
+        )
+
+
+def parse_team_file(data: Any) -> TeamFile:
+    """Validate a decoded team file; TeamFileError naming the field(s) otherwise."""
+    if not isinstance(data, dict):
+        raise TeamFileError("the team file must be a mapping with name, timezone, members, …")
+    try:
+        return TeamFile.model_validate(data)
+    except ValidationError as exc:
+        raise TeamFileError(_explain(exc)) from None
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        where = ".".join(
+            str(p) for p in error["loc"] if not str(p).startswith(("function-after", "str", "Custom"))
+        )
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if where and not message.startswith(f"{where.split('.')[0]}:"):
+            lines.append(f"{where}: {message}")
+        else:
+            lines.append(message)
+    return "; ".join(dict.fromkeys(lines))
+
+
+def team_norms(team: Team) -> NormPack:
+    """The norms a team adopted: a shipped pack by id, or the team's own list."""
+    settings = team.settings or {}
+    custom = settings.get("custom_norms")
+    if custom:
+        return norm_pack_from_data(custom)
+    return norm_packs().get(
+        str(settings.get("norms_pack", DEFAULT_NORMS_PACK)), norm_packs()[DEFAULT_NORMS_PACK]
+    )
+
+
+async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> Team:
+    """Create or update the team `spec` names, in the caller's transaction."""
+    team = await teams.team_by_name(session, spec.name)
+    pack = spec.norm_pack()
+    settings: dict[str, Any] = {"norms_pack": pack.id}
+    if pack.id == "custom":
+        settings["custom_norms"] = {
+            "id": "custom",
+            "name": pack.name,
+            "attribution": pack.attribution,
+            "norms": [{"title": n.title, "text": n.text} for n in pack.norms],
+        }
+    created = team is None
+    if team is None:
+        team = Team(
+            name=spec.name, timezone=spec.timezone, language=spec.language, settings=settings, created_at=now
+        )
+        session.add(team)
+        await session.flush()
+    else:
+        team.timezone, team.language = spec.timezone, spec.language
+        team.settings = {**(team.settings or {}), **settings}
+        if pack.id != "custom":
+            team.settings.pop("custom_norms", None)
+    rows: list[tuple[int, str, bool]] = []
+    for member in spec.members:
+        person = await teams.find_or_create_person(
+            session, name=member.name, email=member.email, identities=member.identities(), now=now
+        )
+        rows.append((person.id, member.side, member.co_chair))
+    await teams.replace_memberships(session, team.id, rows, now)
+    await teams.replace_channels(session, team.id, [(c.platform, c.id, c.name) for c in spec.channels])
+    if spec.meeting is not None:
+        await set_meeting_schedule(
+            session, team, spec.meeting.rrule, spec.meeting.start, spec.meeting.reminder_minutes_before, now
+        )
+    await audit.record(
+        session,
+        team_id=team.id,
+        actor_person_id=None,
+        action="team.created" if created else "team.updated",
+        detail={"via": "team file", "members": len(rows), "channels": len(spec.channels)},
+        at=now,
+    )
+    return team
+
+
+async def set_meeting_schedule(
+    session: AsyncSession, team: Team, rrule: str, start: datetime, lead_minutes: int, now: datetime
+) -> None:
+    recurrence = Recurrence(rrule, start, team.timezone, lead=timedelta(minutes=lead_minutes))
+    following = recurrence.first_firing_after(now)
+    await schedules.upsert_for_team(
+        session,
+        team_id=team.id,
+        kind=MEETING_KIND,
+        rrule=rrule,
+        dtstart_local=to_key(start),
+        timezone=team.timezone,
+        settings={"lead_minutes": lead_minutes, "misfire_grace_minutes": max(lead_minutes, 5)},
+        next_occurrence_local=to_key(following) if following else None,
+        next_fire_at=recurrence.fire_at(following) if following else None,
+        now=now,
+    )
+
+
+async def describe_team(session: AsyncSession, team: Team) -> Card:
+    """A compact card: sides, co-chairs, members, channels, norms and the next meeting."""
+    members = await teams.members(session, team.id)
+    chairs = [f"{m.name} ({m.side})" for m in members if m.co_chair]
+    others = [f"{m.name} ({m.side})" for m in members if not m.co_chair]
+    channels = [f"{c.name or c.address} ({c.platform})" for c in await teams.channels_of(session, team.id)]
+    pairs: list[tuple[str, str]] = [
+        ("Co-chairs", ", ".join(chairs)),
+        ("Members", ", ".join(others) or "—"),
+        ("Time zone", team.timezone),
+        ("Channels", ", ".join(channels) or "none yet"),
+        ("Norms", team_norms(team).name),
+    ]
+    meeting = await schedules.for_team(session, team.id, MEETING_KIND)
+    if meeting and meeting[0].next_occurrence_local:
+        pairs.append(
+            ("Next meeting", meeting_time(from_key(meeting[0].next_occurrence_local), team.timezone))
+        )
+    return Card(summary=f"{team.name}", elements=(Header(team.name), Fields(tuple(pairs))))
+
+
+class TeamFlow:
+    """`team`: who is on my team and when we meet."""
+
+    name = "team"
+
+    def commands(self) -> Sequence[Command]:
+        return (
+            Command("team", "team", "Who is on your team, its co-chairs and the next meeting.", self._show),
+        )
+
+    def schedule_handlers(self) -> dict[str, ScheduleHandler]:
+        return {}
+
+    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
+        await ctx.reply(Card.plain("That button is no longer in use."))
+
+    async def _show(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
+        team, why = await ctx.team_here()
+        if team is None:
+            await ctx.reply(Card.plain(why or ""))
+            return
+        await ctx.reply(await describe_team(ctx.session, team), team_id=team.id)

@@ -1,0 +1,148 @@
+"""Teams, people, identities, memberships and channels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from storage.models import Identity, Membership, Person, Team, TeamChannel
+
+
+@dataclass(frozen=True)
+class MemberView:
+    person_id: int
+    name: str
+    side: str
+    co_chair: bool
+    position: int
+
+
+async def team_by_name(session: AsyncSession, name: str) -> Team | None:
+    stmt = (
+        select(Team)
+        .where(Team.name == name)
+        .options(
+            selectinload(Team.memberships).selectinload(Membership.person).selectinload(Person.identities),
+            selectinload(Team.channels),
+        )
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def team_by_id(session: AsyncSession, team_id: int) -> Team | None:
+    return await session.get(Team, team_id)
+
+
+async def all_team_names(session: AsyncSession) -> list[str]:
+    return list((await session.execute(select(Team.name).order_by(Team.name))).scalars())
+
+
+async def members(session: AsyncSession, team_id: int) -> list[MemberView]:
+    """Members in their stable order (the order the team listed them)."""
+    stmt = (
+        select(
+            Membership.person_id,
+            Person.display_name,
+            Membership.side,
+            Membership.co_chair,
+            Membership.position,
+        )
+        .join(Person, Person.id == Membership.person_id)
+        .where(Membership.team_id == team_id)
+        .order_by(Membership.position, Membership.id)
+    )
+    return [MemberView(*row) for row in (await session.execute(stmt)).all()]
+
+
+async def person_by_identity(session: AsyncSession, platform: str, user_id: str) -> Person | None:
+    stmt = select(Person).join(Identity).where(Identity.platform == platform, Identity.user_id == user_id)
+    return (await session.execute(stmt.limit(1))).scalar_one_or_none()
+
+
+async def teams_of_person(session: AsyncSession, person_id: int) -> list[Team]:
+    stmt = select(Team).join(Membership).where(Membership.person_id == person_id).order_by(Team.name)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def identities_of(session: AsyncSession, person_id: int) -> list[Identity]:
+    stmt = select(Identity).where(Identity.person_id == person_id).order_by(Identity.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def channels_of(session: AsyncSession, team_id: int) -> list[TeamChannel]:
+    stmt = select(TeamChannel).where(TeamChannel.team_id == team_id).order_by(TeamChannel.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def find_or_create_person(
+    session: AsyncSession,
+    *,
+    name: str,
+    email: str | None,
+    identities: Sequence[tuple[str, str]],
+    now: datetime,
+) -> Person:
+    """The person owning any of these (platform, user id) identities, else a new person; adds the rest."""
+    person: Person | None = None
+    for platform, user_id in identities:
+        person = await person_by_identity(session, platform, user_id)
+        if person is not None:
+            break
+    if person is None:
+        person = Person(display_name=name, email=email, created_at=now)
+        session.add(person)
+        await session.flush()
+    else:
+        person.display_name = name
+        person.email = email or person.email
+    existing = {(i.platform, i.user_id) for i in await identities_of(session, person.id)}
+    for platform, user_id in identities:
+        if (platform, user_id) not in existing:
+            session.add(Identity(person_id=person.id, platform=platform, user_id=user_id, workspace=""))
+    await session.flush()
+    return person
+
+
+async def replace_memberships(
+    session: AsyncSession, team_id: int, rows: Sequence[tuple[int, str, bool]], now: datetime
+) -> None:
+    """Make the team's members exactly `rows` of (person id, side, co-chair), keeping join dates."""
+    current = {
+        m.person_id: m
+        for m in (await session.execute(select(Membership).where(Membership.team_id == team_id))).scalars()
+    }
+    wanted = {person_id for person_id, _, _ in rows}
+    for person_id, membership in current.items():
+        if person_id not in wanted:
+            await session.delete(membership)
+    for position, (person_id, side, co_chair) in enumerate(rows):
+        existing = current.get(person_id)
+        if existing is None:
+            session.add(
+                Membership(
+                    team_id=team_id,
+                    person_id=person_id,
+                    side=side,
+                    co_chair=co_chair,
+                    position=position,
+                    joined_at=now,
+                )
+            )
+        else:
+            existing.side, existing.co_chair, existing.position = side, co_chair, position
+    await session.flush()
+
+
+async def replace_channels(
+    session: AsyncSession, team_id: int, rows: Sequence[tuple[str, str, str | None]]
+) -> None:
+    """Make the team's channels exactly `rows` of (platform, address, name)."""
+    await session.execute(delete(TeamChannel).where(TeamChannel.team_id == team_id))
+    for platform, address, name in rows:
+        session.add(TeamChannel(team_id=team_id, platform=platform, address=address, name=name, workspace=""))
+    await session.flush()

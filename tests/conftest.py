@@ -1,0 +1,166 @@
+"""Shared fixtures: every storage-touching test runs on SQLite *and* PostgreSQL.
+
+PostgreSQL comes from TANDEM_TEST_POSTGRES_URL (default: the local server, user postgres). A fresh
+database is created for the test session and dropped afterwards; tests fail, not skip, if it is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.local import LocalAdapter
+from bot.delivery import DeliveryWorker
+from flows import default_flows
+from flows.clock import ManualClock
+from flows.engine import Engine
+from flows.team_setup import import_team, parse_team_file
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
+from storage.models import Base, Team
+
+PG_ADMIN_URL = os.environ.get(
+    "TANDEM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _admin(sql: str) -> None:
+    engine = create_engine(PG_ADMIN_URL)
+    try:
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    name = f"tandem_test_{uuid.uuid4().hex[:10]}"
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # fail loudly: CI must run the PostgreSQL half
+        pytest.fail(
+            f"PostgreSQL is required for the storage tests and is unreachable at {PG_ADMIN_URL}: {exc}"
+        )
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_migrate(url))
+    yield url
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+async def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database of each kind."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "tandem.db"
+        shutil.copy(template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_url")
+    asyncio.run(_truncate_all(url))
+    return url
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(database_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 10, 20, 16, 0, tzinfo=UTC))
+
+
+@dataclass
+class Stack:
+    """The real engine, outbox, delivery worker and local adapter on one database."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    clock: ManualClock
+    engine: Engine
+    worker: DeliveryWorker
+    local: LocalAdapter
+
+    async def import_team(self, spec: dict[str, Any]) -> Team:
+        async with self.sessions() as session, session.begin():
+            return await import_team(session, parse_team_file(spec), self.clock.now())
+
+    async def run_until(self, when: datetime) -> None:
+        """Move the clock to `when`, tick and deliver."""
+        self.clock.set(when)
+        await self.engine.tick()
+        await self.worker.drain()
+
+
+@pytest.fixture
+def stack(sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -> Stack:
+    local = LocalAdapter()
+    worker = DeliveryWorker(sessions, {"local": local}, clock, base_backoff=1.0)
+    engine = Engine(sessions, clock, default_flows(), on_deliveries=worker.wake)
+    local.handle = engine.handle
+    return Stack(sessions, clock, engine, worker, local)
+
+
+def team_spec(**overrides: Any) -> dict[str, Any]:
+    """A valid team file as a dict: two co-chairs (labor, management) and four members."""
+    spec: dict[str, Any] = {
+        "name": "Test Solutions Team",
+        "timezone": "America/Los_Angeles",
+        "norms": "seven-norms",
+        "channels": [{"platform": "local", "id": "team-channel", "name": "#team"}],
+        "meeting": {
+            "rrule": "FREQ=WEEKLY;BYDAY=TU",
+            "start": "2026-09-01T16:00:00",
+            "reminder_minutes_before": 30,
+        },
+        "members": [
+            {"name": "Ana Labor", "side": "labor", "co_chair": True, "local": "ana"},
+            {"name": "Ben Manager", "side": "management", "co_chair": True, "local": "ben"},
+            {"name": "Cy Teacher", "side": "labor", "local": "cy"},
+            {"name": "Di Principal", "side": "management", "local": "di"},
+            {"name": "Ed Board", "side": "board", "local": "ed"},
+            {"name": "Fay Parent", "side": "community", "local": "fay"},
+        ],
+    }
+    spec.update(overrides)
+    return spec

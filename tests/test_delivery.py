@@ -1,0 +1,171 @@
+"""Durable delivery: crash recovery, retries with back-off, Retry-After, permanent failures."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.base import PermanentFailure, RetryLater
+from bot.delivery import DeliveryWorker
+from flows.clock import ManualClock
+from flows.outbox import enqueue
+from flows.types import Card, Delivery, Recipient
+from storage import outbox
+from storage.models import OutboxStatus
+from tests.conftest import Stack, team_spec
+
+
+class Crash(BaseException):
+    """The process dies: not an error the worker may catch."""
+
+
+class FlakyAdapter:
+    platform = "local"
+
+    def __init__(self, crash_after: int | None = None, script: list[Exception] | None = None) -> None:
+        self.crash_after = crash_after
+        self.script = list(script or [])
+        self.delivered: list[str] = []
+        self.attempts = 0
+
+    async def send(self, target: dict[str, Any], card: Card) -> str | None:
+        self.attempts += 1
+        if self.crash_after is not None and len(self.delivered) == self.crash_after:
+            # The message in flight reached the platform, then the process died before recording it.
+            self.delivered.append(card.summary)
+            raise Crash()
+        if self.script:
+            raise self.script.pop(0)
+        self.delivered.append(card.summary)
+        return f"ref-{card.summary}"
+
+
+async def _enqueue(stack: Stack, n: int, *, sensitive: bool = False) -> None:
+    team = await stack.import_team(team_spec())
+    async with stack.sessions() as session, session.begin():
+        for i in range(n):
+            await enqueue(
+                session,
+                Delivery(
+                    Recipient.team_channels(team.id),
+                    Card.plain(f"m{i:02d}"),
+                    team_id=team.id,
+                    sensitive=sensitive,
+                ),
+                stack.clock.now(),
+            )
+
+
+async def test_a_worker_that_dies_mid_batch_loses_nothing(stack: Stack) -> None:
+    await _enqueue(stack, 20)
+    dying = FlakyAdapter(crash_after=7)
+    first = DeliveryWorker(
+        stack.sessions, {"local": dying}, stack.clock, batch=50, lease=timedelta(seconds=60)
+    )
+    with pytest.raises(Crash):
+        await first.run_once()
+    # A new worker starts; the dead worker's lease must run out before its rows are taken over.
+    survivor = FlakyAdapter()
+    second = DeliveryWorker(stack.sessions, {"local": survivor}, stack.clock, batch=50)
+    assert await second.drain() == 0
+    stack.clock.advance(timedelta(seconds=61))
+    await second.drain()
+    everything = Counter(dying.delivered + survivor.delivered)
+    assert set(everything) == {f"m{i:02d}" for i in range(20)}
+    twice = [m for m, n in everything.items() if n > 1]
+    assert twice == ["m07"]  # only the message in flight at the crash
+    async with stack.sessions() as session:
+        rows = await outbox.messages(session)
+    assert {r.status for r in rows} == {OutboxStatus.sent}
+    assert all(r.platform_ref for r in rows)
+
+
+async def test_retry_after_is_honoured_then_sent(stack: Stack) -> None:
+    await _enqueue(stack, 1)
+    adapter = FlakyAdapter(script=[RetryLater("rate limited", retry_after=30)])
+    worker = DeliveryWorker(stack.sessions, {"local": adapter}, stack.clock)
+    await worker.drain()
+    async with stack.sessions() as session:
+        (row,) = await outbox.messages(session)
+    assert row.status == OutboxStatus.pending and row.attempts == 1
+    assert row.next_attempt_at == stack.clock.now() + timedelta(seconds=30)
+    stack.clock.advance(timedelta(seconds=29))
+    await worker.drain()
+    assert adapter.delivered == []
+    stack.clock.advance(timedelta(seconds=1))
+    await worker.drain()
+    assert adapter.delivered == ["m00"]
+
+
+async def test_errors_back_off_exponentially_and_give_up_after_max_attempts(stack: Stack) -> None:
+    await _enqueue(stack, 1)
+    adapter = FlakyAdapter(script=[ConnectionError("reset")] * 10)
+    worker = DeliveryWorker(stack.sessions, {"local": adapter}, stack.clock, base_backoff=2, max_attempts=4)
+    delays = []
+    for _ in range(4):
+        before = stack.clock.now()
+        await worker.drain()
+        async with stack.sessions() as session:
+            (row,) = await outbox.messages(session)
+        if row.status == OutboxStatus.failed:
+            break
+        delays.append((row.next_attempt_at - before).total_seconds())
+        stack.clock.set(row.next_attempt_at)
+    assert delays == [2, 4, 8]
+    assert row.status == OutboxStatus.failed and row.attempts == 4 and "reset" in (row.last_error or "")
+
+
+async def test_a_permanent_failure_is_recorded_not_retried(stack: Stack) -> None:
+    await _enqueue(stack, 2)
+    adapter = FlakyAdapter(script=[PermanentFailure("channel_not_found")])
+    worker = DeliveryWorker(stack.sessions, {"local": adapter}, stack.clock)
+    await worker.drain()
+    stack.clock.advance(timedelta(hours=1))
+    await worker.drain()
+    async with stack.sessions() as session:
+        rows = await outbox.messages(session)
+    assert [(r.status, r.last_error) for r in rows] == [
+        (OutboxStatus.failed, "channel_not_found"),
+        (OutboxStatus.sent, None),
+    ]
+    assert adapter.attempts == 2
+
+
+async def test_sensitive_payloads_are_scrubbed_once_sent(stack: Stack) -> None:
+    await _enqueue(stack, 1, sensitive=True)
+    await stack.worker.drain()
+    async with stack.sessions() as session:
+        (row,) = await outbox.messages(session)
+    assert row.status == OutboxStatus.sent and row.payload is None
+
+
+async def test_messages_for_a_platform_that_is_off_wait_in_the_outbox(stack: Stack) -> None:
+    await _enqueue(stack, 1)
+    worker = DeliveryWorker(stack.sessions, {}, stack.clock)
+    assert await worker.drain() == 0
+    async with stack.sessions() as session:
+        assert (await outbox.counts_by_status(session)) == {"pending": 1}
+
+
+async def test_concurrent_workers_never_send_the_same_row(
+    stack: Stack, sessions: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    await _enqueue(stack, 60)
+
+    class Slow(FlakyAdapter):
+        async def send(self, target: dict[str, Any], card: Card) -> str | None:
+            await asyncio.sleep(0)
+            return await super().send(target, card)
+
+    adapters = [Slow() for _ in range(3)]
+    workers = [
+        DeliveryWorker(sessions, {"local": a}, clock, batch=5, name=f"w{i}") for i, a in enumerate(adapters)
+    ]
+    await asyncio.gather(*(w.drain() for w in workers))
+    delivered = [m for a in adapters for m in a.delivered]
+    assert sorted(delivered) == [f"m{i:02d}" for i in range(60)]

@@ -1,0 +1,82 @@
+"""The dispatcher: commands, help, unknown input, idempotency and state that survives a restart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.delivery import DeliveryWorker
+from flows import default_flows
+from flows.engine import Engine
+from flows.types import ActionEvent, Actor, Conversation
+from storage import flow_state, outbox, schedules
+from tests.conftest import Stack, team_spec
+
+
+async def test_help_lists_every_subcommand_with_an_example(stack: Stack) -> None:
+    await stack.import_team(team_spec())
+    await stack.local.command("cy", "help")
+    await stack.worker.drain()
+    text = stack.local.transcript[-1].text
+    for word in ("help", "team", "norms", "roles", "pass"):
+        assert f"  {word}" in text
+    assert stack.local.transcript[-1].where == "DM to cy"
+
+
+async def test_unknown_command_gets_a_helpful_reply_and_changes_nothing(stack: Stack) -> None:
+    await stack.import_team(team_spec())
+    await stack.local.command("cy", "frobnicate now")
+    await stack.worker.drain()
+    assert "I don't know the command “frobnicate”. Type `help`" in stack.local.transcript[-1].text
+
+
+async def test_a_stranger_is_told_how_to_join(stack: Stack) -> None:
+    await stack.import_team(team_spec())
+    await stack.local.command("zed", "norms")
+    await stack.worker.drain()
+    assert "ask a co-chair to add you" in stack.local.transcript[-1].text
+
+
+async def test_norms_and_team_commands_answer_from_the_database(stack: Stack) -> None:
+    await stack.import_team(team_spec(norms="monterey-coe"))
+    await stack.local.command("di", "norms")
+    await stack.local.command("di", "team")
+    await stack.worker.drain()
+    norms, team = stack.local.transcript[-2].text, stack.local.transcript[-1].text
+    assert "Listen, listen, listen." in norms and "Monterey County Office of Education" in norms
+    assert "Ana Labor (labor), Ben Manager (management)" in team
+
+
+async def test_the_same_event_twice_is_processed_once(stack: Stack) -> None:
+    await stack.import_team(team_spec())
+    event = ActionEvent(
+        Actor("local", "cy"),
+        Conversation("local", "dm-cy", is_direct=True),
+        "nobody.knows",
+        idempotency_key="retry-1",
+    )
+    await stack.engine.handle(event)
+    await stack.engine.handle(event)
+    async with stack.sessions() as session:
+        assert len(await outbox.messages(session)) == 1
+
+
+async def test_flow_state_survives_a_restart(stack: Stack) -> None:
+    stack.clock.set(datetime(2026, 9, 1, 12, 0, tzinfo=UTC))
+    team = await stack.import_team(team_spec())
+    async with stack.sessions() as session:
+        due = (await schedules.for_team(session, team.id, "meeting"))[0].next_fire_at
+    assert due is not None
+    await stack.run_until(due)
+    # A brand-new engine and worker (a restarted process) carry on from the database.
+    worker = DeliveryWorker(stack.sessions, {"local": stack.local}, stack.clock)
+    engine = Engine(stack.sessions, stack.clock, default_flows(), on_deliveries=worker.wake)
+    async with stack.sessions() as session:
+        state = await flow_state.load(session, "norms", team.id, "rotation")
+        due = (await schedules.for_team(session, team.id, "meeting"))[0].next_fire_at
+    assert state == {"meetings": 1, "last": "2026-09-01T16:00:00"}
+    assert due is not None
+    stack.clock.set(due)
+    await engine.tick()
+    await worker.drain()
+    posts = [e.text for e in stack.local.transcript if e.target.get("address") == "team-channel"]
+    assert "Norm of focus: Pausing" in posts[0] and "Norm of focus: Paraphrasing" in posts[1]

@@ -1,0 +1,150 @@
+"""Settings, the `tandem` command and `tandem serve` as a person runs them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, SettingsError, load_settings
+
+TANDEM = [sys.executable, "-m", "bot.cli"]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "SLACK_", "MICROSOFT_"))}
+    env.update(extra)
+    return env
+
+
+def test_defaults_match_the_design(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(("TANDEM_", "SLACK_", "MICROSOFT_")):
+            monkeypatch.delenv(name)
+    settings = load_settings()
+    assert settings.database_url == "sqlite+aiosqlite:///./tandem.db"
+    assert (settings.host, settings.port) == ("127.0.0.1", 3978)
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert not settings.slack_enabled and not settings.teams_enabled
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "TANDEM_DATABASE_URL",
+            "not a url",
+            "TANDEM_DATABASE_URL: could not parse 'not a url' as a database URL",
+        ),
+        ("TANDEM_DATABASE_URL", "mysql://x@y/z", "TANDEM_DATABASE_URL: unsupported database 'mysql'"),
+        ("TANDEM_DEFAULT_TIMEZONE", "Europe/Atlantis", "TANDEM_DEFAULT_TIMEZONE: unknown IANA time zone"),
+        ("TANDEM_PORT", "eighty", "TANDEM_PORT:"),
+    ],
+)
+def test_a_bad_setting_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert str(refused.value).startswith(message)
+    result = subprocess.run(
+        [*TANDEM, "serve"], env=_env(**{name: value}), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"tandem: {refused.value}"]
+    assert "Traceback" not in result.stderr
+
+
+def test_postgres_urls_get_the_async_driver() -> None:
+    settings = Settings(TANDEM_DATABASE_URL="postgresql://postgres@127.0.0.1/db")  # type: ignore[call-arg]
+    assert settings.database_url == "postgresql+asyncpg://postgres@127.0.0.1/db"
+
+
+def test_help_names_every_command() -> None:
+    result = subprocess.run([*TANDEM, "--help"], env=_env(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    for word in ("serve", "db", "demo", "team"):
+        assert word in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_health(port: int, proc: subprocess.Popen[str]) -> bytes:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                body: bytes = response.read()
+                return body
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("serve never became healthy")
+
+
+def test_serve_starts_without_credentials_and_refuses_a_second_scheduler_on_sqlite(tmp_path: Path) -> None:
+    port = _free_port()
+    env = _env(TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}", TANDEM_PORT=str(port))
+    proc = subprocess.Popen(
+        [*TANDEM, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert b'"status": "ok"' in _wait_for_health(port, proc)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            metrics = response.read().decode()
+        assert 'tandem_outbox_messages{status="pending"} 0' in metrics
+        second = subprocess.run(
+            [*TANDEM, "serve"],
+            env={**env, "TANDEM_PORT": str(_free_port())},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 2
+        assert "another Tandem scheduler is already running on this SQLite database" in second.stderr
+        assert "Traceback" not in second.stderr
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=30)
+    assert "Slack: off. To turn it on, set SLACK_SIGNING_SECRET" in output
+    assert "Teams: off. To turn it on, set MICROSOFT_APP_ID" in output
+    assert proc.returncode == 0
+
+
+def test_db_upgrade_and_team_commands(tmp_path: Path) -> None:
+    env = _env(TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}")
+    upgraded = subprocess.run([*TANDEM, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60)
+    assert upgraded.returncode == 0 and "up to date" in upgraded.stdout
+    example = Path(__file__).parent.parent / "examples" / "team.yaml"
+    imported = subprocess.run(
+        [*TANDEM, "team", "import", str(example)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.startswith("Created team")
+    shown = subprocess.run(
+        [*TANDEM, "team", "show", "Riverside District Learning Team"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0 and "Co-chairs" in shown.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(example.read_text().replace("America/Los_Angeles", "America/Springfield"))
+    refused = subprocess.run(
+        [*TANDEM, "team", "import", str(bad)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("tandem: timezone: unknown IANA time zone 'America/Springfield'")
