@@ -25,3 +25,7 @@ class Adapter(Protocol):
     async def send(self, target: dict[str, Any], card: Card) -> str | None:
         """Deliver `card` to `target` (an outbox target); the platform's message reference, if any."""
         ...
+
+    async def update(self, target: dict[str, Any], ref: str, card: Card) -> str | None:
+        """Replace the message `ref` (returned by an earlier send to `target`) with `card`."""
+        ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import text
 
-from bot import metrics
+from bot import metrics, slack_mount, teams_mount
 from bot.runtime import Runtime
 from storage import outbox, schedules
 
@@ -14,29 +14,7 @@ RUNTIME = web.AppKey("runtime", Runtime)
 
 def platform_status(runtime: Runtime) -> list[str]:
     """One line per platform: on, or off and how to turn it on."""
-    settings = runtime.settings
-    lines = []
-    if settings.slack_enabled:
-        lines.append(
-            "Slack: credentials found, but this build has no Slack adapter yet; messages for Slack wait "
-            "in the outbox."
-        )
-    else:
-        lines.append(
-            "Slack: off. To turn it on, set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN "
-            "(or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth installs)."
-        )
-    if settings.teams_enabled:
-        lines.append(
-            "Teams: credentials found, but this build has no Teams adapter yet; messages for Teams wait "
-            "in the outbox."
-        )
-    else:
-        lines.append(
-            "Teams: off. To turn it on, set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD "
-            "(and MICROSOFT_APP_TENANT_ID for a single-tenant bot)."
-        )
-    return lines
+    return [slack_mount.status(runtime.settings), teams_mount.status(runtime.settings)]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -89,4 +67,6 @@ def build_app(runtime: Runtime) -> web.Application:
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
+    slack_mount.mount(app, runtime)
+    teams_mount.mount(app, runtime)
     return app

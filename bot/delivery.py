@@ -89,7 +89,13 @@ class DeliveryWorker:
         adapter = self.adapters[message.platform]
         attempts = message.attempts + 1
         try:
-            ref = await adapter.send(message.target, card_from_json(message.payload))
+            ref: str | None
+            card = card_from_json(message.payload)
+            previous = await self._previous_ref(message)
+            if previous is not None:
+                ref = await adapter.update(message.target, previous, card) or previous
+            else:
+                ref = await adapter.send(message.target, card)
         except RetryLater as exc:
             await self._retry(message, attempts, str(exc), exc.retry_after)
             return
@@ -113,6 +119,14 @@ class DeliveryWorker:
             await outbox.mark_sent(session, message.id, ref, self.clock.now())
         self.stats.sent += 1
         self.stats.by_platform[message.platform] = self.stats.by_platform.get(message.platform, 0) + 1
+
+    async def _previous_ref(self, message: outbox.ClaimedMessage) -> str | None:
+        if message.replaces_key is None:
+            return None
+        async with self.sessions() as session:
+            return await outbox.sent_ref(
+                session, message.replaces_key, message.platform, message.target.get("address")
+            )
 
     async def _retry(
         self, message: outbox.ClaimedMessage, attempts: int, error: str, after: float | None

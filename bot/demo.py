@@ -52,7 +52,8 @@ def _print_entry(out: Callable[[str], None], clock: ManualClock) -> Callable[[Tr
     def show(entry: TranscriptEntry) -> None:
         when = clock.now().astimezone(zone(TZ))
         hour = when.strftime("%I").lstrip("0")
-        out(f"\n── {entry.where} · {when:%a} {when.day} {when:%b} {hour}:{when:%M %p %Z} " + "─" * 8)
+        edited = " · the card above, updated in place" if entry.updated else ""
+        out(f"\n── {entry.where} · {when:%a} {when.day} {when:%b} {hour}:{when:%M %p %Z}{edited} " + "─" * 8)
         out(entry.text)
 
     return show

@@ -87,34 +87,14 @@ class NormsFlow:
             role_store.assign(ctx.session, team.id, key, role, person_id, ctx.now)
 
         state = await ctx.load_state(FLOW, team.id, "rotation")
-        meeting_number = int(state.get("meetings", 0))
-        await ctx.save_state(FLOW, team.id, "rotation", {"meetings": meeting_number + 1, "last": key})
-
-        pack = team_norms(team)
-        focus = pack.norms[meeting_number % len(pack.norms)]
-        prompts = checkin_prompts()
-        prompt = prompts[meeting_number % len(prompts)]
+        number = int(state.get("meetings", 0))
         lead = int((schedule.settings or {}).get("lead_minutes", 0))
-        when = meeting_time(occurrence, team.timezone)
-        opening = f"{team.name} meets in {lead} minutes" if lead else f"{team.name} meets now"
-        focus_text = f"**Norm of focus: {focus.title}**" + (f" — {focus.text}" if focus.text else "")
-        card = Card(
-            summary=f"{opening} — {when}",
-            elements=(
-                Header(f"{opening} · {when}"),
-                Text(focus_text),
-                Fields(tuple((_label(role), names[person]) for role, person in assignment.items())),
-                Text(f"**Opening check-in:** {prompt}"),
-                Context(f"Our norms: {' · '.join(n.title for n in pack.norms)}"),
-                Buttons((Button("Pass my role", PASS_ACTION, key),)),
-                Context(
-                    "Roles rotate so everyone gets to facilitate, take notes and keep time. Can't take yours "
-                    "today? Pass it: it goes to the next person and you're first in line next time."
-                ),
-                *((Context(f"{pack.name}: {pack.attribution}"),) if pack.attribution else ()),
-            ),
+        await ctx.save_state(FLOW, team.id, "rotation", {"meetings": number + 1, "last": key})
+        await ctx.save_state(FLOW, team.id, f"meeting:{key}", {"number": number, "lead": lead})
+        card = _reminder_card(team, occurrence, number, lead, [(r, names[p]) for r, p in assignment.items()])
+        await ctx.send(
+            Delivery(Recipient.team_channels(team.id), card, team_id=team.id, key=_card_key(team.id, key))
         )
-        await ctx.send(Delivery(Recipient.team_channels(team.id), card, team_id=team.id))
 
     # ------------------------------------------------------------ passing a role
 
@@ -189,6 +169,20 @@ class NormsFlow:
                 f"{names[ctx.person.id]} passed {_label(row.role).lower()}; {names[successor]} takes it"
             )
         await ctx.audit(team.id, "roles.passed", {"meeting": key, "roles": [r.role for r in mine]})
+        meeting = await ctx.load_state(FLOW, team.id, f"meeting:{key}")
+        if meeting:  # the reminder card itself now shows who holds what
+            order = [r.id for r in meeting_roles()]
+            current = sorted(
+                (r for r in rows if not r.passed and r.person_id in names), key=lambda r: order.index(r.role)
+            )
+            holders = [(r.role, names[r.person_id]) for r in current]
+            card = _reminder_card(team, occurrence, int(meeting["number"]), int(meeting["lead"]), holders)
+            card_key = _card_key(team.id, key)
+            await ctx.send(
+                Delivery(
+                    Recipient.team_channels(team.id), card, team_id=team.id, key=card_key, replaces=card_key
+                )
+            )
         await ctx.send(
             Delivery(
                 Recipient.team_channels(team.id),
@@ -262,3 +256,36 @@ class NormsFlow:
             ),
         )
         await ctx.reply(card, team_id=team.id)
+
+
+def _card_key(team_id: int, meeting_key: str) -> str:
+    return f"norms:{team_id}:{meeting_key}"
+
+
+def _reminder_card(
+    team: Team, occurrence: datetime, number: int, lead: int, holders: list[tuple[str, str]]
+) -> Card:
+    """The message before a meeting; `number` (the team's meeting count) picks the focus and the prompt."""
+    pack = team_norms(team)
+    focus = pack.norms[number % len(pack.norms)]
+    prompts = checkin_prompts()
+    prompt = prompts[number % len(prompts)]
+    when = meeting_time(occurrence, team.timezone)
+    opening = f"{team.name} meets in {lead} minutes" if lead else f"{team.name} meets now"
+    focus_text = f"**Norm of focus: {focus.title}**" + (f" — {focus.text}" if focus.text else "")
+    return Card(
+        summary=f"{opening} — {when}",
+        elements=(
+            Header(f"{opening} · {when}"),
+            Text(focus_text),
+            Fields(tuple((_label(role), name) for role, name in holders)),
+            Text(f"**Opening check-in:** {prompt}"),
+            Context(f"Our norms: {' · '.join(n.title for n in pack.norms)}"),
+            Buttons((Button("Pass my role", PASS_ACTION, to_key(occurrence)),)),
+            Context(
+                "Roles rotate so everyone gets to facilitate, take notes and keep time. Can't take yours "
+                "today? Pass it: it goes to the next person and you're first in line next time."
+            ),
+            *((Context(f"{pack.name}: {pack.attribution}"),) if pack.attribution else ()),
+        ),
+    )

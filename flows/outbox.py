@@ -61,6 +61,8 @@ async def enqueue(session: AsyncSession, delivery: Delivery, now: datetime) -> i
             payload=payload,
             sensitive=delivery.sensitive,
             now=now,
+            message_key=delivery.key,
+            replaces_key=delivery.replaces,
         )
         written += 1
     return written

@@ -249,6 +249,8 @@ class Delivery:
     card: Card
     team_id: int | None = None
     sensitive: bool = False  # scrub the payload once sent
+    key: str | None = None  # names this message so a later delivery can replace it in place
+    replaces: str | None = None  # the key of an earlier message to update (sent anew if there is none)
 
 
 # ---------------------------------------------------------------- JSON round trip

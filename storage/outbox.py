@@ -22,6 +22,7 @@ class ClaimedMessage:
     target: dict[str, Any]
     payload: dict[str, Any]
     attempts: int
+    replaces_key: str | None = None
 
 
 def add(
@@ -33,6 +34,8 @@ def add(
     payload: dict[str, Any],
     sensitive: bool,
     now: datetime,
+    message_key: str | None = None,
+    replaces_key: str | None = None,
 ) -> OutboxMessage:
     row = OutboxMessage(
         team_id=team_id,
@@ -44,6 +47,8 @@ def add(
         attempts=0,
         next_attempt_at=now,
         created_at=now,
+        message_key=message_key,
+        replaces_key=replaces_key,
     )
     session.add(row)
     return row
@@ -80,7 +85,13 @@ async def claim_batch(
         row.claimed_by = worker
         claimed.append(
             ClaimedMessage(
-                row.id, row.team_id, row.platform, dict(row.target), dict(row.payload or {}), row.attempts
+                row.id,
+                row.team_id,
+                row.platform,
+                dict(row.target),
+                dict(row.payload or {}),
+                row.attempts,
+                row.replaces_key,
             )
         )
     await session.flush()
@@ -135,3 +146,21 @@ async def messages(session: AsyncSession, team_id: int | None = None) -> list[Ou
     if team_id is not None:
         stmt = stmt.where(OutboxMessage.team_id == team_id)
     return list((await session.execute(stmt)).scalars())
+
+
+async def sent_ref(session: AsyncSession, message_key: str, platform: str, address: str | None) -> str | None:
+    """The platform reference of the latest sent message with this key at this address (to update it)."""
+    stmt = (
+        select(OutboxMessage.platform_ref, OutboxMessage.target)
+        .where(
+            OutboxMessage.message_key == message_key,
+            OutboxMessage.platform == platform,
+            OutboxMessage.status == OutboxStatus.sent,
+            OutboxMessage.platform_ref.is_not(None),
+        )
+        .order_by(OutboxMessage.id.desc())
+    )
+    for ref, target in (await session.execute(stmt)).all():
+        if (target or {}).get("address") == address:
+            return str(ref)
+    return None

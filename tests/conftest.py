@@ -29,7 +29,8 @@ from flows.engine import Engine
 from flows.team_setup import import_team, parse_team_file
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.models import Base, Team
+from storage.models import Team
+from storage.schema import Base
 
 PG_ADMIN_URL = os.environ.get(
     "TANDEM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import Base
+from storage.schema import Base
 
 
 async def test_migrated_schema_matches_the_models(sessions: async_sessionmaker[AsyncSession]) -> None:

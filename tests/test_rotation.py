@@ -104,6 +104,20 @@ async def test_a_member_passes_from_chat_and_it_is_recorded(stack: Stack) -> Non
     assert [e.action for e in log].count("roles.passed") == 1
     update = [e for e in stack.local.transcript if "Roles update" in e.text]
     assert len(update) == 1 and "passed note-taker" in update[0].text
+    # The reminder card itself was updated in place (same message reference), showing the new holder.
+    original = next(e for e in stack.local.transcript if "Norm of focus" in e.text and not e.updated)
+    replaced = [e for e in stack.local.transcript if e.updated]
+    assert [e.ref for e in replaced] == [original.ref]
+    new_name = {
+        1: "Ana Labor",
+        2: "Ben Manager",
+        3: "Cy Teacher",
+        4: "Di Principal",
+        5: "Ed Board",
+        6: "Fay Parent",
+    }
+    assert f"Note-taker   {new_name[new_holder]}" in replaced[0].text
+    assert replaced[0].text.index("Facilitator") < replaced[0].text.index("Note-taker")
     reply = stack.local.transcript[-1]
     assert reply.target.get("private_to") == user and "passed" in reply.text
 

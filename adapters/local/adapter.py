@@ -17,6 +17,7 @@ class TranscriptEntry:
     ref: str
     target: dict[str, Any]
     card: Card
+    updated: bool = False
 
     @property
     def where(self) -> str:
@@ -45,6 +46,13 @@ class LocalAdapter:
         for listener in self.listeners:
             listener(entry)
         return entry.ref
+
+    async def update(self, target: dict[str, Any], ref: str, card: Card) -> str | None:
+        entry = TranscriptEntry(ref=ref, target=dict(target), card=card, updated=True)
+        self.transcript.append(entry)
+        for listener in self.listeners:
+            listener(entry)
+        return ref
 
     # ---- inbound: what a person would do
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 10:56:37.730194
+Create Date: 2026-11-23 11:10:41.756430
 """
 
 from collections.abc import Sequence
@@ -135,6 +135,8 @@ def upgrade() -> None:
         sa.Column("claimed_by", sa.String(length=100), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("platform_ref", sa.String(length=300), nullable=True),
+        sa.Column("message_key", sa.String(length=200), nullable=True),
+        sa.Column("replaces_key", sa.String(length=200), nullable=True),
         sa.Column("created_at", storage.models.UtcDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", storage.models.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -143,6 +145,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_message_key"), ["message_key"], unique=False)
         batch_op.create_index("ix_outbox_ready", ["status", "next_attempt_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_team_id"), ["team_id"], unique=False)
 
@@ -243,6 +246,7 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_team_id"))
         batch_op.drop_index("ix_outbox_ready")
+        batch_op.drop_index(batch_op.f("ix_outbox_message_key"))
 
     op.drop_table("outbox")
     with op.batch_alter_table("memberships", schema=None) as batch_op:

@@ -1,0 +1,12 @@
+"""Every model module, imported once so `Base.metadata` holds the whole schema (migrations, tests).
+
+A feature that adds tables puts its models in its own module under storage/ and lists it here."""
+
+from __future__ import annotations
+
+from storage import models
+from storage.models import Base
+
+MODEL_MODULES = (models,)
+
+__all__ = ["MODEL_MODULES", "Base"]
