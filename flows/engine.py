@@ -26,6 +26,7 @@ from flows.types import (
     Delivery,
     Event,
     Fields,
+    Form,
     Header,
     MessageEvent,
     Recipient,
@@ -47,9 +48,15 @@ class FlowContext:
     person: Person | None = None
     conversation: Conversation | None = None
     written: int = 0
+    form: Form | None = None
 
     async def send(self, delivery: Delivery) -> None:
         self.written += await outbox.enqueue(self.session, delivery, self.now)
+
+    def open_form(self, form: Form) -> None:
+        """Show `form` to the person who just acted (a Slack modal, a Teams card in the invoke response).
+        Only valid while handling an ActionEvent or CommandEvent; the adapter opens it synchronously."""
+        self.form = form
 
     async def reply(self, card: Card, *, team_id: int | None = None) -> None:
         """Answer the person who spoke, where they spoke, visible to them only."""
@@ -158,17 +165,19 @@ class Engine:
 
     # ------------------------------------------------------------ inbound
 
-    async def handle(self, event: Event) -> None:
-        """Process one inbound event, at most once per idempotency key."""
+    async def handle(self, event: Event) -> Form | None:
+        """Process one inbound event, at most once per idempotency key. Returns the Form a flow asked to
+        show the person (the adapter opens it at once: Slack trigger ids expire in 3 seconds)."""
         async with self.sessions() as session, session.begin():
             now = self.clock.now()
             if event.idempotency_key and not await events.first_time(session, event.idempotency_key, now):
                 log.info("duplicate event %s ignored", event.idempotency_key)
-                return
+                return None
             person = await teams.person_by_identity(session, event.actor.platform, event.actor.user_id)
             ctx = FlowContext(session, now, event.actor, person, event.conversation)
             await self._dispatch(ctx, event)
         self._notify(ctx.written)
+        return ctx.form
 
     async def _dispatch(self, ctx: FlowContext, event: Event) -> None:
         if isinstance(event, CommandEvent) or (

@@ -19,8 +19,9 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the database to `revision` using an existing async engine."""
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
+    """Bring the database to `revision` using an existing async engine. Feature migrations may branch
+    from the same parent; "heads" applies every branch."""
 
     def _upgrade(connection: object) -> None:
         config = alembic_config()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.local.render import render_text
-from flows.types import ActionEvent, Actor, Card, CommandEvent, Conversation, Event
+from flows.types import ActionEvent, Actor, Card, CommandEvent, Conversation, Event, Form
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,9 @@ class TranscriptEntry:
 class LocalAdapter:
     platform = "local"
 
-    def __init__(self, handle: Callable[[Event], Awaitable[None]] | None = None) -> None:
+    def __init__(self, handle: Callable[[Event], Awaitable[Form | None]] | None = None) -> None:
         self.handle = handle
+        self.last_form: Form | None = None  # the form a flow opened for the last event (a modal, in Slack)
         self.transcript: list[TranscriptEntry] = []
         self.listeners: list[Callable[[TranscriptEntry], None]] = []
         self._refs = itertools.count(1)
@@ -64,6 +65,11 @@ class LocalAdapter:
     async def command(self, user: str, text: str, channel: str | None = None) -> None:
         await self._deliver(CommandEvent(Actor("local", user), self._conversation(user, channel), text))
 
+    async def submit(self, user: str, form_id: str, values: dict[str, str], key: str | None = None) -> None:
+        """Submit a form the person was shown (a Slack modal, a Teams input card)."""
+        conversation = self._conversation(user, None)
+        await self._deliver(ActionEvent(Actor("local", user), conversation, form_id, None, values, key))
+
     async def click(
         self, user: str, action_id: str, value: str = "", channel: str | None = None, key: str | None = None
     ) -> None:
@@ -75,4 +81,4 @@ class LocalAdapter:
     async def _deliver(self, event: Event) -> None:
         if self.handle is None:
             raise RuntimeError("the local adapter is not attached to an engine")
-        await self.handle(event)
+        self.last_form = await self.handle(event)
