@@ -1,8 +1,10 @@
 """The delivery worker: sends outbox rows through adapters, with retries, back-off and crash recovery.
 
 Rows are leased, not locked for the send: a worker that dies mid-batch leaves leased rows that become
-ready again when the lease ends, so a crash loses nothing; only the one message in flight at the crash
-can be sent twice. Every row is marked sent in its own short transaction right after its send.
+ready again when the lease ends, so a crash loses nothing. A batch goes out in chunks of up to
+`concurrency` messages sent at once (never two to one conversation, whose order is kept); each chunk's
+outcomes are recorded in one transaction right after it, so a crash can resend only the chunk that was
+in flight (with `concurrency=1`, only the one message in flight).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +26,33 @@ from flows.types import card_from_json
 from storage import outbox
 
 log = logging.getLogger("tandem.delivery")
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    message: outbox.ClaimedMessage
+    attempts: int
+    status: Literal["sent", "retry", "failed"]
+    ref: str | None = None
+    error: str | None = None
+    delay: float = 0.0
+
+
+def _chunks(messages: Sequence[outbox.ClaimedMessage], size: int) -> list[list[outbox.ClaimedMessage]]:
+    """Groups of at most `size` sent at once, never two for the same conversation in one group, and a
+    conversation's messages in their original order across groups."""
+    chunks: list[list[outbox.ClaimedMessage]] = []
+    last_chunk: dict[tuple[str, str], int] = {}
+    for message in messages:
+        where = (message.platform, str(message.target.get("address") or message.target.get("user")))
+        index = last_chunk.get(where, -1) + 1
+        while index < len(chunks) and len(chunks[index]) >= size:
+            index += 1
+        if index == len(chunks):
+            chunks.append([])
+        chunks[index].append(message)
+        last_chunk[where] = index
+    return chunks
 
 
 @dataclass
@@ -41,12 +71,13 @@ class DeliveryWorker:
         clock: Clock,
         *,
         name: str | None = None,
-        batch: int = 50,
+        batch: int = 100,
         lease: timedelta = timedelta(seconds=60),
         base_backoff: float = 2.0,
         max_backoff: float = 900.0,
         max_attempts: int = 8,
         poll_seconds: float = 1.0,
+        concurrency: int = 16,
     ) -> None:
         self.sessions = sessions
         self.adapters = dict(adapters)
@@ -58,6 +89,7 @@ class DeliveryWorker:
         self.max_backoff = max_backoff
         self.max_attempts = max_attempts
         self.poll_seconds = poll_seconds
+        self.concurrency = max(1, concurrency)
         self.stats = DeliveryStats()
         self._wake = asyncio.Event()
 
@@ -81,24 +113,27 @@ class DeliveryWorker:
                 limit=self.batch,
                 platforms=sorted(self.adapters),
             )
-        for message in claimed:
-            await self._send(message)
+        for chunk in _chunks(claimed, self.concurrency):
+            outcomes = await asyncio.gather(*(self._send(message) for message in chunk))
+            await self._record(outcomes)
         return len(claimed)
 
-    async def _send(self, message: outbox.ClaimedMessage) -> None:
+    async def _send(self, message: outbox.ClaimedMessage) -> _Outcome:
+        """Send one message; what happened, to be recorded with the rest of its chunk."""
         adapter = self.adapters[message.platform]
         attempts = message.attempts + 1
         try:
             ref: str | None
             card = card_from_json(message.payload)
-            previous = await self._previous_ref(message)
+            previous, waiting = await self._previous_ref(message)
+            if waiting:
+                raise RetryLater("the message this one replaces is still on its way", retry_after=1.0)
             if previous is not None:
                 ref = await adapter.update(message.target, previous, card) or previous
             else:
                 ref = await adapter.send(message.target, card)
         except RetryLater as exc:
-            await self._retry(message, attempts, str(exc), exc.retry_after)
-            return
+            return self._retry(message, attempts, str(exc), exc.retry_after)
         except PermanentFailure as exc:
             log.error(
                 "delivery %s for team %s failed for good on %s: %s",
@@ -107,51 +142,76 @@ class DeliveryWorker:
                 message.platform,
                 exc,
             )
-            async with self.sessions() as session, session.begin():
-                await outbox.mark_failed(session, message.id, attempts=attempts, error=str(exc))
-            self.stats.failed += 1
-            return
+            return _Outcome(message, attempts, "failed", error=str(exc))
         except Exception as exc:  # an adapter bug or a network error: retry, don't lose the message
             log.exception("delivery %s raised; will retry", message.id)
-            await self._retry(message, attempts, f"{type(exc).__name__}: {exc}", None)
-            return
-        async with self.sessions() as session, session.begin():
-            await outbox.mark_sent(session, message.id, ref, self.clock.now())
-        self.stats.sent += 1
-        self.stats.by_platform[message.platform] = self.stats.by_platform.get(message.platform, 0) + 1
+            return self._retry(message, attempts, f"{type(exc).__name__}: {exc}", None)
+        return _Outcome(message, attempts, "sent", ref=ref)
 
-    async def _previous_ref(self, message: outbox.ClaimedMessage) -> str | None:
+    def _retry(
+        self, message: outbox.ClaimedMessage, attempts: int, error: str, after: float | None
+    ) -> _Outcome:
+        if attempts >= self.max_attempts:
+            log.error(
+                "delivery %s for team %s gave up after %s attempts: %s",
+                message.id,
+                message.team_id,
+                attempts,
+                error,
+            )
+            return _Outcome(message, attempts, "failed", error=error)
+        delay = after if after is not None else self.backoff(attempts)
+        return _Outcome(message, attempts, "retry", error=error, delay=delay)
+
+    async def _record(self, outcomes: Sequence[_Outcome]) -> None:
+        """One transaction for a chunk's outcomes (a crash before it resends only that chunk)."""
+        now = self.clock.now()
+        async with self.sessions() as session, session.begin():
+            await outbox.mark_sent(
+                session, [(o.message.id, o.ref) for o in outcomes if o.status == "sent"], now
+            )
+            for o in outcomes:
+                if o.status == "sent":
+                    continue
+                if o.status == "retry":
+                    await outbox.mark_retry(
+                        session,
+                        o.message.id,
+                        attempts=o.attempts,
+                        next_attempt_at=now + timedelta(seconds=o.delay),
+                        error=o.error or "",
+                    )
+                else:
+                    await outbox.mark_failed(session, o.message.id, attempts=o.attempts, error=o.error or "")
+        for o in outcomes:
+            if o.status == "sent":
+                self.stats.sent += 1
+                self.stats.by_platform[o.message.platform] = (
+                    self.stats.by_platform.get(o.message.platform, 0) + 1
+                )
+            elif o.status == "retry":
+                self.stats.retried += 1
+            else:
+                self.stats.failed += 1
+
+    async def _previous_ref(self, message: outbox.ClaimedMessage) -> tuple[str | None, bool]:
         if message.replaces_key is None:
-            return None
+            return None, False
         async with self.sessions() as session:
             return await outbox.sent_ref(
-                session, message.replaces_key, message.platform, message.target.get("address")
+                session, message.replaces_key, message.platform, message.target.get("address"), message.id
             )
 
-    async def _retry(
-        self, message: outbox.ClaimedMessage, attempts: int, error: str, after: float | None
-    ) -> None:
-        async with self.sessions() as session, session.begin():
-            if attempts >= self.max_attempts:
-                log.error(
-                    "delivery %s for team %s gave up after %s attempts: %s",
-                    message.id,
-                    message.team_id,
-                    attempts,
-                    error,
-                )
-                await outbox.mark_failed(session, message.id, attempts=attempts, error=error)
-                self.stats.failed += 1
-                return
-            delay = after if after is not None else self.backoff(attempts)
-            await outbox.mark_retry(
-                session,
-                message.id,
-                attempts=attempts,
-                next_attempt_at=self.clock.now() + timedelta(seconds=delay),
-                error=error,
-            )
-        self.stats.retried += 1
+    async def _idle_seconds(self) -> float:
+        """Sleep until the earliest scheduled row is due, or the poll interval (rows from other replicas)."""
+        try:
+            async with self.sessions() as session:
+                due = await outbox.next_ready_at(session, sorted(self.adapters))
+        except Exception:
+            return self.poll_seconds
+        if due is None:
+            return self.poll_seconds
+        return max(0.0, min(self.poll_seconds, (due - self.clock.now()).total_seconds()))
 
     async def drain(self) -> int:
         """Send until nothing is ready (tests and the demo)."""
@@ -171,4 +231,4 @@ class DeliveryWorker:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), timeout=await self._idle_seconds())

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -32,7 +33,13 @@ class Runtime:
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.db)
         self.adapters: dict[str, Adapter] = dict(adapters or {})
         self.worker = DeliveryWorker(self.sessions, self.adapters, self.clock)
-        self.engine = Engine(self.sessions, self.clock, default_flows(), on_deliveries=self.worker.wake)
+        self.engine = Engine(
+            self.sessions,
+            self.clock,
+            default_flows(),
+            on_deliveries=self.worker.wake,
+            prepare_ahead=timedelta(seconds=settings.prepare_seconds),
+        )
         self.ticker = Ticker(self.engine, settings.tick_seconds)
         self._lock = SqliteSchedulerLock(settings.database_url)
         self._worker_task: asyncio.Task[None] | None = None

@@ -49,9 +49,10 @@ class FlowContext:
     conversation: Conversation | None = None
     written: int = 0
     form: Form | None = None
+    deliver_at: datetime | None = None  # a prepared occurrence's messages wait until its fire time
 
     async def send(self, delivery: Delivery) -> None:
-        self.written += await outbox.enqueue(self.session, delivery, self.now)
+        self.written += await outbox.enqueue(self.session, delivery, self.now, self.deliver_at)
 
     def open_form(self, form: Form) -> None:
         """Show `form` to the person who just acted (a Slack modal, a Teams card in the invoke response).
@@ -148,6 +149,7 @@ class Engine:
         on_deliveries: Callable[[], None] | None = None,
         batch: int = 200,
         default_misfire_grace: timedelta = timedelta(hours=1),
+        prepare_ahead: timedelta = timedelta(minutes=2),
     ) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -156,6 +158,7 @@ class Engine:
         self.on_deliveries = on_deliveries
         self.batch = batch
         self.default_misfire_grace = default_misfire_grace
+        self.prepare_ahead = prepare_ahead
         self._commands: dict[str, Command] = {}
         self._schedule_handlers: dict[str, ScheduleHandler] = {}
         for flow in flows:
@@ -224,12 +227,16 @@ class Engine:
     # ------------------------------------------------------------ scheduling
 
     async def tick(self) -> TickReport:
-        """Fire every due occurrence exactly once, in batches; safe to run on many replicas at once."""
+        """Fire every due occurrence exactly once, in batches; safe to run on many replicas at once.
+
+        Occurrences are *prepared* up to `prepare_ahead` before their fire time: the flow runs then and its
+        messages wait in the outbox until the fire time, so a burst of occurrences at one instant goes out
+        on time instead of queueing behind each other's database work."""
         report = TickReport()
         while True:
             now = self.clock.now()
             async with self.sessions() as session, session.begin():
-                due = await schedules.lock_due(session, now, self.batch)
+                due = await schedules.lock_due(session, now + self.prepare_ahead, self.batch)
                 ctx = FlowContext(session, now)
                 for schedule in due:
                     await self._fire(ctx, schedule, report)
@@ -238,6 +245,9 @@ class Engine:
                 return report
 
     async def _fire(self, ctx: FlowContext, schedule: Schedule, report: TickReport) -> None:
+        """Run what is due of one schedule and advance it. Misfire policy (coalesce): of the occurrences
+        whose fire time has passed, only the latest runs, and only within its grace; occurrences still
+        ahead but inside the prepare horizon each run, their messages held until their fire time."""
         settings = schedule.settings or {}
         recurrence = Recurrence(
             schedule.rrule,
@@ -250,41 +260,54 @@ class Engine:
             if "misfire_grace_minutes" in settings
             else self.default_misfire_grace
         )
-        start = from_key(schedule.next_occurrence_local) if schedule.next_occurrence_local else None
-        latest = recurrence.latest_due(start, ctx.now) if start is not None else None
-        if latest is not None and start is not None:
-            if latest != start:
-                missed = len(recurrence.between(start, latest, limit=1000))
+        if schedule.next_occurrence_local is None:
+            return
+        cursor: datetime | None = from_key(schedule.next_occurrence_local)
+        assert cursor is not None
+        past = recurrence.latest_due(cursor, ctx.now)
+        if past is not None:
+            if past != cursor:
+                missed = len(recurrence.between(cursor, past, limit=1000))
                 log.warning(
-                    "schedule %s: coalesced %s missed occurrence(s) into %s", schedule.id, missed, latest
+                    "schedule %s: coalesced %s missed occurrence(s) into %s", schedule.id, missed, past
                 )
                 report.skipped += missed
-            key = to_key(latest)
-            lateness = ctx.now - recurrence.fire_at(latest)
+            lateness = ctx.now - recurrence.fire_at(past)
             if lateness > grace:
-                await schedules.claim(ctx.session, schedule.id, key, "skipped", self.name, ctx.now)
+                await schedules.claim(ctx.session, schedule.id, to_key(past), "skipped", self.name, ctx.now)
                 log.warning(
                     "schedule %s: occurrence %s is %s late, past its grace; skipped",
                     schedule.id,
-                    key,
+                    past,
                     lateness,
                 )
                 report.skipped += 1
             else:
-                await self._run_occurrence(ctx, schedule, latest, key, report)
+                await self._run_occurrence(ctx, schedule, recurrence, past, report)
                 report.late.append(lateness.total_seconds())
-            following = recurrence.first_after(latest)
-        else:
-            following = recurrence.first_firing_after(ctx.now)
-        schedule.next_occurrence_local = to_key(following) if following else None
-        schedule.next_fire_at = recurrence.fire_at(following) if following else None
+            cursor = recurrence.first_after(past)
+        horizon = ctx.now + self.prepare_ahead
+        prepared = 0
+        while cursor is not None and recurrence.fire_at(cursor) <= horizon and prepared < self.batch:
+            await self._run_occurrence(ctx, schedule, recurrence, cursor, report)
+            prepared += 1
+            cursor = recurrence.first_after(cursor)
+        schedule.next_occurrence_local = to_key(cursor) if cursor else None
+        schedule.next_fire_at = recurrence.fire_at(cursor) if cursor else None
         schedule.updated_at = ctx.now
 
     async def _run_occurrence(
-        self, ctx: FlowContext, schedule: Schedule, occurrence: datetime, key: str, report: TickReport
+        self,
+        ctx: FlowContext,
+        schedule: Schedule,
+        recurrence: Recurrence,
+        occurrence: datetime,
+        report: TickReport,
     ) -> None:
         handler = self._schedule_handlers.get(schedule.kind)
         written_before = ctx.written
+        key = to_key(occurrence)
+        ctx.deliver_at = recurrence.fire_at(occurrence)
         try:
             async with ctx.session.begin_nested():
                 if not await schedules.claim(ctx.session, schedule.id, key, "ran", self.name, ctx.now):
@@ -298,6 +321,8 @@ class Engine:
             log.exception("schedule %s occurrence %s failed; recorded and moving on", schedule.id, key)
             await schedules.claim(ctx.session, schedule.id, key, "failed", self.name, ctx.now)
             report.failed += 1
+        finally:
+            ctx.deliver_at = None
 
     def _notify(self, written: int) -> None:
         if written and self.on_deliveries is not None:

@@ -48,11 +48,18 @@ async def targets(session: AsyncSession, recipient: Recipient) -> list[tuple[str
     return []
 
 
-async def enqueue(session: AsyncSession, delivery: Delivery, now: datetime) -> int:
-    """Write the delivery's rows in the caller's transaction; the number of rows written."""
+async def enqueue(
+    session: AsyncSession, delivery: Delivery, now: datetime, not_before: datetime | None = None
+) -> int:
+    """Write the delivery's rows in the caller's transaction, to be sent at `not_before` at the earliest;
+    the number of rows written. A replacement for a message still waiting to go out updates it instead."""
     payload = card_to_json(delivery.card)
     written = 0
     for platform, target in await targets(session, delivery.recipient):
+        if delivery.replaces and await outbox.supersede_pending(
+            session, delivery.replaces, platform, target.get("address"), payload
+        ):
+            continue
         outbox.add(
             session,
             team_id=delivery.team_id,
@@ -63,6 +70,7 @@ async def enqueue(session: AsyncSession, delivery: Delivery, now: datetime) -> i
             now=now,
             message_key=delivery.key,
             replaces_key=delivery.replaces,
+            not_before=not_before,
         )
         written += 1
     return written

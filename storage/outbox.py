@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -36,6 +36,7 @@ def add(
     now: datetime,
     message_key: str | None = None,
     replaces_key: str | None = None,
+    not_before: datetime | None = None,
 ) -> OutboxMessage:
     row = OutboxMessage(
         team_id=team_id,
@@ -45,7 +46,7 @@ def add(
         sensitive=sensitive,
         status=OutboxStatus.pending,
         attempts=0,
-        next_attempt_at=now,
+        next_attempt_at=max(now, not_before) if not_before else now,
         created_at=now,
         message_key=message_key,
         replaces_key=replaces_key,
@@ -98,18 +99,31 @@ async def claim_batch(
     return claimed
 
 
-async def mark_sent(session: AsyncSession, message_id: int, platform_ref: str | None, now: datetime) -> None:
-    values: dict[str, Any] = {
-        "status": OutboxStatus.sent,
-        "platform_ref": platform_ref,
-        "sent_at": now,
-        "lease_until": None,
-        "last_error": None,
-    }
-    row = await session.get(OutboxMessage, message_id)
-    if row is not None and row.sensitive:
-        values["payload"] = None  # a delivered card may carry secrets meant only for its recipient
-    await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+    """Record sends as (row id, platform reference): one executemany, then erase sensitive payloads
+    (a delivered card may carry secrets meant only for its recipient)."""
+    if not sent:
+        return
+    await session.execute(
+        update(OutboxMessage),
+        [
+            {
+                "id": row_id,
+                "status": OutboxStatus.sent,
+                "platform_ref": ref,
+                "sent_at": now,
+                "lease_until": None,
+                "last_error": None,
+            }
+            for row_id, ref in sent
+        ],
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_([row_id for row_id, _ in sent]), OutboxMessage.sensitive.is_(True))
+        .values(payload=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def mark_retry(
@@ -148,19 +162,57 @@ async def messages(session: AsyncSession, team_id: int | None = None) -> list[Ou
     return list((await session.execute(stmt)).scalars())
 
 
-async def sent_ref(session: AsyncSession, message_key: str, platform: str, address: str | None) -> str | None:
-    """The platform reference of the latest sent message with this key at this address (to update it)."""
+async def _same_key_rows(
+    session: AsyncSession, message_key: str, platform: str, address: str | None, statuses: Sequence[str]
+) -> list[OutboxMessage]:
     stmt = (
-        select(OutboxMessage.platform_ref, OutboxMessage.target)
+        select(OutboxMessage)
         .where(
             OutboxMessage.message_key == message_key,
             OutboxMessage.platform == platform,
-            OutboxMessage.status == OutboxStatus.sent,
-            OutboxMessage.platform_ref.is_not(None),
+            OutboxMessage.status.in_(list(statuses)),
         )
         .order_by(OutboxMessage.id.desc())
     )
-    for ref, target in (await session.execute(stmt)).all():
-        if (target or {}).get("address") == address:
-            return str(ref)
-    return None
+    rows = (await session.execute(stmt)).scalars()
+    return [r for r in rows if (r.target or {}).get("address") == address]
+
+
+async def supersede_pending(
+    session: AsyncSession, message_key: str, platform: str, address: str | None, payload: dict[str, Any]
+) -> bool:
+    """If the message `message_key` to this address has not been sent yet, give it the new payload and
+    return True: the replacement rides on the original, which keeps its place and send time."""
+    rows = await _same_key_rows(session, message_key, platform, address, [OutboxStatus.pending])
+    for row in rows:
+        row.payload = payload
+    return bool(rows)
+
+
+async def sent_ref(
+    session: AsyncSession, message_key: str, platform: str, address: str | None, exclude_id: int
+) -> tuple[str | None, bool]:
+    """(the platform reference of the latest sent message with this key at this address, whether one
+    is still on its way). A replacement waits while the original is in flight, then updates it."""
+    rows = await _same_key_rows(
+        session,
+        message_key,
+        platform,
+        address,
+        [OutboxStatus.sent, OutboxStatus.sending, OutboxStatus.pending],
+    )
+    rows = [r for r in rows if r.id != exclude_id]
+    sent = next((r.platform_ref for r in rows if r.status == OutboxStatus.sent and r.platform_ref), None)
+    in_flight = any(r.status != OutboxStatus.sent for r in rows)
+    return sent, in_flight and sent is None
+
+
+async def next_ready_at(session: AsyncSession, platforms: Sequence[str]) -> datetime | None:
+    """When the earliest pending row becomes ready (the worker sleeps until then)."""
+    stmt = select(func.min(OutboxMessage.next_attempt_at)).where(
+        OutboxMessage.status == OutboxStatus.pending, OutboxMessage.platform.in_(list(platforms))
+    )
+    value: datetime | None = (await session.execute(stmt)).scalar_one_or_none()
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value

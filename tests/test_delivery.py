@@ -20,10 +20,6 @@ from storage.models import OutboxStatus
 from tests.conftest import Stack, team_spec
 
 
-class Crash(BaseException):
-    """The process dies: not an error the worker may catch."""
-
-
 class FlakyAdapter:
     platform = "local"
 
@@ -32,17 +28,28 @@ class FlakyAdapter:
         self.script = list(script or [])
         self.delivered: list[str] = []
         self.attempts = 0
+        self.dying = asyncio.Event()
 
     async def send(self, target: dict[str, Any], card: Card) -> str | None:
         self.attempts += 1
-        if self.crash_after is not None and len(self.delivered) == self.crash_after:
-            # The message in flight reached the platform, then the process died before recording it.
+        if self.crash_after is not None and len(self.delivered) >= self.crash_after:
+            # This message reaches the platform, then the process is killed before anything is recorded.
             self.delivered.append(card.summary)
-            raise Crash()
+            self.dying.set()
+            await asyncio.Event().wait()
         if self.script:
             raise self.script.pop(0)
         self.delivered.append(card.summary)
         return f"ref-{card.summary}"
+
+
+async def _kill_midway(worker: DeliveryWorker, adapter: FlakyAdapter) -> None:
+    """Run a batch and kill the worker (as SIGKILL would) once the adapter is at its crash point."""
+    task = asyncio.create_task(worker.run_once())
+    await asyncio.wait_for(adapter.dying.wait(), timeout=10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
 
 
 async def _enqueue(stack: Stack, n: int, *, sensitive: bool = False) -> None:
@@ -67,8 +74,7 @@ async def test_a_worker_that_dies_mid_batch_loses_nothing(stack: Stack) -> None:
     first = DeliveryWorker(
         stack.sessions, {"local": dying}, stack.clock, batch=50, lease=timedelta(seconds=60)
     )
-    with pytest.raises(Crash):
-        await first.run_once()
+    await _kill_midway(first, dying)
     # A new worker starts; the dead worker's lease must run out before its rows are taken over.
     survivor = FlakyAdapter()
     second = DeliveryWorker(stack.sessions, {"local": survivor}, stack.clock, batch=50)
@@ -83,6 +89,39 @@ async def test_a_worker_that_dies_mid_batch_loses_nothing(stack: Stack) -> None:
         rows = await outbox.messages(session)
     assert {r.status for r in rows} == {OutboxStatus.sent}
     assert all(r.platform_ref for r in rows)
+
+
+async def test_a_crash_while_sending_concurrently_resends_only_the_chunk_in_flight(stack: Stack) -> None:
+    async with stack.sessions() as session, session.begin():
+        for i in range(20):  # twenty different conversations, so chunks can be sent at once
+            recipient = Recipient(kind="conversation", platform="local", address=f"c{i}")
+            await enqueue(session, Delivery(recipient, Card.plain(f"m{i:02d}")), stack.clock.now())
+    dying = FlakyAdapter(crash_after=11)  # chunks of 4: m00-m03 and m04-m07 recorded; m08-m11 in flight
+    first = DeliveryWorker(stack.sessions, {"local": dying}, stack.clock, batch=50, concurrency=4)
+    await _kill_midway(first, dying)
+    survivor = FlakyAdapter()
+    second = DeliveryWorker(stack.sessions, {"local": survivor}, stack.clock, batch=50, concurrency=4)
+    stack.clock.advance(timedelta(seconds=61))
+    await second.drain()
+    everything = Counter(dying.delivered + survivor.delivered)
+    assert set(everything) == {f"m{i:02d}" for i in range(20)}
+    twice = sorted(m for m, n in everything.items() if n > 1)
+    assert twice == ["m08", "m09", "m10", "m11"]
+
+
+async def test_a_conversation_gets_its_messages_in_order_even_when_sent_concurrently(stack: Stack) -> None:
+    team = await stack.import_team(team_spec())
+    async with stack.sessions() as session, session.begin():
+        for i in range(12):
+            recipient = Recipient.team_channels(team.id) if i % 3 else Recipient.person(1)
+            await enqueue(
+                session, Delivery(recipient, Card.plain(f"m{i:02d}"), team_id=team.id), stack.clock.now()
+            )
+    adapter = FlakyAdapter()
+    await DeliveryWorker(stack.sessions, {"local": adapter}, stack.clock, concurrency=8).drain()
+    channel = [m for m in adapter.delivered if int(m[1:]) % 3]
+    direct = [m for m in adapter.delivered if not int(m[1:]) % 3]
+    assert channel == sorted(channel) and direct == sorted(direct) and len(adapter.delivered) == 12
 
 
 async def test_retry_after_is_honoured_then_sent(stack: Stack) -> None:

@@ -74,13 +74,14 @@ async def test_three_replicas_run_every_occurrence_exactly_once(postgres_url: st
             all_schedules = [s for n in range(5) for s in await schedules.for_team(session, n + 1)]
         assert len(all_schedules) == 5
         assert all(t >= 3 for t in ticks.values()) and len(ticks) == 3, ticks
-        # Every minute after the import (12:00 UTC, 05:00 PDT) up to 12:40 UTC: 40 occurrences per team,
-        # one message each.
+        # Every minute after the import (12:00 UTC, 05:00 PDT) up to 12:40 UTC, plus those prepared ahead
+        # (their messages wait for their fire time): one message per occurrence per team.
+        expected = minutes + int(replicas[0].prepare_ahead / timedelta(minutes=1))
         per_channel = Counter(target["address"] for target, _ in rows)
-        assert per_channel == {f"channel-{n}": minutes for n in range(5)}
+        assert per_channel == {f"channel-{n}": expected for n in range(5)}
         headers = Counter((t["address"], p["elements"][0]["text"]) for t, p in rows)
         assert max(headers.values()) == 1, "an occurrence was delivered twice"
-        assert all(c.status == "ran" for c in claims) and len(claims) == 5 * minutes
+        assert all(c.status == "ran" for c in claims) and len(claims) == 5 * expected
         assert len({c.claimed_by for c in claims}) >= 2, "the replicas should share the work"
     finally:
         for db in dbs:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from flows.recurrence import Recurrence, from_key, zone
-from storage import outbox, schedules
+from storage import outbox, roles, schedules, teams
 from storage.models import OccurrenceClaim, Schedule
 from tests.conftest import Stack, team_spec
 
@@ -50,7 +50,7 @@ async def test_daily_0130_fires_once_on_fall_back_day(stack: Stack) -> None:
         rows = await outbox.messages(session)
     assert len(rows) == 1  # one channel, one occurrence
     # It fired at the first 01:30 (PDT, UTC-7), i.e. 08:30 UTC.
-    assert rows[0].created_at == datetime(2026, 11, 1, 8, 30, tzinfo=UTC)
+    assert rows[0].next_attempt_at == rows[0].sent_at == datetime(2026, 11, 1, 8, 30, tzinfo=UTC)
 
 
 async def test_daily_0230_fires_once_on_spring_forward_day(stack: Stack) -> None:
@@ -69,7 +69,7 @@ async def test_daily_0230_fires_once_on_spring_forward_day(stack: Stack) -> None
         rows = await outbox.messages(session)
     assert len(rows) == 1
     # The missing 02:30 happens at 03:30 PDT (10:30 UTC), the instant the zone maps it to.
-    assert rows[0].created_at == datetime(2026, 3, 8, 10, 30, tzinfo=UTC)
+    assert rows[0].next_attempt_at == rows[0].sent_at == datetime(2026, 3, 8, 10, 30, tzinfo=UTC)
 
 
 async def test_1600_meeting_stays_at_1600_local_across_november_change(stack: Stack) -> None:
@@ -139,3 +139,40 @@ def test_recurrence_speaks_nth_weekday_rules_cron_cannot() -> None:
     )
     got = biweekly.between(from_key("2026-09-01T00:00:00"), from_key("2026-10-01T00:00:00"))
     assert [d.strftime("%m-%d") for d in got] == ["09-02", "09-16", "09-30"]
+
+
+async def test_occurrences_are_prepared_ahead_and_delivered_at_their_fire_time(stack: Stack) -> None:
+    stack.clock.set(datetime(2026, 10, 20, 12, 0, tzinfo=UTC))
+    schedule = await _schedule(stack, "FREQ=WEEKLY;BYDAY=TU", "2026-09-01T16:00:00", lead=30)
+    fire = datetime(2026, 10, 20, 15, 30, tzinfo=LA).astimezone(UTC)
+    await stack.run_until(fire - stack.engine.prepare_ahead - timedelta(seconds=1))
+    assert await _claims(stack, schedule.id) == []
+    await stack.run_until(fire - timedelta(seconds=30))  # prepared: claimed and written, not sent
+    assert [c.status for c in await _claims(stack, schedule.id)] == ["ran"]
+    async with stack.sessions() as session:
+        (row,) = await outbox.messages(session)
+    assert row.status == "pending" and row.next_attempt_at == fire
+    assert stack.local.transcript == []
+    # The facilitator passes before the card went out: the waiting card is rewritten, not doubled.
+    async with stack.sessions() as session:
+        before = await roles.for_meeting(session, schedule.team_id, "2026-10-20T16:00:00")
+        names = {m.person_id: m.name for m in await teams.members(session, schedule.team_id)}
+        users = {
+            m.person_id: (await teams.identities_of(session, m.person_id))[0].user_id
+            for m in await teams.members(session, schedule.team_id)
+        }
+    facilitator = next(r.person_id for r in before if r.role == "facilitator")
+    await stack.local.click(users[facilitator], "norms.pass", "2026-10-20T16:00:00", channel="team-channel")
+    await stack.worker.drain()
+    assert not [e for e in stack.local.transcript if "Norm of focus" in e.text]
+    await stack.run_until(fire)
+    cards = [e for e in stack.local.transcript if "Norm of focus" in e.text]
+    assert len(cards) == 1 and not cards[0].updated
+    async with stack.sessions() as session:
+        after = await roles.for_meeting(session, schedule.team_id, "2026-10-20T16:00:00")
+    successor = next(r.person_id for r in after if r.role == "facilitator" and not r.passed)
+    assert successor != facilitator
+    assert f"Facilitator  {names[successor]}" in cards[0].text
+    async with stack.sessions() as session:
+        rows = await outbox.messages(session)
+    assert [r.status for r in rows if r.message_key] == ["sent"]
