@@ -1,24 +1,84 @@
-"""Slack's place in the running bot: its status line and (once built) its routes and adapter."""
+"""Slack's place in the running bot: its status line, its routes and its adapter."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from adapters.slack import SlackAdapter, SlackInbound, Workspaces, spec
+from adapters.slack.home import home_card
+from adapters.slack.oauth import OAuthInstall
 from bot.runtime import Runtime
 from bot.settings import Settings
+
+SLACK = web.AppKey("slack", SlackInbound)
 
 
 def status(settings: Settings) -> str:
     if settings.slack_enabled:
-        return (
-            "Slack: credentials found, but this build has no Slack adapter yet; "
-            "messages for Slack wait in the outbox."
-        )
+        mode = "one workspace (SLACK_BOT_TOKEN)" if settings.slack_bot_token else "OAuth installs"
+        return f"Slack: on, {mode}; events, commands and interactivity at POST {spec.EVENTS_PATH}."
     return (
         "Slack: off. To turn it on, set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN "
         "(or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth installs)."
     )
 
 
+def build(runtime: Runtime) -> SlackInbound:
+    """The Slack adapter and its inbound handler for `runtime` (Slack must be configured)."""
+    settings = runtime.settings
+    assert settings.slack_signing_secret is not None
+    workspaces = Workspaces(
+        runtime.sessions,
+        runtime.clock.now,
+        bot_token=settings.slack_bot_token,
+        secret_key=settings.secret_key,
+    )
+    adapter = SlackAdapter(workspaces, settings.slack_api_url)
+
+    return SlackInbound(
+        signing_secret=settings.slack_signing_secret,
+        workspaces=workspaces,
+        adapter=adapter,
+        handle=runtime.engine.handle,
+        home_card=lambda workspace, user: home_card(runtime.sessions, runtime.engine, user),
+        api_url=settings.slack_api_url,
+    )
+
+
 def mount(app: web.Application, runtime: Runtime) -> None:
     """Add Slack's routes to `app` and its adapter to `runtime` when Slack is configured."""
+    if not runtime.settings.slack_enabled:
+        return
+    inbound = build(runtime)
+    app[SLACK] = inbound
+    app.router.add_post(spec.EVENTS_PATH, inbound.http_handler)
+    runtime.add_adapter(inbound.adapter)
+    settings = runtime.settings
+    if settings.slack_client_id and settings.slack_client_secret and not settings.slack_bot_token:
+        oauth = OAuthInstall(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret,
+            workspaces=inbound.workspaces,
+            sessions=runtime.sessions,
+            now=runtime.clock.now,
+            api_url=settings.slack_api_url,
+        )
+        app.router.add_get(spec.INSTALL_PATH, oauth.install)
+        app.router.add_get(spec.OAUTH_REDIRECT_PATH, oauth.redirect)
+    else:
+
+        async def single(_: web.Request) -> web.Response:
+            return web.Response(
+                status=404,
+                text="This Tandem runs in one workspace (SLACK_BOT_TOKEN); OAuth installs are off. "
+                "Set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (and no SLACK_BOT_TOKEN) to turn them on.",
+            )
+
+        app.router.add_get(spec.INSTALL_PATH, single)
+        app.router.add_get(spec.OAUTH_REDIRECT_PATH, single)
+
+    async def close(_: web.Application) -> None:
+        await inbound.drain()
+        await inbound.adapter.close()
+
+    app.on_cleanup.append(close)

@@ -1,24 +1,81 @@
-"""Microsoft Teams' place in the running bot: its status line and (once built) its route and adapter."""
+"""Microsoft Teams' place in the running bot: its status line, its route and its adapter.
+
+With MICROSOFT_APP_ID set, `POST /api/messages` validates every request's Bot Framework token. Without
+it, the route is served *only on a loopback address* (TANDEM_HOST 127.0.0.1 / localhost / ::1) and with
+no authentication at all, for local development with the Bot Framework Emulator or a dev tunnel; on any
+other address Teams stays off, so a server that forgot its credentials never accepts forged activities.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+
 from aiohttp import web
 
+from adapters.teams import TeamsAdapter, TeamsConfig
 from bot.runtime import Runtime
 from bot.settings import Settings
+
+log = logging.getLogger("tandem.teams")
+
+_OFF = (
+    "Teams: off. To turn it on, set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD "
+    "(and MICROSOFT_APP_TENANT_ID for a single-tenant bot)."
+)
+
+
+def _loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def dev_mode(settings: Settings) -> bool:
+    """No credentials, listening on loopback: serve Teams without authentication (development only)."""
+    return not settings.teams_enabled and _loopback(settings.host)
 
 
 def status(settings: Settings) -> str:
     if settings.teams_enabled:
+        tenant = settings.microsoft_app_tenant_id or "any tenant"
         return (
-            "Teams: credentials found, but this build has no Teams adapter yet; "
-            "messages for Teams wait in the outbox."
+            f"Teams: on (bot {settings.microsoft_app_id}, {settings.microsoft_app_type}, {tenant}); "
+            "Bot Framework messages at POST /api/messages."
         )
-    return (
-        "Teams: off. To turn it on, set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD "
-        "(and MICROSOFT_APP_TENANT_ID for a single-tenant bot)."
+    if dev_mode(settings):
+        return (
+            f"{_OFF} WARNING: until then POST /api/messages accepts UNAUTHENTICATED activities on "
+            f"{settings.host} for local development (Bot Framework Emulator); never expose this port."
+        )
+    return _OFF
+
+
+def config(settings: Settings) -> TeamsConfig:
+    return TeamsConfig(
+        app_id=settings.microsoft_app_id,
+        app_password=settings.microsoft_app_password,
+        tenant_id=settings.microsoft_app_tenant_id,
+        app_type=settings.microsoft_app_type,
     )
 
 
-def mount(app: web.Application, runtime: Runtime) -> None:
-    """Add `POST /api/messages` to `app` and the Teams adapter to `runtime`."""
+def mount(app: web.Application, runtime: Runtime, teams_config: TeamsConfig | None = None) -> None:
+    """Add `POST /api/messages` to `app` and the Teams adapter to `runtime` (see the module doc)."""
+    settings = runtime.settings
+    if not settings.teams_enabled and not dev_mode(settings):
+        return
+    if not settings.teams_enabled:
+        log.warning(
+            "Teams: NO AUTHENTICATION. MICROSOFT_APP_ID is not set, so POST /api/messages on %s accepts "
+            "any activity without a token. Local development only.",
+            settings.host,
+        )
+    adapter = TeamsAdapter(
+        teams_config or config(settings), runtime.sessions, runtime.engine.handle, now=runtime.clock.now
+    )
+    app.router.add_post("/api/messages", adapter.handle_request)
+    runtime.add_adapter(adapter)

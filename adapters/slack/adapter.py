@@ -1,0 +1,274 @@
+"""The Slack adapter's outbound half: outbox deliveries through `slack_sdk`'s AsyncWebClient.
+
+Retries belong to the delivery worker alone: the client is built without slack_sdk's retry handlers, and
+every failure is classified here as `RetryLater` (429 with its Retry-After, 5xx, timeouts, Slack's own
+transient errors) or `PermanentFailure` (a channel that is gone, an app that was removed, …).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.base import PermanentFailure, RetryLater
+from adapters.slack import render
+from adapters.slack.install import NotInstalled, Workspaces
+from flows.types import Card, Form
+
+log = logging.getLogger("tandem.slack")
+
+# ok:false errors that can never succeed as addressed: a co-chair must fix the channel or reinstall.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "account_inactive",
+        "user_not_found",
+        "users_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
+        "user_not_in_channel",
+        "token_revoked",
+        "token_expired",
+        "invalid_auth",
+        "not_authed",
+        "no_permission",
+        "missing_scope",
+        "not_allowed_token_type",
+        "team_access_not_granted",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        "ekm_access_denied",
+        "org_login_required",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "too_many_attachments",
+        "messages_tab_disabled",
+    }
+)
+# Errors that mean the app is no longer installed: stop using the token.
+UNINSTALLED_ERRORS = frozenset({"token_revoked", "account_inactive", "invalid_auth", "not_authed"})
+# chat.update errors after which the message is posted anew instead.
+GONE_MESSAGE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+
+
+def web_client(
+    base_url: str, session: aiohttp.ClientSession | None = None, timeout: int = 10
+) -> AsyncWebClient:
+    """An AsyncWebClient with no retry handlers of its own (the outbox retries)."""
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    return AsyncWebClient(base_url=base, session=session, timeout=timeout, retry_handlers=[])
+
+
+def classify(exc: BaseException, what: str) -> RetryLater | PermanentFailure:
+    """Map a Web API failure to the delivery worker's two outcomes."""
+    if isinstance(exc, SlackApiError):
+        status = int(getattr(exc.response, "status_code", 0) or 0)
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        error = str(data.get("error") or f"HTTP {status}")
+        if status == 429 or error == "ratelimited":
+            headers = getattr(exc.response, "headers", {}) or {}
+            raw = headers.get("Retry-After") or headers.get("retry-after")
+            try:
+                after = float(raw) if raw is not None else None
+            except ValueError:
+                after = None
+            return RetryLater(f"{what}: rate limited", after if after is None else max(1.0, after))
+        if status >= 500:
+            return RetryLater(f"{what}: Slack answered HTTP {status} ({error})")
+        if error in PERMANENT_ERRORS:
+            return PermanentFailure(f"{what}: {error}")
+        return RetryLater(f"{what}: {error}")
+    if isinstance(exc, NotInstalled):
+        return PermanentFailure(f"{what}: {exc}")
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return RetryLater(f"{what}: Slack did not answer in time")
+    if isinstance(exc, aiohttp.ClientError | SlackClientError | OSError):
+        return RetryLater(f"{what}: {type(exc).__name__}: {exc}")
+    return RetryLater(f"{what}: {type(exc).__name__}: {exc}")
+
+
+def _error_of(exc: BaseException) -> str | None:
+    if isinstance(exc, SlackApiError) and isinstance(exc.response.data, dict):
+        error = exc.response.data.get("error")
+        return str(error) if error else None
+    return None
+
+
+class ResponseUrls:
+    """The latest response_url each person got in each conversation (Slack keeps one valid for 30 minutes
+    and 5 uses). Ephemeral replies go through it first: it works in DMs and private channels the bot is
+    not in. Per process and in memory; without one, chat.postEphemeral is used."""
+
+    def __init__(self, ttl: float = 25 * 60, limit: int = 50_000) -> None:
+        self.ttl = ttl
+        self.limit = limit
+        self._urls: dict[tuple[str, str], tuple[str, float]] = {}
+
+    def remember(self, channel: str, user: str, url: str) -> None:
+        if len(self._urls) >= self.limit:
+            now = time.monotonic()
+            self._urls = {k: v for k, v in self._urls.items() if v[1] > now}
+        self._urls[(channel, user)] = (url, time.monotonic() + self.ttl)
+
+    def get(self, channel: str, user: str) -> str | None:
+        found = self._urls.get((channel, user))
+        return found[0] if found is not None and found[1] > time.monotonic() else None
+
+    def forget(self, channel: str, user: str) -> None:
+        self._urls.pop((channel, user), None)
+
+
+class SlackAdapter:
+    """send/update for the delivery worker; also opens modals and publishes App Home views."""
+
+    platform = "slack"
+
+    def __init__(self, workspaces: Workspaces, base_url: str, *, timeout: int = 10) -> None:
+        self.workspaces = workspaces
+        self.base_url = base_url
+        self.timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+        self._dm_channels: dict[tuple[str, str], str] = {}
+        self.response_urls = ResponseUrls()
+        # conversation → workspace, learnt from inbound requests: reply targets carry no workspace
+        # (flows' Recipient.reply_to drops it), which OAuth mode needs to pick the token
+        self.conversation_workspaces: dict[str, str] = {}
+
+    # ------------------------------------------------------------ plumbing
+
+    def client(self, token: str) -> AsyncWebClient:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        client = web_client(self.base_url, self._session, self.timeout)
+        client.token = token
+        return client
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    async def _call(self, workspace: str | None, method: str, **kwargs: Any) -> dict[str, Any]:
+        """One Web API call; raises RetryLater or PermanentFailure."""
+        if not workspace and not self.workspaces.single:
+            workspace = self.conversation_workspaces.get(str(kwargs.get("channel") or ""), "")
+        try:
+            token = await self.workspaces.token_for(workspace)
+            async with asyncio.timeout(self.timeout):  # the shared session has no timeout of its own
+                response = await self.client(token).api_call(method, json=kwargs)
+        except Exception as exc:
+            error = _error_of(exc)
+            if error in UNINSTALLED_ERRORS and workspace is not None:
+                await self._forget_token(workspace)
+            raise classify(exc, method) from exc
+        data = response.data
+        return data if isinstance(data, dict) else {}
+
+    async def _forget_token(self, workspace: str) -> None:
+        bot = self.workspaces.single_bot
+        team = workspace or (bot.team_id if bot else "")
+        try:
+            await self.workspaces.revoke(team)
+        except Exception:  # recording is best effort; the send is failed either way
+            log.exception("could not record the revoked Slack token for %s", team)
+
+    async def _dm_channel(self, workspace: str, user: str) -> str:
+        key = (workspace, user)
+        channel = self._dm_channels.get(key)
+        if channel is None:
+            data = await self._call(workspace, "conversations.open", users=user)
+            channel = str((data.get("channel") or {}).get("id") or "")
+            if not channel:
+                raise RetryLater("conversations.open returned no channel")
+            self._dm_channels[key] = channel
+        return channel
+
+    async def _channel_of(self, target: dict[str, Any]) -> str:
+        workspace = str(target.get("workspace") or "")
+        if "user" in target and not target.get("address"):
+            return await self._dm_channel(workspace, str(target["user"]))
+        address = str(target.get("address") or "")
+        if not address:
+            raise PermanentFailure(f"a Slack target without an address: {target}")
+        if address[:1] in ("U", "W"):  # a person's id as a DM address
+            return await self._dm_channel(workspace, address)
+        return address
+
+    # ------------------------------------------------------------ the Adapter protocol
+
+    async def send(self, target: dict[str, Any], card: Card) -> str | None:
+        workspace = str(target.get("workspace") or "")
+        body = render.message(card)
+        channel = await self._channel_of(target)
+        thread = target.get("thread")
+        if target.get("private_to") and not target.get("direct"):
+            user = str(target["private_to"])
+            url = self.response_urls.get(channel, user)
+            if url is not None and await self._respond(url, body):
+                return None
+            args: dict[str, Any] = {"channel": channel, "user": user, **body}
+            if thread:
+                args["thread_ts"] = thread
+            await self._call(workspace, "chat.postEphemeral", **args)
+            return None  # ephemeral messages cannot be updated
+        args = {"channel": channel, "unfurl_links": False, "unfurl_media": False, **body}
+        if thread:
+            args["thread_ts"] = thread
+        data = await self._call(workspace, "chat.postMessage", **args)
+        return f"{data.get('channel') or channel}:{data.get('ts')}"
+
+    async def update(self, target: dict[str, Any], ref: str, card: Card) -> str | None:
+        channel, _, ts = ref.partition(":")
+        if not channel or not ts:
+            return await self.send(target, card)
+        workspace = str(target.get("workspace") or "")
+        try:
+            await self._call(workspace, "chat.update", channel=channel, ts=ts, **render.message(card))
+        except PermanentFailure:
+            raise
+        except RetryLater as exc:
+            if _error_of(exc.__cause__ or exc) in GONE_MESSAGE_ERRORS:
+                return await self.send(target, card)
+            raise
+        return ref
+
+    async def _respond(self, url: str, body: dict[str, Any]) -> bool:
+        """An ephemeral reply through a response_url; False if it is used up (then chat.postEphemeral)."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        payload = {"response_type": "ephemeral", "replace_original": False, **body}
+        try:
+            async with self._session.post(
+                url, json=payload, timeout=aiohttp.ClientTimeout(total=self.timeout)
+            ) as response:
+                if response.status == 429:
+                    after = response.headers.get("Retry-After")
+                    raise RetryLater("response_url: rate limited", float(after) if after else None)
+                if response.status >= 500:
+                    raise RetryLater(f"response_url: HTTP {response.status}")
+                return response.status < 300
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise classify(exc, "response_url") from exc
+
+    # ------------------------------------------------------------ interactive surfaces
+
+    async def open_form(
+        self, workspace: str | None, trigger_id: str, form: Form, routing: dict[str, Any]
+    ) -> str | None:
+        """views.open right away (trigger ids last 3 seconds); the view id."""
+        view = render.modal(form, routing)
+        data = await self._call(workspace, "views.open", trigger_id=trigger_id, view=view)
+        return str((data.get("view") or {}).get("id") or "") or None
+
+    async def publish_home(self, workspace: str | None, user_id: str, card: Card) -> None:
+        await self._call(workspace, "views.publish", user_id=user_id, view=render.home(card))

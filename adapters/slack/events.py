@@ -1,0 +1,304 @@
+"""Slack request bodies → neutral Events. Pure functions: no I/O, easy to test.
+
+`parse_request` checks a (signed) body's shape before anything else sees it and raises `PayloadError`
+with a reason for anything malformed or truncated (the HTTP handler answers 400). `to_event` turns a
+checked body into a neutral Event, or a `Lifecycle` note (home opened, app uninstalled, …), or None.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+from adapters.slack import render
+from flows.types import (
+    ActionEvent,
+    Actor,
+    CommandEvent,
+    Conversation,
+    Event,
+    InstalledEvent,
+    MemberJoinedEvent,
+    MessageEvent,
+)
+
+_MENTION = re.compile(r"^\s*(<@[A-Z0-9]+(\|[^>]*)?>[\s,:]*)+")
+
+
+class PayloadError(ValueError):
+    """A request body Tandem cannot read; the message is the reason returned with the 400."""
+
+
+Kind = Literal["event", "url_verification", "command", "interactive", "ssl_check"]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    kind: Kind
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """A Slack event that is not a flow's business: App Home opened, tokens revoked, app uninstalled."""
+
+    kind: Literal["home_opened", "uninstalled"]
+    team_id: str
+    enterprise_id: str = ""
+    user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Translated:
+    """What one request means for Tandem."""
+
+    event: Event | None = None
+    lifecycle: Lifecycle | None = None
+    trigger_id: str | None = None
+    response_url: str | None = None
+    workspace: str = ""
+    enterprise_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _need(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    value = data.get(key)
+    if not isinstance(value, kind) or (kind is str and not value):
+        raise PayloadError(f"{where}: missing or malformed {key!r}")
+    return value
+
+
+def parse_request(body: bytes, content_type: str) -> Inbound:
+    """Check the shape of a Slack request body; PayloadError(reason) when it is malformed."""
+    if not body:
+        raise PayloadError("empty body")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError("body is not UTF-8") from exc
+    if content_type == "application/json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PayloadError(f"body is not valid JSON ({exc.msg} at {exc.pos})") from exc
+        if not isinstance(data, dict):
+            raise PayloadError("JSON body is not an object")
+        kind = data.get("type")
+        if kind == "url_verification":
+            _need(data, "challenge", str, "url_verification")
+            return Inbound("url_verification", data)
+        if kind == "event_callback":
+            event = _need(data, "event", dict, "event_callback")
+            _need(event, "type", str, "event")
+            _need(data, "event_id", str, "event_callback")
+            return Inbound("event", data)
+        if kind == "app_rate_limited":
+            return Inbound("event", data)
+        raise PayloadError(f"unknown JSON request type {kind!r}")
+    if content_type == "application/x-www-form-urlencoded":
+        form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
+        if "payload" in form:
+            try:
+                payload = json.loads(form["payload"])
+            except json.JSONDecodeError as exc:
+                raise PayloadError(f"payload is not valid JSON ({exc.msg} at {exc.pos})") from exc
+            if not isinstance(payload, dict):
+                raise PayloadError("payload is not an object")
+            kind = _need(payload, "type", str, "payload")
+            if kind in ("block_actions", "view_submission", "view_closed", "block_suggestion"):
+                user = _need(payload, "user", dict, kind)
+                _need(user, "id", str, f"{kind} user")
+            if kind == "block_actions":
+                actions = _need(payload, "actions", list, kind)
+                if not actions or not all(isinstance(a, dict) and a.get("action_id") for a in actions):
+                    raise PayloadError("block_actions: malformed 'actions'")
+            if kind in ("view_submission", "view_closed"):
+                view = _need(payload, "view", dict, kind)
+                _need(view, "callback_id", str, f"{kind} view")
+                if kind == "view_submission":
+                    state = _need(view, "state", dict, f"{kind} view")
+                    _need(state, "values", dict, f"{kind} view state")
+            return Inbound("interactive", payload)
+        if "ssl_check" in form:
+            return Inbound("ssl_check", form)
+        if "command" in form:
+            for key in ("command", "user_id", "channel_id", "team_id"):
+                if not form.get(key):
+                    raise PayloadError(f"slash command: missing {key!r}")
+            return Inbound("command", form)
+        raise PayloadError("form body is neither a slash command nor an interactive payload")
+    raise PayloadError(f"unsupported content type {content_type or 'none'!r}")
+
+
+def _is_direct(channel_id: str | None, channel_type: str | None = None) -> bool:
+    return channel_type == "im" or bool(channel_id and channel_id.startswith("D"))
+
+
+def strip_mention(text: str) -> str:
+    """`<@U123> roles` → `roles` (the leading mention(s) of the bot)."""
+    return _MENTION.sub("", text, count=1).strip()
+
+
+def workspace_of(body: dict[str, Any]) -> tuple[str, str]:
+    team = body.get("team")
+    team_id = (team.get("id") if isinstance(team, dict) else None) or body.get("team_id") or ""
+    enterprise = body.get("enterprise")
+    enterprise_id = (
+        (enterprise.get("id") if isinstance(enterprise, dict) else None) or body.get("enterprise_id") or ""
+    )
+    return str(team_id), str(enterprise_id or "")
+
+
+def _action_value(action: dict[str, Any]) -> str | None:
+    for key in ("selected_option",):
+        option = action.get(key)
+        if isinstance(option, dict):
+            return str(option.get("value", ""))
+    if "selected_options" in action and isinstance(action["selected_options"], list):
+        return ",".join(str(o.get("value", "")) for o in action["selected_options"] if isinstance(o, dict))
+    for key in ("value", "selected_date", "selected_time", "selected_user", "selected_channel"):
+        if action.get(key) is not None:
+            return str(action[key])
+    return None
+
+
+def _state_values(state: dict[str, Any]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for block_id, actions in state.items():
+        if not isinstance(actions, dict):
+            continue
+        for action in actions.values():
+            if isinstance(action, dict):
+                value = _action_value(action)
+                if value is not None:
+                    values[str(block_id)] = value
+    return values
+
+
+def command_event(form: dict[str, Any]) -> Translated:
+    team_id, enterprise_id = workspace_of(form)
+    user = str(form["user_id"])
+    channel = str(form["channel_id"])
+    # Replies to a slash command are ephemeral in the channel it was typed in (or via its response_url),
+    # which also covers DMs between two people, where the bot cannot post.
+    conversation = Conversation("slack", channel, is_direct=False, workspace=team_id)
+    key = f"slack:command:{form.get('trigger_id') or ''}:{user}" if form.get("trigger_id") else None
+    event = CommandEvent(
+        Actor("slack", user, form.get("user_name")), conversation, str(form.get("text", "")), key
+    )
+    return Translated(
+        event=event,
+        trigger_id=form.get("trigger_id"),
+        response_url=form.get("response_url"),
+        workspace=team_id,
+        enterprise_id=enterprise_id,
+    )
+
+
+def interactive_event(payload: dict[str, Any]) -> Translated:
+    team_id, enterprise_id = workspace_of(payload)
+    user = payload["user"]
+    actor = Actor("slack", str(user["id"]), user.get("name") or user.get("username"))
+    kind = payload["type"]
+    trigger_id = payload.get("trigger_id")
+    response_url = payload.get("response_url")
+    if kind == "block_actions":
+        action = payload["actions"][0]
+        container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
+        assert isinstance(container, dict)
+        view = payload.get("view") if isinstance(payload.get("view"), dict) else None
+        channel = payload.get("channel") if isinstance(payload.get("channel"), dict) else {}
+        assert isinstance(channel, dict)
+        channel_id = str(channel.get("id") or container.get("channel_id") or "")
+        routing = render.read_metadata(view.get("private_metadata")) if view else {}
+        if not channel_id:
+            channel_id = str(routing.get("c") or "")
+        if channel_id:
+            # Answers are private to the person, in place (ephemeral, or via the response_url): this
+            # also works in DMs between two people, where the bot cannot post.
+            conversation = Conversation(
+                "slack", channel_id, thread=container.get("thread_ts"), workspace=team_id
+            )
+        else:  # a button in App Home or a modal opened from there: answer in the bot's DM
+            conversation = Conversation("slack", actor.user_id, is_direct=True, workspace=team_id)
+        action_id = render.neutral_action_id(str(action["action_id"]))
+        value = _action_value(action)
+        where = container.get("message_ts") or container.get("view_id") or (view or {}).get("id") or ""
+        # A double click (same person, same message, same button and value) is recorded once.
+        key = f"slack:click:{team_id}:{actor.user_id}:{where}:{action_id}:{value or ''}"
+        block_id = str(action.get("block_id") or "")
+        values = {render.neutral_action_id(block_id): value} if block_id and value is not None else {}
+        event: Event = ActionEvent(actor, conversation, action_id, value, values, key[:300])
+        return Translated(event, None, trigger_id, response_url, team_id, enterprise_id)
+    if kind == "view_submission":
+        view = payload["view"]
+        routing = render.read_metadata(view.get("private_metadata"))
+        values = _state_values(view["state"]["values"])
+        if routing.get("m"):
+            values["_metadata"] = str(routing["m"])
+        origin = str(routing.get("c") or "")
+        if origin:
+            conversation = Conversation("slack", origin, thread=routing.get("t"), workspace=team_id)
+        else:
+            conversation = Conversation("slack", actor.user_id, is_direct=True, workspace=team_id)
+        key = f"slack:view:{view.get('id') or view.get('hash') or trigger_id}:{actor.user_id}"
+        event = ActionEvent(actor, conversation, str(view["callback_id"]), None, values, key[:300])
+        return Translated(event, None, trigger_id, response_url, team_id, enterprise_id)
+    return Translated(workspace=team_id, enterprise_id=enterprise_id)
+
+
+def callback_event(body: dict[str, Any], bot_user_id: str | None) -> Translated:
+    """An Events API `event_callback` body."""
+    event = body.get("event") or {}
+    team_id, enterprise_id = workspace_of(body)
+    team_id = team_id or str(event.get("team") or "")
+    key = f"slack:event:{body.get('event_id')}"
+    kind = event.get("type")
+    user = str(event.get("user") or "")
+    channel = str(event.get("channel") or "")
+    base = Translated(workspace=team_id, enterprise_id=enterprise_id)
+    if kind in ("tokens_revoked", "app_uninstalled"):
+        if kind == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
+            return base  # only user tokens were revoked: the bot is still installed
+        return Translated(lifecycle=Lifecycle("uninstalled", team_id, enterprise_id), workspace=team_id)
+    if kind == "app_home_opened":
+        if event.get("tab", "home") != "home" or not user:
+            return base
+        return Translated(lifecycle=Lifecycle("home_opened", team_id, enterprise_id, user), workspace=team_id)
+    if kind in ("member_joined_channel",) and user and channel:
+        conversation = Conversation("slack", channel, workspace=team_id)
+        actor = Actor("slack", user)
+        joined: Event = (
+            InstalledEvent(actor, conversation, key)
+            if bot_user_id and user == bot_user_id
+            else MemberJoinedEvent(actor, conversation, key)
+        )
+        return Translated(event=joined, workspace=team_id, enterprise_id=enterprise_id)
+    if event.get("bot_id") or event.get("subtype") or (bot_user_id and user == bot_user_id) or not user:
+        return base  # our own messages, edits, joins…: not a person speaking
+    text = str(event.get("text") or "")
+    thread = event.get("thread_ts")
+    if kind == "app_mention" and channel:
+        conversation = Conversation(
+            "slack", channel, is_direct=_is_direct(channel), thread=thread, workspace=team_id
+        )
+        command = CommandEvent(Actor("slack", user), conversation, strip_mention(text), key)
+        return Translated(event=command, workspace=team_id, enterprise_id=enterprise_id)
+    if kind == "message" and channel and _is_direct(channel, event.get("channel_type")):
+        conversation = Conversation("slack", channel, is_direct=True, thread=thread, workspace=team_id)
+        message = MessageEvent(Actor("slack", user), conversation, text, key)
+        return Translated(event=message, workspace=team_id, enterprise_id=enterprise_id)
+    return base
+
+
+def to_event(inbound: Inbound, bot_user_id: str | None) -> Translated:
+    if inbound.kind == "command":
+        return command_event(inbound.body)
+    if inbound.kind == "interactive":
+        return interactive_event(inbound.body)
+    if inbound.kind == "event":
+        return callback_event(inbound.body, bot_user_id)
+    return Translated()

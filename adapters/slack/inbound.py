@@ -1,0 +1,254 @@
+"""The Slack adapter's inbound half: `POST /slack/events` through slack-bolt's AsyncApp.
+
+A thin aiohttp handler sits in front of bolt: it checks the signature (forged, stale or replayed → 401
+before anything is parsed or stored), then the body's shape (malformed → 400 with a reason), then hands
+the request to bolt's AsyncApp (`process_before_response=True`, so bolt answers as soon as the listener
+returns). Every listener acks at once and leaves the real work, the engine's database transaction, to a
+background task: the ack never waits for the database. A Form the engine returns is opened with
+`views.open` from that task, well inside the trigger id's 3 seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.signature import SignatureVerifier
+
+from adapters.slack import events
+from adapters.slack.adapter import SlackAdapter, web_client
+from adapters.slack.install import Workspaces
+from flows.types import Card, Event, Form
+
+log = logging.getLogger("tandem.slack")
+
+Handle = Callable[[Event], Awaitable[Form | None]]
+HomeCard = Callable[[str, str], Awaitable[Card]]  # (workspace, user id) → the App Home card
+
+REPLAY_WINDOW = 60 * 5
+# Slack signs with the request's timestamp and refuses anything older than five minutes.
+MAX_BODY = 1024 * 1024
+
+
+class ReplayGuard:
+    """Signatures seen in the last five minutes: the same signed request twice is a replay. Per process;
+    across replicas the events' idempotency keys still drop the duplicate."""
+
+    def __init__(self, window: float = REPLAY_WINDOW, limit: int = 200_000) -> None:
+        self.window = window
+        self.limit = limit
+        self._seen: dict[str, float] = {}
+
+    def first_time(self, signature: str) -> bool:
+        now = time.monotonic()
+        if len(self._seen) > self.limit or (
+            self._seen and next(iter(self._seen.values())) < now - self.window
+        ):
+            self._seen = {s: t for s, t in self._seen.items() if t >= now - self.window}
+        if signature in self._seen:
+            return False
+        self._seen[signature] = now
+        return True
+
+
+class SlackInbound:
+    """Owns the bolt AsyncApp and the background work started by acks."""
+
+    def __init__(
+        self,
+        *,
+        signing_secret: str,
+        workspaces: Workspaces,
+        adapter: SlackAdapter,
+        handle: Handle,
+        home_card: HomeCard | None = None,
+        api_url: str = "https://slack.com/api/",
+        attempts: int = 3,
+    ) -> None:
+        self.verifier = SignatureVerifier(signing_secret)
+        self.workspaces = workspaces
+        self.adapter = adapter
+        self.handle = handle
+        self.home_card = home_card
+        self.attempts = attempts
+        self.replays = ReplayGuard()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._bot_user_ids: dict[str, str | None] = {}
+        self.app = AsyncApp(
+            signing_secret=signing_secret,
+            authorize=self._bolt_authorize(),
+            client=web_client(api_url),
+            process_before_response=True,
+            request_verification_enabled=True,
+            ignoring_self_events_enabled=False,  # events.py drops the bot's own messages
+            url_verification_enabled=True,
+            ssl_check_enabled=True,
+            name="tandem",
+        )
+        any_ = re.compile(".*")
+
+        async def ack_and_process(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+            await ack()  # the ack goes back to Slack now; the database work runs after it
+            self.spawn(self._process(body))
+
+        self.app.command(any_)(ack_and_process)
+        self.app.action(any_)(ack_and_process)
+        self.app.view(any_)(ack_and_process)
+        self.app.event(any_)(ack_and_process)
+
+    # ------------------------------------------------------------ bolt
+
+    def _bolt_authorize(self) -> Callable[..., Awaitable[AuthorizeResult]]:
+        # bolt passes arguments by parameter name, so it needs a plain function, not a bound method
+        async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return await self._authorize(enterprise_id, team_id)
+
+        return authorize
+
+    async def _authorize(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        """Bolt asks for the workspace's token on every request: answered from memory after the first."""
+        team = team_id or ""
+        bot = self.workspaces.single_bot if self.workspaces.single else None
+        if bot is None:
+            bot = await self.workspaces.find(team, enterprise_id or "")
+        if self.workspaces.single and self.workspaces.single_bot is None and bot is not None:
+            bot = await self._identify_single(bot.token, team, enterprise_id or "")
+        if bot is None:
+            return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id)
+        self._bot_user_ids[team] = bot.bot_user_id
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_token=bot.token,
+            bot_user_id=bot.bot_user_id,
+            bot_id=bot.bot_id,
+        )
+
+    async def _identify_single(self, token: str, team: str, enterprise: str) -> Any:
+        try:
+            data = (await self.adapter.client(token).auth_test()).data
+        except Exception:
+            log.exception("auth.test failed for SLACK_BOT_TOKEN; continuing without the bot's user id")
+            return self.workspaces.remember_single(team, enterprise, None, None)
+        assert isinstance(data, dict)
+        return self.workspaces.remember_single(
+            str(data.get("team_id") or team),
+            str(data.get("enterprise_id") or enterprise or ""),
+            data.get("user_id"),
+            data.get("bot_id"),
+        )
+
+    # ------------------------------------------------------------ HTTP
+
+    async def http_handler(self, request: web.Request) -> web.StreamResponse:
+        """`POST /slack/events`: 401 unsigned/stale/replayed, 400 malformed, else bolt's answer."""
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return web.json_response({"ok": False, "error": "body too large"}, status=413)
+        try:
+            body = await request.read()
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # a truncated upload
+            return web.json_response({"ok": False, "error": f"could not read the body: {exc}"}, status=400)
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not timestamp or not signature:
+            return web.json_response({"ok": False, "error": "missing Slack signature headers"}, status=401)
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return web.json_response({"ok": False, "error": "body is not UTF-8"}, status=400)
+        if not self.verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
+            return web.json_response({"ok": False, "error": "invalid or expired signature"}, status=401)
+        if not self.replays.first_time(signature):
+            return web.json_response({"ok": False, "error": "replayed request"}, status=401)
+        try:
+            events.parse_request(body, request.content_type)
+        except events.PayloadError as exc:
+            return web.json_response({"ok": False, "error": str(exc)}, status=400)
+        try:
+            bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        except Exception:
+            log.exception("slack-bolt failed on a valid, signed request")
+            return web.json_response({"ok": False, "error": "could not process the request"}, status=400)
+        if (
+            bolt_response.status == 404
+        ):  # an event type nobody listens to: acknowledge, don't make Slack retry
+            return web.Response(status=200)
+        return await to_aiohttp_response(bolt_response)
+
+    # ------------------------------------------------------------ after the ack
+
+    def spawn(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("Slack request processing failed after the ack")
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for every acknowledged request to finish (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _process(self, body: dict[str, Any]) -> None:
+        kind: events.Kind = (
+            "command"
+            if "command" in body
+            else "event"
+            if body.get("type") == "event_callback"
+            else "interactive"
+        )
+        team, _ = events.workspace_of(body)
+        translated = events.to_event(events.Inbound(kind, body), self._bot_user_ids.get(team))
+        if translated.event is not None and translated.workspace:
+            conversation_id = translated.event.conversation.conversation_id
+            self.adapter.conversation_workspaces[conversation_id] = translated.workspace
+        if translated.response_url and translated.event is not None:
+            self.adapter.response_urls.remember(
+                translated.event.conversation.conversation_id,
+                translated.event.actor.user_id,
+                translated.response_url,
+            )
+        lifecycle = translated.lifecycle
+        if lifecycle is not None:
+            if lifecycle.kind == "uninstalled":
+                await self.workspaces.revoke(lifecycle.team_id, lifecycle.enterprise_id)
+            elif lifecycle.kind == "home_opened" and lifecycle.user_id and self.home_card is not None:
+                card = await self.home_card(lifecycle.team_id, lifecycle.user_id)
+                await self.adapter.publish_home(lifecycle.team_id, lifecycle.user_id, card)
+            return
+        event = translated.event
+        if event is None:
+            return
+        form = await self._handle_with_retry(event)
+        if form is not None and translated.trigger_id:
+            routing = {"c": event.conversation.conversation_id} if not event.conversation.is_direct else {}
+            if event.conversation.thread:
+                routing["t"] = event.conversation.thread
+            await self.adapter.open_form(translated.workspace, translated.trigger_id, form, routing)
+
+    async def _handle_with_retry(self, event: Event) -> Form | None:
+        """The ack is gone, so Slack will not resend: retry a failed transaction (the idempotency key makes
+        a retry of a committed one a no-op)."""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await self.handle(event)
+            except Exception:
+                if attempt == self.attempts:
+                    raise
+                log.warning("processing a Slack event failed (attempt %s); retrying", attempt, exc_info=True)
+                await asyncio.sleep(0.2 * attempt)
+        return None

@@ -1,0 +1,643 @@
+"""The Microsoft Teams adapter: `POST /api/messages` in, Bot Connector calls out, on botbuilder 4.17.
+
+Inbound, we own the HTTP route instead of `CloudAdapter.process` (which in 4.17.1 answers 500 to every
+invoke it handles, and 500 instead of 401 for expired tokens and unknown signing keys): the body is parsed
+and checked (400 with a reason), the request authenticated (401, before anything is stored), the turn
+run by a TeamsActivityHandler that translates the activity into a neutral Event for the engine, and the
+invoke response written here. Replies go out through the outbox, not inside the turn.
+
+Outbound (the delivery worker's `send` / `update`), every message is proactive: a stored conversation
+reference and `continue_conversation`, or a new personal chat created in the tenant for a person who has
+never written to the bot. Sends are paced per conversation (Teams allows about 7 per second); 429, 412,
+5xx and timeouts are `RetryLater`, a conversation that is gone (the app was removed) a `PermanentFailure`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
+    ConversationReference,
+)
+from botframework.connector.auth import AuthenticateRequestResult, ServiceClientCredentialsFactory
+from msrest.exceptions import ClientRequestError, HttpOperationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.base import PermanentFailure, RetryLater
+from adapters.teams import inbound
+from adapters.teams.cards import CONTENT_TYPE, render_card, render_form
+from flows.types import (
+    ActionEvent,
+    Actor,
+    Card,
+    Event,
+    Form,
+    InstalledEvent,
+    MemberJoinedEvent,
+)
+from storage import teams_conversations as store
+
+log = logging.getLogger("tandem.teams")
+
+Handle = Callable[[Event], Awaitable[Form | None]]
+
+RETRYABLE = {408, 412, 429, 500, 502, 503, 504}
+GONE = {403, 404}
+
+
+@dataclass(frozen=True)
+class TeamsConfig:
+    """The bot's Azure registration. No app id: local development, no authentication at all."""
+
+    app_id: str | None = None
+    app_password: str | None = None
+    tenant_id: str | None = None
+    app_type: str = "MultiTenant"
+    # Tests and special clouds: who mints outbound tokens (default: MSAL with the app password).
+    credentials_factory: ServiceClientCredentialsFactory | None = None
+    sends_per_second: float = 7.0
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.app_id)
+
+
+class _BotConfiguration:
+    """The attribute bag botbuilder's ConfigurationBotFrameworkAuthentication reads."""
+
+    def __init__(self, config: TeamsConfig) -> None:
+        self.APP_ID = config.app_id
+        self.APP_PASSWORD = config.app_password
+        self.APP_TYPE = config.app_type
+        self.APP_TENANTID = config.tenant_id
+
+
+class ConversationPacer:
+    """At most `rate` sends per second into any one conversation: a send waits for its slot."""
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.clock = clock
+        self.sleep = sleep
+        self._next: dict[str, float] = {}
+
+    async def wait(self, conversation_id: str) -> None:
+        if not self.interval:
+            return
+        now = self.clock()
+        slot = max(now, self._next.get(conversation_id, 0.0))
+        self._next[conversation_id] = slot + self.interval
+        if len(self._next) > 10_000:  # forget conversations that are long idle
+            self._next = {k: v for k, v in self._next.items() if v > now}
+        if slot > now:
+            await self.sleep(slot - now)
+
+
+@dataclass
+class _Sent:
+    ids: list[str] = field(default_factory=list)
+    conversation_id: str | None = None
+
+
+def _status(exc: HttpOperationError) -> int | None:
+    response = getattr(exc, "response", None)
+    code = getattr(response, "status_code", None)
+    return int(code) if code is not None else None
+
+
+def _retry_after(exc: HttpOperationError) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    raw = headers.get("Retry-After")
+    try:
+        return max(0.0, float(raw)) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _serialize(body: Any) -> Any:
+    if hasattr(body, "serialize"):
+        return body.serialize()
+    return body
+
+
+class TeamsAdapter:
+    platform = "teams"
+
+    def __init__(
+        self,
+        config: TeamsConfig,
+        sessions: async_sessionmaker[AsyncSession],
+        handle: Handle,
+        *,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.handle = handle
+        self.now = now or (lambda: datetime.now(UTC))
+        self.auth = ConfigurationBotFrameworkAuthentication(
+            _BotConfiguration(config), credentials_factory=config.credentials_factory
+        )
+        self.cloud = CloudAdapter(self.auth)
+        self.bot = TandemTeamsBot(self)
+        self.pacer = ConversationPacer(config.sends_per_second)
+        # (conversation, service url, sender) already stored by this process: one write per first contact
+        self._known: set[tuple[str, str, str]] = set()
+
+    # ------------------------------------------------------------ inbound: POST /api/messages
+
+    async def handle_request(self, request: web.Request) -> web.Response:
+        try:
+            body = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _bad_request(f"the body is not JSON: {exc}")
+        if not isinstance(body, dict):
+            return _bad_request("an activity must be a JSON object")
+        problem = _activity_problem(body)
+        if problem:
+            return _bad_request(problem)
+        try:
+            activity = Activity().deserialize(body)
+        except Exception as exc:
+            return _bad_request(f"not a Bot Framework activity: {exc}")
+        auth_header = request.headers.get("Authorization", "")
+        try:
+            authenticated: AuthenticateRequestResult = await self.auth.authenticate_request(
+                activity, auth_header
+            )
+        except PermissionError as exc:  # (an OSError) missing header, wrong audience or service URL, …
+            log.warning("Teams: refused an activity: %s", exc)
+            return web.json_response({"error": "unauthorized"}, status=401)
+        except OSError as exc:  # the OpenID metadata could not be fetched: our problem, not the caller's
+            log.error("Teams: cannot validate the token right now: %s", exc)
+            return web.json_response({"error": "authentication is unavailable, retry"}, status=503)
+        except Exception as exc:  # missing, malformed, expired, wrong audience or issuer, unknown key
+            log.warning("Teams: refused an activity: %s: %s", type(exc).__name__, exc)
+            return web.json_response({"error": "unauthorized"}, status=401)
+        try:
+            invoke: InvokeResponse | None = await self.cloud.process_activity(
+                authenticated, activity, self.bot.on_turn
+            )
+        except Exception:
+            log.exception("Teams: the turn for activity %s failed", activity.id)
+            return web.json_response({"error": "the bot failed to handle this activity"}, status=500)
+        if invoke is not None and activity.type == ActivityTypes.invoke:
+            body = _serialize(invoke.body)
+            if body is None:
+                return web.Response(status=int(invoke.status))
+            return web.json_response(body, status=int(invoke.status))
+        return web.Response(status=200)
+
+    async def remember(self, activity: Activity) -> None:
+        """Store the activity's conversation reference (first contact, install), once per process."""
+        try:
+            place = inbound.where(activity)
+        except ValueError:
+            return
+        service_url = activity.service_url or ""
+        sender = activity.from_property
+        known = (place.address, service_url, sender.id if sender is not None else "")
+        if not service_url or known in self._known:
+            return
+        reference = TurnContext.get_conversation_reference(activity)
+        reference.activity_id = None
+        reference.conversation = ConversationAccount(
+            id=place.address,
+            is_group=place.kind != "personal",
+            conversation_type=place.kind,
+            tenant_id=place.tenant_id or None,
+        )
+        ids = inbound.user_ids(activity) if place.kind == "personal" else []
+        async with self.sessions() as session, session.begin():
+            await store.save_conversation(
+                session,
+                conversation_id=place.address,
+                kind=place.kind,
+                tenant_id=place.tenant_id,
+                service_url=service_url,
+                reference=reference.serialize(),
+                now=self.now(),
+                team_id=place.team_id,
+                user_id=sender.id if sender is not None and place.kind == "personal" else None,
+                aad_object_id=sender.aad_object_id
+                if sender is not None and place.kind == "personal"
+                else None,
+            )
+            if ids:
+                await store.remember_dm_address(session, ids, place.address)
+            if sender is not None and sender.id and place.kind != "personal":
+                # the sender's Teams id beside their AAD id: a DM to them can be opened by either
+                entry = store.RosterEntry(sender.id, sender.aad_object_id, sender.name, None)
+                await store.save_roster(
+                    session, place.team_id or place.address, place.tenant_id, [entry], self.now()
+                )
+        self._known.add(known)
+
+    def forget(self, address: str) -> None:
+        self._known = {k for k in self._known if k[0] != address}
+
+    async def user_id(self, activity: Activity) -> str:
+        """The id a team file used for the sender (AAD object id or "29:…"), else the AAD object id."""
+        ids = inbound.user_ids(activity)
+        if not ids:
+            return ""
+        async with self.sessions() as session:
+            known = await store.known_identity(session, ids)
+        return known or ids[0]
+
+    # ------------------------------------------------------------ outbound: the delivery worker
+
+    async def send(self, target: dict[str, Any], card: Card) -> str | None:
+        reference, conversation_id = await self._resolve(target)
+        activity = _card_activity(card)
+        if reference is None:
+            return await self._create_personal(target, activity)
+        return await self._post(reference, conversation_id, activity)
+
+    async def update(self, target: dict[str, Any], ref: str, card: Card) -> str | None:
+        reference, conversation_id = await self._resolve(target)
+        if reference is None:
+            raise PermanentFailure("no Teams conversation to update the message in")
+        activity = _card_activity(card)
+        activity.id = ref
+
+        async def logic(turn_context: TurnContext) -> None:
+            _address(activity, reference, conversation_id)
+            await turn_context.adapter.update_activity(turn_context, activity)
+
+        await self.pacer.wait(conversation_id)
+        await self._call(lambda: self.cloud.continue_conversation(reference, logic, self._app_id()))
+        return ref
+
+    def _app_id(self) -> str:
+        return self.config.app_id or ""
+
+    async def _resolve(self, target: dict[str, Any]) -> tuple[ConversationReference | None, str]:
+        """The stored reference to post with, and the conversation id to post to. (None, "") for a person
+        who has no personal chat with the bot yet."""
+        person = target.get("user")
+        private = target.get("private_to") if not target.get("direct") else None
+        async with self.sessions() as session:
+            if person or private:  # a DM; a private reply in a channel goes to the person's chat too
+                user = str(person or private)
+                row = None
+                if target.get("address") and person:
+                    row = await store.conversation(session, str(target["address"]))
+                if row is None:
+                    row = await store.personal_conversation(session, [user])
+                if row is None:
+                    return None, ""
+                return ConversationReference().deserialize(row.reference), row.conversation_id
+            address = str(target.get("address") or "")
+            if not address:
+                raise PermanentFailure(f"a Teams target needs an address or a user: {target}")
+            row = await store.conversation(session, address)
+            if row is not None and not row.installed:
+                raise PermanentFailure(f"Tandem was removed from the Teams conversation {address}")
+            if row is None:  # a channel of a team Tandem is in, never posted to yet: same tenant, same URL
+                row = await store.any_conversation(session, self.config.tenant_id)
+                if row is None or not _looks_like_channel(address):
+                    raise PermanentFailure(
+                        f"Tandem has not been added to the Teams team of {address} yet: "
+                        "add the app to the team"
+                    )
+                reference = ConversationReference().deserialize(row.reference)
+                reference.conversation = ConversationAccount(
+                    id=address, is_group=True, conversation_type="channel", tenant_id=row.tenant_id or None
+                )
+            else:
+                reference = ConversationReference().deserialize(row.reference)
+        thread = target.get("thread")
+        conversation_id = f"{address};messageid={thread}" if thread else address
+        return reference, conversation_id
+
+    async def _post(
+        self, reference: ConversationReference, conversation_id: str, activity: Activity
+    ) -> str | None:
+        sent = _Sent()
+
+        async def logic(turn_context: TurnContext) -> None:
+            _address(activity, reference, conversation_id)
+            responses = await turn_context.adapter.send_activities(turn_context, [activity])
+            sent.ids.extend(r.id for r in responses if r is not None and r.id)
+
+        await self.pacer.wait(conversation_id)
+        await self._call(lambda: self.cloud.continue_conversation(reference, logic, self._app_id()))
+        return sent.ids[0] if sent.ids else None
+
+    async def _create_personal(self, target: dict[str, Any], activity: Activity) -> str | None:
+        """Open a personal chat with someone who never wrote to the bot, in their tenant, and post."""
+        user = str(target.get("user") or target.get("private_to") or "")
+        async with self.sessions() as session:
+            member = await store.roster_member(session, [user])
+            tenant = member.tenant_id if member is not None else self.config.tenant_id
+            row = await store.any_conversation(session, tenant)
+            if row is None and tenant:
+                row = await store.any_conversation(session)
+        if row is None:
+            raise PermanentFailure(
+                f"cannot reach Teams user {user}: Tandem is not installed in any of their teams yet"
+            )
+        known = ConversationReference().deserialize(row.reference)
+        member_id = member.user_id if member is not None else user
+        tenant_id = row.tenant_id or tenant or None
+        parameters = ConversationParameters(
+            is_group=False,
+            bot=known.bot,
+            members=[ChannelAccount(id=member_id)],
+            tenant_id=tenant_id,
+            channel_data={"tenant": {"id": tenant_id}} if tenant_id else None,
+        )
+        sent = _Sent()
+
+        async def logic(turn_context: TurnContext) -> None:
+            conversation = turn_context.activity.conversation
+            sent.conversation_id = conversation.id if conversation is not None else None
+            activity.conversation = conversation
+            activity.from_property = known.bot
+            activity.recipient = ChannelAccount(id=member_id)
+            activity.service_url = row.service_url
+            activity.channel_id = "msteams"
+            responses = await turn_context.adapter.send_activities(turn_context, [activity])
+            sent.ids.extend(r.id for r in responses if r is not None and r.id)
+
+        await self._call(
+            lambda: self.cloud.create_conversation(
+                self._app_id(), logic, parameters, "msteams", row.service_url, None
+            )
+        )
+        if sent.conversation_id:
+            reference = ConversationReference(
+                bot=known.bot,
+                user=ChannelAccount(id=member_id),
+                conversation=ConversationAccount(
+                    id=sent.conversation_id, conversation_type="personal", tenant_id=tenant_id
+                ),
+                channel_id="msteams",
+                service_url=row.service_url,
+            )
+            async with self.sessions() as session, session.begin():
+                await store.save_conversation(
+                    session,
+                    conversation_id=sent.conversation_id,
+                    kind="personal",
+                    tenant_id=tenant_id or "",
+                    service_url=row.service_url,
+                    reference=reference.serialize(),
+                    now=self.now(),
+                    user_id=member_id,
+                    aad_object_id=member.aad_object_id if member is not None else None,
+                )
+                await store.remember_dm_address(session, [user, member_id], sent.conversation_id)
+        return sent.ids[0] if sent.ids else None
+
+    async def _call(self, operation: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            return await operation()
+        except HttpOperationError as exc:
+            status = _status(exc)
+            if status in RETRYABLE:
+                raise RetryLater(f"Teams answered {status}", _retry_after(exc)) from exc
+            if status in GONE:
+                raise PermanentFailure(
+                    f"Teams answered {status}: the conversation is gone or the app was removed"
+                ) from exc
+            raise PermanentFailure(f"Teams refused the message ({status}): {exc}") from exc
+        except (ClientRequestError, OSError, TimeoutError) as exc:
+            raise RetryLater(f"cannot reach the Bot Connector: {exc}") from exc
+
+
+def _looks_like_channel(address: str) -> bool:
+    return address.startswith("19:")
+
+
+def _address(activity: Activity, reference: ConversationReference, conversation_id: str) -> None:
+    conversation = reference.conversation
+    activity.conversation = ConversationAccount(
+        id=conversation_id,
+        is_group=conversation.is_group if conversation is not None else None,
+        conversation_type=conversation.conversation_type if conversation is not None else None,
+        tenant_id=conversation.tenant_id if conversation is not None else None,
+    )
+    activity.from_property = reference.bot
+    activity.recipient = reference.user
+    activity.service_url = reference.service_url
+    activity.channel_id = reference.channel_id or "msteams"
+    activity.reply_to_id = None
+
+
+def _card_activity(card: Card) -> Activity:
+    return Activity(
+        type=ActivityTypes.message,
+        summary=card.summary,
+        attachments=[Attachment(content_type=CONTENT_TYPE, content=render_card(card))],
+    )
+
+
+def _bad_request(reason: str) -> web.Response:
+    return web.json_response({"error": reason[:500]}, status=400)
+
+
+def _activity_problem(body: dict[str, Any]) -> str | None:
+    if not isinstance(body.get("type"), str) or not body["type"]:
+        return "the activity has no type"
+    conversation = body.get("conversation")
+    if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
+        return "the activity has no conversation id"
+    sender = body.get("from")
+    if not isinstance(sender, dict) or not isinstance(sender.get("id"), str):
+        return "the activity has no sender (from.id)"
+    if not isinstance(body.get("serviceUrl"), str) or not body["serviceUrl"].startswith(
+        ("http://", "https://")
+    ):
+        return "the activity has no serviceUrl"
+    for name in ("channelData", "value"):
+        if (
+            name in body
+            and body[name] is not None
+            and name == "channelData"
+            and not isinstance(body[name], dict)
+        ):
+            return f"{name} must be an object"
+    for name in ("entities", "membersAdded", "membersRemoved", "attachments"):
+        if name in body and body[name] is not None and not isinstance(body[name], list):
+            return f"{name} must be a list"
+    return None
+
+
+class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
+    """Teams activities → neutral Events for the engine. Answers go through the outbox."""
+
+    def __init__(self, adapter: TeamsAdapter) -> None:
+        super().__init__()
+        self.tandem = adapter
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if activity.type in (ActivityTypes.message, ActivityTypes.invoke, ActivityTypes.installation_update):
+            await self.tandem.remember(activity)
+        await super().on_turn(turn_context)
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        user_id = await self.tandem.user_id(activity)
+        event: Event
+        if isinstance(activity.value, dict):
+            event = inbound.action_event(activity, user_id, activity.value)  # Action.Submit / messageBack
+        else:
+            event = inbound.command_event(activity, user_id)
+        form = await self.tandem.handle(event)
+        if form is not None:  # a form must be shown now: as a card in this conversation
+            await turn_context.send_activity(
+                Activity(
+                    type=ActivityTypes.message,
+                    summary=form.title,
+                    attachments=[Attachment(content_type=CONTENT_TYPE, content=render_form(form))],
+                )
+            )
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        if turn_context.activity.name == "adaptiveCard/action":
+            return await self._card_action(turn_context)
+        return await super().on_invoke_activity(turn_context)
+
+    async def _card_action(self, turn_context: TurnContext) -> InvokeResponse:
+        """`Action.Execute`: the engine runs the action at once; a Form it opens is the invoke's answer (the
+        card is replaced by the input card), otherwise a short acknowledgement. Our SDK's
+        AdaptiveCardInvokeResponse cannot carry a string value, so the body is written here."""
+        activity = turn_context.activity
+        value = activity.value if isinstance(activity.value, dict) else {}
+        action = value.get("action")
+        if not isinstance(action, dict):
+            return InvokeResponse(
+                status=400,
+                body={
+                    "statusCode": 400,
+                    "type": "application/vnd.microsoft.error",
+                    "value": {"code": "BadRequest", "message": "the invoke has no action"},
+                },
+            )
+        user_id = await self.tandem.user_id(activity)
+        verb = action.get("verb")
+        event: ActionEvent = inbound.action_event(
+            activity, user_id, action.get("data"), str(verb) if verb else None
+        )
+        form = await self.tandem.handle(event)
+        if form is not None:
+            body = {"statusCode": 200, "type": CONTENT_TYPE, "value": render_form(form)}
+        else:
+            body = {
+                "statusCode": 200,
+                "type": "application/vnd.microsoft.activity.message",
+                "value": "Got it.",
+            }
+        return InvokeResponse(status=200, body=body)
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        bot_id = activity.recipient.id if activity.recipient is not None else None
+        place = inbound.where(activity)
+        added = activity.members_added or []
+        removed = activity.members_removed or []
+        if any(m.id == bot_id for m in removed):
+            async with self.tandem.sessions() as session, session.begin():
+                if place.kind == "channel" and place.team_id:
+                    await store.mark_team_uninstalled(session, place.team_id)
+                await store.mark_uninstalled(session, [place.address])
+            self.tandem.forget(place.address)
+            return
+        await self.tandem.remember(activity)
+        installer = await self.tandem.user_id(activity)
+        if any(m.id == bot_id for m in added):
+            await self.tandem.handle(
+                InstalledEvent(
+                    inbound.actor(activity, installer),
+                    place.conversation(),
+                    idempotency_key=inbound.idempotency_key(activity),
+                )
+            )
+            await self._sync_roster(turn_context, place)
+        for member in added:
+            if member.id == bot_id:
+                continue
+            ids = [i for i in (member.aad_object_id, member.id) if i]
+            async with self.tandem.sessions() as session:
+                user = await store.known_identity(session, ids) or ids[0]
+            await self.tandem.handle(
+                MemberJoinedEvent(
+                    Actor("teams", user, member.name),
+                    place.conversation(),
+                    idempotency_key=f"{inbound.idempotency_key(activity)}:{member.id}"[:300],
+                )
+            )
+
+    async def on_installation_update(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        place = inbound.where(activity)
+        if (activity.action or "").startswith("remove"):
+            async with self.tandem.sessions() as session, session.begin():
+                await store.mark_uninstalled(session, [place.address])
+            self.tandem.forget(place.address)
+            return
+        installer = await self.tandem.user_id(activity)
+        await self.tandem.handle(
+            InstalledEvent(
+                inbound.actor(activity, installer),
+                place.conversation(),
+                idempotency_key=inbound.idempotency_key(activity),
+            )
+        )
+        await self._sync_roster(turn_context, place)
+
+    async def _sync_roster(self, turn_context: TurnContext, place: inbound.Where) -> None:
+        """Best effort: the team's members (Teams ids, AAD ids, names, emails) for proactive DMs."""
+        if place.kind == "personal":
+            return
+        entries: list[store.RosterEntry] = []
+        try:
+            token = None
+            while True:
+                page = await TeamsInfo.get_paged_members(turn_context, token, 500)
+                for member in page.members or []:
+                    entries.append(
+                        store.RosterEntry(
+                            member.id,
+                            member.aad_object_id,
+                            member.name,
+                            member.email or member.user_principal_name,
+                        )
+                    )
+                token = page.continuation_token
+                if not token:
+                    break
+        except Exception as exc:
+            log.warning("Teams: could not read the roster of %s: %s", place.address, exc)
+            return
+        async with self.tandem.sessions() as session, session.begin():
+            await store.save_roster(
+                session, place.team_id or place.address, place.tenant_id, entries, self.tandem.now()
+            )

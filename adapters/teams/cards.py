@@ -1,0 +1,229 @@
+"""Render neutral Cards and Forms as Adaptive Cards (schema 1.5), and read submitted actions back.
+
+Every button is an `Action.Execute` (Universal Actions: Teams sends an `adaptiveCard/action` invoke that
+we answer in the HTTP response); its `verb` is the neutral action id and its `data` carries our routing
+keys, so a legacy `Action.Submit` (a message activity with `value`) is understood the same way.
+Pure functions: no botbuilder import, so the renderer is testable and survives an SDK swap.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flows.types import (
+    Button,
+    Buttons,
+    Card,
+    Context,
+    Divider,
+    Element,
+    Fields,
+    Form,
+    Header,
+    Image,
+    Question,
+    Text,
+    TextInput,
+)
+
+SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
+VERSION = "1.5"
+CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+
+ACTION_KEY = "tandem_action"
+VALUE_KEY = "tandem_value"
+QUESTION_KEY = "tandem_question"
+METADATA_KEY = "tandem_metadata"
+RESERVED = frozenset({ACTION_KEY, VALUE_KEY, QUESTION_KEY, METADATA_KEY})
+
+_STYLES = {"default": "default", "primary": "positive", "danger": "destructive"}
+_LINE = re.compile(r"(?<!\n)\n(?!\n)")
+
+
+def _markdown(text: str) -> str:
+    """Our markup (`**bold**`, `_italic_`) is Adaptive Card markdown already; a single newline must
+    become a paragraph break to survive Teams' renderer."""
+    return _LINE.sub("\n\n", text)
+
+
+def _execute(title: str, action_id: str, data: dict[str, Any], style: str = "default") -> dict[str, Any]:
+    action: dict[str, Any] = {
+        "type": "Action.Execute",
+        "title": title,
+        "verb": action_id,
+        "data": {ACTION_KEY: action_id, **data},
+    }
+    if style != "default":
+        action["style"] = style
+    return action
+
+
+def _question(question: Question, in_form: bool) -> list[dict[str, Any]]:
+    action_id = question.action_id or question.id
+    if question.style == "buttons" and not in_form:
+        return [
+            {"type": "TextBlock", "text": _markdown(question.prompt), "wrap": True, "weight": "Bolder"},
+            {
+                "type": "ActionSet",
+                "actions": [
+                    _execute(c.label, action_id, {VALUE_KEY: c.value, QUESTION_KEY: question.id})
+                    for c in question.choices
+                ],
+            },
+        ]
+    choice_set: dict[str, Any] = {
+        "type": "Input.ChoiceSet",
+        "id": question.id,
+        "label": question.prompt,
+        "choices": [{"title": c.label, "value": c.value} for c in question.choices],
+        "style": "compact" if question.style == "select" else "expanded",
+        "isRequired": not question.optional,
+    }
+    if not question.optional:
+        choice_set["errorMessage"] = "Please choose one."
+    items = [choice_set]
+    if not in_form:
+        items.append(
+            {"type": "ActionSet", "actions": [_execute("Submit", action_id, {QUESTION_KEY: question.id})]}
+        )
+    return items
+
+
+def _text_input(element: TextInput, in_form: bool) -> list[dict[str, Any]]:
+    field: dict[str, Any] = {
+        "type": "Input.Text",
+        "id": element.id,
+        "label": element.label,
+        "isMultiline": element.multiline,
+        "isRequired": not element.optional,
+    }
+    if element.placeholder:
+        field["placeholder"] = element.placeholder
+    if not element.optional:
+        field["errorMessage"] = "Please fill this in."
+    items = [field]
+    if not in_form:
+        items.append({"type": "ActionSet", "actions": [_execute("Send", element.id, {})]})
+    return items
+
+
+def _button(button: Button) -> dict[str, Any]:
+    return _execute(button.label, button.action_id, {VALUE_KEY: button.value}, _STYLES[button.style])
+
+
+def _element(element: Element, in_form: bool) -> list[dict[str, Any]]:
+    if isinstance(element, Header):
+        return [
+            {
+                "type": "TextBlock",
+                "text": element.text,
+                "size": "Large",
+                "weight": "Bolder",
+                "style": "heading",
+                "wrap": True,
+            }
+        ]
+    if isinstance(element, Text):
+        return [{"type": "TextBlock", "text": _markdown(element.text), "wrap": True}]
+    if isinstance(element, Fields):
+        return [{"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in element.pairs]}]
+    if isinstance(element, Question):
+        return _question(element, in_form)
+    if isinstance(element, TextInput):
+        return _text_input(element, in_form)
+    if isinstance(element, Buttons):
+        return [{"type": "ActionSet", "actions": [_button(b) for b in element.buttons]}]
+    if isinstance(element, Image):
+        return [{"type": "Image", "url": element.url, "altText": element.alt}]
+    if isinstance(element, Context):
+        return [
+            {
+                "type": "TextBlock",
+                "text": _markdown(element.text),
+                "isSubtle": True,
+                "size": "Small",
+                "wrap": True,
+            }
+        ]
+    if isinstance(element, Divider):
+        return []  # drawn as the next element's separator
+    raise TypeError(f"cannot render {type(element).__name__} as an Adaptive Card element")
+
+
+def _body(elements: tuple[Element, ...], in_form: bool) -> list[dict[str, Any]]:
+    body: list[dict[str, Any]] = []
+    separate = False
+    for element in elements:
+        if isinstance(element, Divider):
+            separate = bool(body)
+            continue
+        items = _element(element, in_form)
+        if separate and items:
+            items[0]["separator"] = True
+            separate = False
+        body.extend(items)
+    return body
+
+
+def _card(
+    body: list[dict[str, Any]], fallback: str, actions: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": SCHEMA_URL,
+        "version": VERSION,
+        "body": body,
+        "fallbackText": fallback,
+    }
+    if actions:
+        card["actions"] = actions
+    return card
+
+
+def render_card(card: Card) -> dict[str, Any]:
+    """A message card, exactly as sent (and as validated against the schema in the tests)."""
+    return _card(_body(card.elements, in_form=False), card.summary)
+
+
+def render_form(form: Form) -> dict[str, Any]:
+    """An input card: the inputs and one submit action (`verb` = the form id, metadata in `data`)."""
+    body = [
+        {
+            "type": "TextBlock",
+            "text": form.title,
+            "size": "Large",
+            "weight": "Bolder",
+            "style": "heading",
+            "wrap": True,
+        },
+        *_body(form.elements, in_form=True),
+    ]
+    submit = _execute(form.submit_label, form.form_id, {METADATA_KEY: form.metadata}, "positive")
+    return _card(body, form.title, [submit])
+
+
+def read_action(data: Any, verb: str | None = None) -> tuple[str, str | None, dict[str, str]]:
+    """(action id, value, values) from a submitted card's data: ours carry `tandem_action`; anything else
+    (an old card, a foreign messageBack) is routed by its verb, or to a flow that does not exist, whose
+    answer is "that button is no longer in use"."""
+    if not isinstance(data, dict):
+        return (verb or "unknown", None if data is None else str(data), {})
+    action_id = str(data.get(ACTION_KEY) or verb or data.get("action") or "unknown")
+    raw_value = data.get(VALUE_KEY)
+    value = None if raw_value is None else str(raw_value)
+    values = {str(k): _as_text(v) for k, v in data.items() if k not in RESERVED}
+    question = data.get(QUESTION_KEY)
+    if question and value is not None:
+        values.setdefault(str(question), value)
+    if data.get(METADATA_KEY):
+        values["_metadata"] = str(data[METADATA_KEY])
+    return action_id, value, values
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,134 @@
+"""Read a Bot Framework Activity from Teams: where it happened, who did it, what they typed or submitted."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.schema import Activity
+
+from adapters.teams.cards import read_action
+from flows.types import ActionEvent, Actor, CommandEvent, Conversation
+
+_AT = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Where:
+    """A Teams conversation in our terms. `address` is what a team file names (a channel id, a chat id);
+    `conversation_id` is Teams' full id (a channel thread is `<channel id>;messageid=<root>`)."""
+
+    kind: str  # personal | channel | groupChat
+    conversation_id: str
+    address: str
+    thread: str | None
+    tenant_id: str
+    team_id: str | None
+
+    def conversation(self) -> Conversation:
+        return Conversation(
+            platform="teams",
+            conversation_id=self.address,
+            is_direct=self.kind == "personal",
+            thread=self.thread,
+            workspace=self.tenant_id or None,
+        )
+
+
+def _channel_data(activity: Activity) -> dict[str, Any]:
+    data = activity.channel_data
+    return data if isinstance(data, dict) else {}
+
+
+def where(activity: Activity) -> Where:
+    conversation = activity.conversation
+    if conversation is None or not conversation.id:
+        raise ValueError("the activity has no conversation id")
+    data = _channel_data(activity)
+    tenant = str((data.get("tenant") or {}).get("id") or conversation.tenant_id or "")
+    team = data.get("team") or {}
+    team_id = str(team.get("id")) if team.get("id") else None
+    channel_id = (data.get("channel") or {}).get("id")
+    kind = conversation.conversation_type or (
+        "channel" if channel_id else ("groupChat" if conversation.is_group else "personal")
+    )
+    full = str(conversation.id)
+    base, _, message_id = full.partition(";messageid=")
+    if kind == "channel":
+        return Where(kind, full, str(channel_id or base), message_id or None, tenant, team_id)
+    return Where(kind, full, base, None, tenant, team_id)
+
+
+def user_ids(activity: Activity) -> list[str]:
+    """The sender's ids, Azure AD object id first (what a team file is most likely to name)."""
+    sender = activity.from_property
+    if sender is None:
+        return []
+    return [i for i in (sender.aad_object_id, sender.id) if i]
+
+
+def actor(activity: Activity, user_id: str) -> Actor:
+    sender = activity.from_property
+    return Actor("teams", user_id, sender.name if sender is not None else None)
+
+
+def command_text(activity: Activity) -> str:
+    """The message text with the bot's @mention (and any other <at> tag) removed, entities decoded, and a
+    leading `/tandem` or `tandem` dropped so Slack habits work too."""
+    text = activity.text or ""
+    bot = activity.recipient
+    for entity in activity.entities or []:
+        props = entity.additional_properties or {}
+        mentioned = props.get("mentioned") or {}
+        if entity.type == "mention" and bot is not None and mentioned.get("id") == bot.id:
+            mention = props.get("text")
+            if mention:
+                text = text.replace(str(mention), " ")
+    text = html.unescape(_AT.sub(" ", text)).replace("\xa0", " ")
+    text = _SPACE.sub(" ", text).strip()
+    lowered = text.lower()
+    for prefix in ("/tandem ", "tandem "):
+        if lowered.startswith(prefix):
+            return text[len(prefix) :].strip()
+    return "" if lowered in ("/tandem", "tandem") else text
+
+
+def idempotency_key(activity: Activity) -> str:
+    """A redelivered activity (same conversation and id) is processed once."""
+    raw = f"{activity.conversation.id if activity.conversation else ''}|{activity.id or ''}"
+    return "teams:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def click_key(activity: Activity, action_id: str, values: dict[str, str]) -> str:
+    """A double click (same person, same card, same action and inputs) is recorded once, as on Slack."""
+    sender = activity.from_property.id if activity.from_property else ""
+    card = activity.reply_to_id or activity.id or ""
+    conversation = activity.conversation.id if activity.conversation else ""
+    inputs = "&".join(f"{k}={v}" for k, v in sorted(values.items()))
+    raw = f"{conversation}|{card}|{sender}|{action_id}|{inputs}"
+    return "teams:click:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def command_event(activity: Activity, user_id: str) -> CommandEvent:
+    return CommandEvent(
+        actor(activity, user_id),
+        where(activity).conversation(),
+        command_text(activity),
+        idempotency_key=idempotency_key(activity),
+    )
+
+
+def action_event(activity: Activity, user_id: str, data: Any, verb: str | None = None) -> ActionEvent:
+    action_id, value, values = read_action(data, verb)
+    return ActionEvent(
+        actor(activity, user_id),
+        where(activity).conversation(),
+        action_id,
+        value,
+        values,
+        idempotency_key=click_key(activity, action_id, {**values, "": value or ""}),
+    )

@@ -1,0 +1,168 @@
+"""Pulse instruments shipped as data (flows/content/instruments/*.yaml) and team-defined ones.
+
+An instrument is components × items on one integer scale. A poll keeps a snapshot of its instrument
+(`to_data`), so editing a file or a team's own poll never changes the meaning of answers already given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from flows.content import CONTENT_DIR, _load
+
+DEFAULT_INSTRUMENT = "relational-trust"
+MAX_SCALE_POINTS = 11
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    text: str
+    low: str | None = None  # the anchor at the bottom of the scale, when the item has its own
+    high: str | None = None
+
+
+@dataclass(frozen=True)
+class Component:
+    id: str
+    name: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Instrument:
+    id: str
+    name: str
+    components: tuple[Component, ...]
+    scale_min: int
+    scale_max: int
+    labels: tuple[tuple[int, str], ...] = ()
+    short: str | None = None
+    purpose: str | None = None
+    instructions: str | None = None
+    attribution: str | None = None
+    source: str | None = None
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return tuple(item for component in self.components for item in component.items)
+
+    def component_of(self, item_id: str) -> str:
+        for component in self.components:
+            if any(item.id == item_id for item in component.items):
+                return component.id
+        raise KeyError(item_id)
+
+    def label(self, value: int) -> str | None:
+        return dict(self.labels).get(value)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "short": self.short,
+            "purpose": self.purpose,
+            "instructions": self.instructions,
+            "attribution": self.attribution,
+            "source": self.source,
+            "scale": {"min": self.scale_min, "max": self.scale_max, "labels": dict(self.labels)},
+            "components": [
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "items": [
+                        {
+                            k: v
+                            for k, v in (("id", i.id), ("text", i.text), ("low", i.low), ("high", i.high))
+                            if v
+                        }
+                        for i in c.items
+                    ],
+                }
+                for c in self.components
+            ],
+        }
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str | int) or not str(value).strip():
+        raise ValueError(f"{where}: give a non-empty text")
+    return " ".join(str(value).split())
+
+
+def _optional(value: Any) -> str | None:
+    return " ".join(str(value).split()) if value else None
+
+
+def instrument_from_data(data: Any) -> Instrument:
+    """Validate an instrument (a shipped file or a team's own poll); ValueError naming the field."""
+    if not isinstance(data, dict):
+        raise ValueError("an instrument is a mapping with id, name, scale and components")
+    scale = data.get("scale") or {}
+    if not isinstance(scale, dict):
+        raise ValueError("scale: give min and max")
+    try:
+        low, high = int(scale.get("min", 1)), int(scale.get("max", 5))
+    except (TypeError, ValueError):
+        raise ValueError("scale: min and max must be whole numbers") from None
+    if not 0 <= low < high or high - low + 1 > MAX_SCALE_POINTS:
+        raise ValueError(f"scale: from min to max must be 2 to {MAX_SCALE_POINTS} points, min at least 0")
+    labels: list[tuple[int, str]] = []
+    for key, text in (scale.get("labels") or {}).items():
+        point = int(key)
+        if not low <= point <= high:
+            raise ValueError(f"scale.labels: {point} is outside {low}–{high}")
+        labels.append((point, _text(text, f"scale.labels.{point}")))
+    components: list[Component] = []
+    seen: set[str] = set()
+    raw_components = data.get("components")
+    if not isinstance(raw_components, list) or not raw_components:
+        raise ValueError("components: give at least one component with items")
+    for n, raw in enumerate(raw_components):
+        if not isinstance(raw, dict):
+            raise ValueError(f"components.{n}: a mapping with id, name and items")
+        cid = _text(raw.get("id"), f"components.{n}.id")
+        items: list[Item] = []
+        raw_items = raw.get("items")
+        if not isinstance(raw_items, list) or not raw_items:
+            raise ValueError(f"components.{n}.items: give at least one item")
+        for m, item in enumerate(raw_items):
+            if not isinstance(item, dict):
+                raise ValueError(f"components.{n}.items.{m}: a mapping with id and text")
+            iid = _text(item.get("id"), f"components.{n}.items.{m}.id")
+            if iid in seen or iid == "comment":
+                raise ValueError(f"components.{n}.items.{m}.id: {iid!r} is used twice or reserved")
+            seen.add(iid)
+            items.append(
+                Item(
+                    iid,
+                    _text(item.get("text"), f"components.{n}.items.{m}.text"),
+                    _optional(item.get("low")),
+                    _optional(item.get("high")),
+                )
+            )
+        components.append(Component(cid, _text(raw.get("name"), f"components.{n}.name"), tuple(items)))
+    if len({c.id for c in components}) != len(components):
+        raise ValueError("components: each component needs its own id")
+    return Instrument(
+        id=_text(data.get("id", "custom"), "id"),
+        name=_text(data.get("name"), "name"),
+        components=tuple(components),
+        scale_min=low,
+        scale_max=high,
+        labels=tuple(sorted(labels)),
+        short=_optional(data.get("short")),
+        purpose=_optional(data.get("purpose")),
+        instructions=_optional(data.get("instructions")),
+        attribution=_optional(data.get("attribution")),
+        source=_optional(data.get("source")),
+    )
+
+
+@cache
+def instruments() -> dict[str, Instrument]:
+    """The shipped instruments by id."""
+    found = [instrument_from_data(_load(p)) for p in sorted((CONTENT_DIR / "instruments").glob("*.yaml"))]
+    return {instrument.id: instrument for instrument in found}

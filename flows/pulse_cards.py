@@ -1,0 +1,202 @@
+"""What the pulse flow says: the invitation, the one form, the receipt, reminders and the report."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from flows.content.instruments import Instrument
+from flows.pulse_report import Report, fmt, fmt_change, withheld_line
+from flows.types import (
+    Button,
+    Buttons,
+    Card,
+    Choice,
+    Context,
+    Divider,
+    Element,
+    Fields,
+    Form,
+    Header,
+    Image,
+    Question,
+    Text,
+    TextInput,
+)
+
+ANSWER = "pulse.answer"
+CHANGE = "pulse.change"
+SUBMIT = "pulse.submit"  # form ids: pulse.submit.<poll>, pulse.amend.<poll>.<receipt token>
+AMEND = "pulse.amend"
+COMMENT = "comment"
+COMMENT_MAX = 2000
+
+
+def who_sees_what(min_responses: int, closes: str) -> str:
+    return (
+        f"**Who sees what, and when:** your answers are stored without your name, with no time and no link "
+        f"to you. Nobody — not the co-chairs, not an admin — sees any result before the poll closes on "
+        f"{closes}. Then the whole team and both co-chairs get the same report at the same moment, and only "
+        f"if at least {min_responses} people answered. Co-chairs see how many have answered, never who."
+    )
+
+
+def invitation(
+    instrument: Instrument, team: str, poll_id: int, closes: str, min_responses: int, reminder: bool = False
+) -> Card:
+    opening = (
+        f"A gentle reminder: {team}'s {instrument.name} closes on {closes}."
+        if reminder
+        else f"{team} is taking its {instrument.name}."
+    )
+    elements: list[Element] = [
+        Header(instrument.name),
+        Text(opening),
+        Text(
+            f"**Why:** {instrument.purpose}" if instrument.purpose else "**Why:** so the team can see itself."
+        ),
+        Text(who_sees_what(min_responses, closes)),
+        Text(
+            f"It is {len(instrument.items)} questions, {instrument.scale_min} to {instrument.scale_max}, "
+            "and one optional comment, on one form: nothing is sent until you press Submit."
+        ),
+        Buttons((Button("Answer now", ANSWER, str(poll_id), style="primary"),)),
+    ]
+    if reminder:
+        elements.append(Context("You get this because you haven't answered yet. At most two reminders."))
+    if instrument.attribution:
+        elements.append(Context(instrument.attribution))
+    return Card(summary=opening, elements=tuple(elements))
+
+
+def answer_form(instrument: Instrument, form_id: str, amending: bool = False) -> Form:
+    labels = dict(instrument.labels)
+    choices = tuple(
+        Choice(
+            str(value),
+            f"{value} {labels[value]}" if value in labels else str(value),
+        )
+        for value in range(instrument.scale_min, instrument.scale_max + 1)
+    )
+    elements: list[Element] = []
+    if instrument.instructions:
+        elements.append(Context(instrument.instructions))
+    if amending:
+        elements.append(Text("Your new answers replace your earlier ones. Answer every question again."))
+    for component in instrument.components:
+        elements.append(Header(component.name))
+        for item in component.items:
+            prompt = item.text
+            if item.low and item.high:
+                prompt = (
+                    f"{item.text} — {instrument.scale_min}: {item.low} · {instrument.scale_max}: {item.high}"
+                )
+            elements.append(Question(item.id, prompt, choices, style="radio"))
+    elements.append(
+        TextInput(
+            COMMENT,
+            "Anything to add? (optional; shown without your name, but writing style can identify)",
+            multiline=True,
+            optional=True,
+        )
+    )
+    return Form(
+        form_id=form_id, title=instrument.short or "Pulse", elements=tuple(elements), submit_label="Submit"
+    )
+
+
+def receipt(instrument: Instrument, poll_id: int, token: str, closes: str, changed: bool) -> Card:
+    first = "Your answers are changed." if changed else "Thank you — your answers are in, without your name."
+    return Card(
+        summary=first,
+        elements=(
+            Text(
+                f"{first} Results come out to everyone at once when the {instrument.name} closes on {closes}."
+            ),
+            Buttons((Button("Change my answers", CHANGE, f"{poll_id}:{token}"),)),
+            Context(
+                "This message is your private receipt: only its button can change your answers, until the "
+                "poll closes. Tandem keeps only a scrambled form of it, which cannot be traced back to you."
+            ),
+        ),
+    )
+
+
+def receipt_void(instrument: Instrument) -> Card:
+    text = f"The {instrument.name} has closed; your receipt is void and your answers can no longer change."
+    return Card(summary=text, elements=(Text(text),))
+
+
+def withheld(instrument: Instrument, respondents: int, min_responses: int) -> Card:
+    line = withheld_line(respondents, min_responses)
+    return Card(
+        summary=f"{instrument.name}: {line}",
+        elements=(
+            Header(f"{instrument.name} — closed"),
+            Text(f"No results this time: {line}."),
+            Context("Nothing was kept: the answers of a poll below the minimum are deleted at close."),
+        ),
+    )
+
+
+def _bar(distribution: Sequence[int], low: int) -> str:
+    return " · ".join(f"{low + i}: {n}" for i, n in enumerate(distribution))
+
+
+def report_card(report: Report, team: str, when: str, chart: str | None, seed: int) -> Card:
+    ins = report.instrument
+    elements: list[Element] = [
+        Header(f"{ins.name} — results"),
+        Text(
+            f"{team} · closed {when} · **{report.respondents} of {report.invited}** answered. "
+            "Everyone on the team gets this report at the same moment."
+        ),
+    ]
+    pairs = []
+    for c in report.components:
+        change = f" ({fmt_change(c.change)} since last time)" if report.has_previous else ""
+        pairs.append((c.name, f"**{fmt(c.mean)}**{change}  ·  {_bar(c.distribution, ins.scale_min)}"))
+    elements.append(Fields(tuple(pairs)))
+    targets = [(c.name, t) for c in report.components for t in c.targets]
+    for name, text in targets:
+        moved = next(x.change for x in report.components if x.name == name)
+        elements.append(Text(f"**Our target for {name}:** {text} — change: {fmt_change(moved)}"))
+    if report.strongest:
+        elements.append(
+            Text(
+                "**Strengths to celebrate:** "
+                + "; ".join(f"{i.text} ({fmt(i.mean)})" for i in report.strongest)
+            )
+        )
+    if report.weakest:
+        elements.append(
+            Text("**Areas for growth:** " + "; ".join(f"{i.text} ({fmt(i.mean)})" for i in report.weakest))
+        )
+    if report.sides.shown:
+        labor, management = report.sides.counts
+        elements.append(Text(f"**Labor ({labor}) and management ({management}), side by side:**"))
+        elements.append(
+            Fields(tuple((name, f"labor {fmt(a)} · management {fmt(b)}") for name, a, b in report.sides.rows))
+        )
+    elif report.sides.reason:
+        elements.append(Context(report.sides.reason))
+    if report.comments:
+        shuffled = list(report.comments)
+        random.Random(seed).shuffle(shuffled)
+        elements.append(Divider())
+        elements.append(
+            Context(
+                "Comments, without names and in random order. Writing style can identify: read them as "
+                "the team's, not a person's."
+            )
+        )
+        elements.extend(Text(f"“{c}”") for c in shuffled)
+    if chart:
+        elements.append(Image(chart, f"{ins.name}: component means over the team's polls"))
+    elements.append(
+        Context(
+            "Next: celebrate the strengths, pick one or two areas for growth, and set a target "
+            "(`pulse target <component> <what we will work on>`). " + (ins.attribution or "")
+        )
+    )
+    return Card(summary=f"{ins.name} results for {team}", elements=tuple(elements))

@@ -1,0 +1,218 @@
+"""The pulse report's arithmetic, pure: SQL aggregates in, the figures people read out.
+
+Means come from value counts (one GROUP BY), so they are exact. The rules that protect anonymity live here
+too: `enough` (the poll's minimum) and `side_view` (labor vs management, only when each side shown has the
+minimum *and* the members outside both sides are either none or also at the minimum: otherwise the overall
+figure minus the two sides would give away their answers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from flows.content.instruments import Instrument
+from storage.pulse import SideMean, ValueCount
+
+SIDES = ("labor", "management")
+ABSOLUTE_MIN_RESPONSES = 3
+DEFAULT_MIN_RESPONSES = 5
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    id: str
+    text: str
+    component_id: str
+    mean: float
+    answers: int
+
+
+@dataclass(frozen=True)
+class ComponentResult:
+    id: str
+    name: str
+    mean: float
+    distribution: tuple[int, ...]  # answers per scale point, lowest first
+    change: float | None = None  # since the previous poll of the same instrument
+    targets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SideView:
+    shown: bool
+    reason: str | None
+    rows: tuple[tuple[str, float, float], ...] = ()  # component name, labor mean, management mean
+    counts: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True)
+class Report:
+    instrument: Instrument
+    respondents: int
+    invited: int
+    min_responses: int
+    components: tuple[ComponentResult, ...]
+    strongest: tuple[ItemResult, ...]
+    weakest: tuple[ItemResult, ...]
+    sides: SideView
+    comments: tuple[str, ...]
+    has_previous: bool
+
+
+def enough(respondents: int, min_responses: int) -> bool:
+    return respondents >= max(min_responses, ABSOLUTE_MIN_RESPONSES)
+
+
+def withheld_line(respondents: int, min_responses: int) -> str:
+    return f"not enough responses to protect anonymity ({respondents} of {min_responses})"
+
+
+def side_view_allowed(
+    counts: Mapping[str | None, int], min_responses: int, recorded: bool = True
+) -> tuple[bool, str | None]:
+    """Whether the labor vs management view may be shown, and if not, the one line saying why."""
+    floor = max(min_responses, ABSOLUTE_MIN_RESPONSES)
+    if not recorded:
+        return False, (
+            f"The labor and management view is hidden: each side needs at least {floor} members on the "
+            "team for its answers to stay anonymous."
+        )
+    labor, management = counts.get("labor", 0), counts.get("management", 0)
+    rest = sum(n for side, n in counts.items() if side not in SIDES)
+    if labor == management == 0 and rest:
+        return False, (  # the labels were erased at close because the view could not be shown
+            f"The labor and management view is hidden: at close, a side (or the members outside both "
+            f"sides) had fewer than {floor} answers."
+        )
+    if labor < floor or management < floor:
+        return False, (
+            f"The labor and management view is hidden: each side needs at least {floor} answers "
+            f"(labor {labor}, management {management})."
+        )
+    if 0 < rest < floor:
+        return False, (
+            f"The labor and management view is hidden: the answers from members outside both sides ({rest}) "
+            f"are fewer than {floor}, and the two sides next to the whole team would single them out."
+        )
+    return True, None
+
+
+def item_results(instrument: Instrument, counts: Iterable[ValueCount]) -> list[ItemResult]:
+    totals: dict[str, list[int]] = {}
+    for row in counts:
+        total = totals.setdefault(row.item_id, [0, 0])
+        total[0] += row.value * row.count
+        total[1] += row.count
+    results = []
+    for component in instrument.components:
+        for item in component.items:
+            value_sum, answers = totals.get(item.id, [0, 0])
+            if answers:
+                results.append(ItemResult(item.id, item.text, component.id, value_sum / answers, answers))
+    return results
+
+
+def component_results(
+    instrument: Instrument,
+    counts: Sequence[ValueCount],
+    previous: Mapping[str, float] | None = None,
+    targets: Mapping[str, Sequence[str]] | None = None,
+) -> list[ComponentResult]:
+    points = instrument.scale_max - instrument.scale_min + 1
+    out = []
+    for component in instrument.components:
+        distribution = [0] * points
+        value_sum = answers = 0
+        for row in counts:
+            if row.component_id == component.id:
+                distribution[row.value - instrument.scale_min] += row.count
+                value_sum += row.value * row.count
+                answers += row.count
+        if not answers:
+            continue
+        mean = value_sum / answers
+        change = mean - previous[component.id] if previous and component.id in previous else None
+        out.append(
+            ComponentResult(
+                component.id,
+                component.name,
+                mean,
+                tuple(distribution),
+                change,
+                tuple((targets or {}).get(component.id, ())),
+            )
+        )
+    return out
+
+
+def strongest_and_weakest(items: Sequence[ItemResult], n: int = 2) -> tuple[tuple[ItemResult, ...], ...]:
+    """The `n` highest and `n` lowest items (instrument order breaks ties); never the same item twice."""
+    order = {item.id: i for i, item in enumerate(items)}
+    by_high = sorted(items, key=lambda r: (-r.mean, order[r.id]))
+    strongest = tuple(by_high[:n])
+    rest = [r for r in items if r not in strongest]
+    weakest = tuple(sorted(rest, key=lambda r: (r.mean, order[r.id]))[:n])
+    return strongest, weakest
+
+
+def side_rows(instrument: Instrument, means: Iterable[SideMean]) -> tuple[tuple[str, float, float], ...]:
+    table = {(m.side, m.component_id): m.mean for m in means}
+    rows = []
+    for component in instrument.components:
+        labor, management = table.get(("labor", component.id)), table.get(("management", component.id))
+        if labor is not None and management is not None:
+            rows.append((component.name, labor, management))
+    return tuple(rows)
+
+
+def build_report(
+    instrument: Instrument,
+    *,
+    respondents: int,
+    invited: int,
+    min_responses: int,
+    counts: Sequence[ValueCount],
+    side_counts: Mapping[str | None, int],
+    sides_recorded: bool,
+    side_means: Iterable[SideMean],
+    previous: Mapping[str, float] | None,
+    targets: Mapping[str, Sequence[str]] | None,
+    comments: Sequence[str],
+) -> Report:
+    """The released report. Call only for a closed poll that has `enough` answers."""
+    if not enough(respondents, min_responses):
+        raise ValueError(withheld_line(respondents, min_responses))
+    items = item_results(instrument, counts)
+    strongest, weakest = strongest_and_weakest(items)
+    shown, reason = side_view_allowed(side_counts, min_responses, sides_recorded)
+    sides = SideView(
+        shown,
+        reason,
+        side_rows(instrument, side_means) if shown else (),
+        (side_counts.get("labor", 0), side_counts.get("management", 0)) if shown else (0, 0),
+    )
+    return Report(
+        instrument=instrument,
+        respondents=respondents,
+        invited=invited,
+        min_responses=min_responses,
+        components=tuple(component_results(instrument, counts, previous, targets)),
+        strongest=strongest,
+        weakest=weakest,
+        sides=sides,
+        comments=tuple(comments),
+        has_previous=bool(previous),
+    )
+
+
+def fmt(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def fmt_change(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if abs(value) < 0.005:
+        return "no change"
+    return f"{'+' if value > 0 else '−'}{abs(value):.2f}"

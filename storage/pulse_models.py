@@ -1,0 +1,120 @@
+"""Pulse trust polls: the tables, laid out so an answer can never be joined to a person.
+
+- `pulse_ballots`, `pulse_answers`, `pulse_comments` hold what people said. They have no person, member or
+  identity column and no foreign key to one, no timestamp (a ballot belongs to its poll, whose times are
+  the finest there are), and random ids (`new_id`), so row ids carry no order. On SQLite they are
+  WITHOUT ROWID tables, so not even the hidden rowid records the order in which answers arrived.
+- `pulse_participation` says who has answered a poll (to stop double answers and to send reminders) and
+  nothing else: no answer, no ballot id, no time. Nothing joins it to a ballot.
+- A ballot's `side_group` ("labor" or "management") is recorded only when both sides are large enough for
+  the poll's minimum; it is erased at close unless the side view can be shown (see flows/pulse_report.py).
+- `receipt_hash` is the SHA-256 of a random token that lives only in the respondent's own confirmation card:
+  it lets that person change their answers until the poll closes, and is erased at close.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models import Base
+
+NO_ROWID = {"sqlite_with_rowid": False}
+
+
+def new_id() -> str:
+    """A random, non-sequential row id (128 bits, hex)."""
+    return secrets.token_hex(16)
+
+
+class PulsePoll(Base):
+    """One run of an instrument for a team. Not personal data: ordinary ids and times."""
+
+    __tablename__ = "pulse_polls"
+    __table_args__ = (Index("ix_pulse_polls_team", "team_id", "instrument_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    instrument_id: Mapped[str] = mapped_column(String(64))
+    instrument: Mapped[dict[str, Any]]  # a snapshot: the items answered are the items asked
+    status: Mapped[str] = mapped_column(String(16))  # open | released | withheld
+    min_responses: Mapped[int] = mapped_column(Integer)
+    invited: Mapped[int] = mapped_column(Integer)
+    remind_days: Mapped[list[int]] = mapped_column(JSON, default=list)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    sides_recorded: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_at: Mapped[datetime]
+    opened_local: Mapped[str] = mapped_column(String(19))  # wall-clock open time in the team's zone
+    closes_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    respondents: Mapped[int | None] = mapped_column(Integer)  # kept at close, when participation goes
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    chart_path: Mapped[str | None] = mapped_column(Text)
+
+
+class PulseParticipation(Base):
+    """Who has answered an open poll. No answer data, no ballot id, no time; deleted when the poll closes."""
+
+    __tablename__ = "pulse_participation"
+    __table_args__ = NO_ROWID
+
+    poll_id: Mapped[int] = mapped_column(ForeignKey("pulse_polls.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+
+
+class PulseBallot(Base):
+    """One submission: no person, no time, a random id."""
+
+    __tablename__ = "pulse_ballots"
+    __table_args__ = (Index("ix_pulse_ballots_poll", "poll_id"), NO_ROWID)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("pulse_polls.id", ondelete="CASCADE"))
+    side_group: Mapped[str | None] = mapped_column(String(16))
+    receipt_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class PulseAnswer(Base):
+    """One item's value on one ballot."""
+
+    __tablename__ = "pulse_answers"
+    __table_args__ = (Index("ix_pulse_answers_poll", "poll_id", "component_id", "item_id"), NO_ROWID)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    ballot_id: Mapped[str] = mapped_column(ForeignKey("pulse_ballots.id", ondelete="CASCADE"), index=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("pulse_polls.id", ondelete="CASCADE"))
+    component_id: Mapped[str] = mapped_column(String(64))
+    item_id: Mapped[str] = mapped_column(String(64))
+    value: Mapped[int] = mapped_column(SmallInteger)
+
+
+class PulseComment(Base):
+    """A free-text comment. Not linked to its ballot: writing style must not lead to the answers."""
+
+    __tablename__ = "pulse_comments"
+    __table_args__ = (Index("ix_pulse_comments_poll", "poll_id"), NO_ROWID)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("pulse_polls.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    receipt_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class PulseTarget(Base):
+    """A team target set after a release ("We will work on improving how we handle disagreements")."""
+
+    __tablename__ = "pulse_targets"
+    __table_args__ = (Index("ix_pulse_targets_team", "team_id", "instrument_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    instrument_id: Mapped[str] = mapped_column(String(64))
+    after_poll_id: Mapped[int] = mapped_column(ForeignKey("pulse_polls.id", ondelete="CASCADE"))
+    component_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    set_at: Mapped[datetime]

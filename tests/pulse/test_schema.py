@@ -1,0 +1,81 @@
+"""Anonymity is structural: no table or column lets an answer be joined to a person."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, String, inspect, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import UtcDateTime
+from storage.pulse_models import PulseAnswer, PulseBallot, PulseComment
+from storage.schema import Base
+from tests.conftest import Stack
+from tests.pulse.conftest import all_items, answer, big_team, current_poll
+
+ANSWER_TABLES = ("pulse_ballots", "pulse_answers", "pulse_comments")
+PERSONAL_TABLES = {"people", "identities", "memberships", "pulse_participation", "audit_log", "outbox"}
+PERSONAL_WORDS = ("person", "people", "member", "identity", "user", "actor", "author", "by", "email", "name")
+
+
+def test_answer_rows_cannot_be_joined_to_a_person() -> None:
+    for name in ANSWER_TABLES:
+        table = Base.metadata.tables[name]
+        for column in table.columns:
+            words = column.name.lower().split("_")
+            assert not any(w in words for w in PERSONAL_WORDS), f"{name}.{column.name} names a person"
+            assert not isinstance(column.type, DateTime | UtcDateTime), f"{name}.{column.name} is a timestamp"
+            for fk in column.foreign_keys:
+                assert fk.column.table.name not in PERSONAL_TABLES, (
+                    f"{name}.{column.name} -> {fk.target_fullname}"
+                )
+                assert fk.column.table.name in {"pulse_polls", "pulse_ballots"}, fk.target_fullname
+        (pk,) = table.primary_key.columns
+        assert isinstance(pk.type, String) and pk.autoincrement is not True, f"{name}: random string ids"
+        assert table.dialect_kwargs.get("sqlite_with_rowid") is False, f"{name}: no hidden rowid order"
+
+
+def test_participation_carries_no_answer_data() -> None:
+    table = Base.metadata.tables["pulse_participation"]
+    assert {c.name for c in table.columns} == {"poll_id", "person_id"}
+    assert {fk.column.table.name for fk in table.foreign_keys} == {"pulse_polls", "people"}
+    for name in ANSWER_TABLES:  # and nothing points from the answers to it
+        assert all(
+            fk.column.table.name != "pulse_participation" for fk in Base.metadata.tables[name].foreign_keys
+        )
+
+
+async def test_stored_rows_have_random_ids_and_no_rowid(
+    stack: Stack, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    stack.clock.set(datetime(2026, 10, 5, 16, 0, tzinfo=UTC))
+    team = await stack.import_team(big_team())
+    await stack.local.command("l0", "pulse start")
+    await stack.worker.drain()
+    poll = await current_poll(stack, team.id)
+    for user in ("l1", "l2", "m1"):
+        await answer(stack, user, poll.id, {**all_items(3), "comment": f"from {user}"})
+    async with sessions() as session:
+        ids = [*(await session.execute(select(PulseBallot.id))).scalars()]
+        ids += [*(await session.execute(select(PulseAnswer.id))).scalars()]
+        ids += [*(await session.execute(select(PulseComment.id))).scalars()]
+        assert len(ids) == 3 + 36 + 3 and len(set(ids)) == len(ids)
+        assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+        assert sorted(ids) != ids or len(ids) < 3  # not handed out in order
+        if session.get_bind().dialect.name == "sqlite":
+            for name in ("pulse_ballots", "pulse_answers", "pulse_comments", "pulse_participation"):
+                sql = (
+                    await session.execute(text(f"SELECT sql FROM sqlite_master WHERE name = '{name}'"))
+                ).scalar()
+                assert "WITHOUT ROWID" in str(sql)
+
+        def columns(connection: object) -> dict[str, set[str]]:
+            inspector = inspect(connection)
+            return {
+                t: {c["name"] for c in inspector.get_columns(t)}
+                for t in (*ANSWER_TABLES, "pulse_participation")
+            }
+
+        migrated = await (await session.connection()).run_sync(columns)
+    assert migrated["pulse_participation"] == {"poll_id", "person_id"}
+    assert not any("person" in c for t in ANSWER_TABLES for c in migrated[t])
