@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import teams_package
 from bot.settings import Settings, SettingsError, load_settings
 
 DESCRIPTION = """Tandem: a Slack and Microsoft Teams bot for school labor–management teams.
@@ -35,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     team_import.add_argument("file", type=Path)
     team_show = team_sub.add_parser("show", help="show a team")
     team_show.add_argument("name")
+    export = sub.add_parser("export", help="export aggregates (never individual answers)")
+    export_sub = export.add_subparsers(dest="export_command", metavar="WHAT")
+    export_pulse = export_sub.add_parser("pulse", help="a team's released trust-poll aggregates")
+    export_pulse.add_argument("--team", required=True, help="the team's name")
+    export_pulse.add_argument("--format", choices=["csv", "json"], default="csv")
+    teams_package.add_parser(sub)
     return parser
 
 
@@ -79,10 +86,14 @@ async def _run(args: argparse.Namespace, settings: Settings, parser: argparse.Ar
             await _upgrade(settings)
         elif args.command == "team" and args.team_command in ("import", "show"):
             print(await _team(settings, args))
+        elif args.command == "export" and args.export_command == "pulse":
+            print(await _export_pulse(settings, args), end="")
+        elif args.command == "teams-package":
+            print(teams_package.run(args, settings))
         else:
             parser.parse_args([args.command, "--help"])
         return 0
-    except (SchedulerLockError, TeamFileError) as exc:
+    except (SchedulerLockError, TeamFileError, ValueError) as exc:
         raise _Refused(str(exc)) from None
     except OSError as exc:
         raise _Refused(f"cannot reach the database ({settings.database_url.split('@')[-1]}): {exc}") from None
@@ -113,6 +124,19 @@ async def _team(settings: Settings, args: argparse.Namespace) -> str:
         if args.team_command == "import":
             return await team_file.import_file(sessions, SystemClock(), args.file)
         return await team_file.show(sessions, args.name)
+    finally:
+        await engine.dispose()
+
+
+async def _export_pulse(settings: Settings, args: argparse.Namespace) -> str:
+    from bot.pulse_export import export_pulse
+    from storage.db import create_engine, session_factory
+    from storage.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        return await export_pulse(session_factory(engine), args.team, args.format)
     finally:
         await engine.dispose()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.local import LocalAdapter, TranscriptEntry
+from bot.demo_pulse import run_pulse_quarter
 from bot.runtime import Runtime
 from bot.settings import Settings
 from flows.clock import ManualClock
@@ -49,7 +50,13 @@ DEMO_TEAM: dict[str, Any] = {
 
 
 def _print_entry(out: Callable[[str], None], clock: ManualClock) -> Callable[[TranscriptEntry], None]:
+    previous: list[str] = []
+
     def show(entry: TranscriptEntry) -> None:
+        if entry.where.startswith("DM to") and previous and previous[-1] == entry.text:
+            out(f"── {entry.where}: the same message, privately")
+            return
+        previous[:] = [entry.text]
         when = clock.now().astimezone(zone(TZ))
         hour = when.strftime("%I").lstrip("0")
         edited = " · the card above, updated in place" if entry.updated else ""
@@ -98,9 +105,11 @@ async def run_demo(out: Callable[[str], None] = print, directory: Path | None = 
                 out(f"\n>>> {name} can't take the note-taker role today and types: pass")
                 await local.command(holder, "pass")
                 await runtime.worker.drain()
+        await run_pulse_quarter(runtime, local, clock, out, DEMO_TEAM["name"])
         out(
             "\nThat's the demo: three meetings, each with its norm of focus, rotating roles and an opening "
-            "check-in. Run `tandem serve` to run the bot for real."
+            "check-in, then a quarter's anonymous trust poll and its report. Run `tandem serve` to run the "
+            "bot for real."
         )
     finally:
         await runtime.stop()

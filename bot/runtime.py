@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.base import Adapter
+from bot import housekeeping
 from bot.delivery import DeliveryWorker
 from bot.scheduler import SqliteSchedulerLock, Ticker
 from bot.settings import Settings
@@ -40,7 +41,13 @@ class Runtime:
             on_deliveries=self.worker.wake,
             prepare_ahead=timedelta(seconds=settings.prepare_seconds),
         )
-        self.ticker = Ticker(self.engine, settings.tick_seconds)
+        self.ticker = Ticker(
+            self.engine,
+            settings.tick_seconds,
+            housekeeping=lambda: housekeeping.run(
+                self.sessions, self.clock, retention=timedelta(days=settings.retention_days)
+            ),
+        )
         self._lock = SqliteSchedulerLock(settings.database_url)
         self._worker_task: asyncio.Task[None] | None = None
 

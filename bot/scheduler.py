@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import IO
 
@@ -57,8 +58,11 @@ class SqliteSchedulerLock:
 class Ticker:
     """The one APScheduler job of this process."""
 
-    def __init__(self, engine: Engine, seconds: float) -> None:
+    def __init__(
+        self, engine: Engine, seconds: float, housekeeping: Callable[[], Awaitable[object]] | None = None
+    ) -> None:
         self.engine = engine
+        self.housekeeping = housekeeping
         self.seconds = seconds
         self.scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1})
         self.ticks = 0
@@ -78,7 +82,16 @@ class Ticker:
         self.scheduler.add_job(
             self._tick, "interval", seconds=self.seconds, id="tandem-tick", next_run_time=datetime.now(UTC)
         )
+        if self.housekeeping is not None:
+            self.scheduler.add_job(self._housekeep, "interval", hours=1, id="tandem-housekeeping")
         self.scheduler.start()
+
+    async def _housekeep(self) -> None:
+        assert self.housekeeping is not None
+        try:
+            await self.housekeeping()
+        except Exception:
+            log.exception("housekeeping failed")
 
     def shutdown(self) -> None:
         if self.scheduler.running:

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     default_timezone: str = Field("UTC", alias="TANDEM_DEFAULT_TIMEZONE")
     tick_seconds: float = Field(5.0, alias="TANDEM_TICK_SECONDS", gt=0, le=300)
     prepare_seconds: float = Field(120.0, alias="TANDEM_PREPARE_SECONDS", ge=0, le=3600)
+    retention_days: float = Field(7.0, alias="TANDEM_RETENTION_DAYS", gt=0, le=365)
     secret_key: str | None = Field(None, alias="TANDEM_SECRET_KEY")
 
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")

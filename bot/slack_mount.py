@@ -5,10 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from adapters.slack import SlackAdapter, SlackInbound, Workspaces, spec
-from adapters.slack.home import home_card
 from adapters.slack.oauth import OAuthInstall
 from bot.runtime import Runtime
 from bot.settings import Settings
+from flows.home import home_card
+from flows.types import Card
+from storage import teams
 
 SLACK = web.AppKey("slack", SlackInbound)
 
@@ -35,12 +37,23 @@ def build(runtime: Runtime) -> SlackInbound:
     )
     adapter = SlackAdapter(workspaces, settings.slack_api_url)
 
+    async def build_home(workspace: str | None, user: str) -> Card:
+        async with runtime.sessions() as session:
+            person = await teams.person_by_identity(session, "slack", user)
+            return await home_card(
+                session,
+                person.id if person else None,
+                runtime.engine.help_card("/tandem "),
+                runtime.clock.now(),
+            )
+
+    adapter.home_builder = build_home
     return SlackInbound(
         signing_secret=settings.slack_signing_secret,
         workspaces=workspaces,
         adapter=adapter,
         handle=runtime.engine.handle,
-        home_card=lambda workspace, user: home_card(runtime.sessions, runtime.engine, user),
+        home_card=build_home,
         api_url=settings.slack_api_url,
     )
 

@@ -107,6 +107,9 @@ class FlowContext:
 
 
 CommandHandler = Callable[[FlowContext, CommandEvent, str], Awaitable[None]]
+# A schedule handler runs when its occurrence is *prepared*, up to the engine's `prepare_ahead` before the
+# occurrence fires: decide from the occurrence (the datetime argument, local wall-clock) or
+# `ctx.deliver_at` (the fire instant), not from `ctx.now`. Messages it sends wait until `ctx.deliver_at`.
 ScheduleHandler = Callable[[FlowContext, Schedule, datetime], Awaitable[None]]
 
 
@@ -210,7 +213,9 @@ class Engine:
                 )
             )
             return
-        await command.handler(ctx, CommandEvent(event.actor, event.conversation, text), rest.strip())
+        mentions = event.mentions if isinstance(event, CommandEvent) else ()
+        command_event = CommandEvent(event.actor, event.conversation, text, event.idempotency_key, mentions)
+        await command.handler(ctx, command_event, rest.strip())
 
     def help_card(self, prefix: str) -> Card:
         pairs = [(f"{prefix}help", "Show this list.")]

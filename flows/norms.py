@@ -8,14 +8,15 @@ and an opening check-in prompt. A member can pass their role; it goes to the nex
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flows.content import checkin_prompts, meeting_roles
 from flows.engine import Command, FlowContext, ScheduleHandler
 from flows.formatting import meeting_day, meeting_time
+from flows.home import refresh_homes
 from flows.recurrence import from_key, local_to_utc, to_key, zone
 from flows.rotation import PastAssignment, assign_roles, next_after_pass
-from flows.team_setup import MEETING_KIND, team_norms
+from flows.team_setup import MEETING_KIND, PASS_WINDOW_AFTER_START, team_norms
 from flows.types import (
     ActionEvent,
     Button,
@@ -35,8 +36,6 @@ from storage.models import RoleAssignment, Schedule, Team
 
 FLOW = "norms"
 PASS_ACTION = "norms.pass"
-# A role can be passed until this long after the meeting starts.
-PASS_WINDOW_AFTER_START = timedelta(hours=1)
 
 
 def _label(role_id: str) -> str:
@@ -95,6 +94,7 @@ class NormsFlow:
         await ctx.send(
             Delivery(Recipient.team_channels(team.id), card, team_id=team.id, key=_card_key(team.id, key))
         )
+        await refresh_homes(ctx, team.id)
 
     # ------------------------------------------------------------ passing a role
 
@@ -169,6 +169,7 @@ class NormsFlow:
                 f"{names[ctx.person.id]} passed {_label(row.role).lower()}; {names[successor]} takes it"
             )
         await ctx.audit(team.id, "roles.passed", {"meeting": key, "roles": [r.role for r in mine]})
+        await refresh_homes(ctx, team.id)
         meeting = await ctx.load_state(FLOW, team.id, f"meeting:{key}")
         if meeting:  # the reminder card itself now shows who holds what
             order = [r.id for r in meeting_roles()]

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.types import PLATFORMS, Delivery, Recipient, card_to_json
+from flows.types import HOME_PLATFORMS, PLATFORMS, Delivery, Recipient, card_to_json
 from storage import outbox, teams
 
 
@@ -22,6 +22,8 @@ async def targets(session: AsyncSession, recipient: Recipient) -> list[tuple[str
             "thread": recipient.thread,
             "private_to": recipient.private_to,
             "direct": recipient.direct or None,
+            "workspace": recipient.workspace,
+            "reply_url": recipient.reply_url,
         }
         return [(recipient.platform, {k: v for k, v in target.items() if v is not None})]
     if recipient.kind == "team_channels":
@@ -34,6 +36,15 @@ async def targets(session: AsyncSession, recipient: Recipient) -> list[tuple[str
     if recipient.person_id is None:
         raise ValueError("a person recipient needs a person id")
     identities = await teams.identities_of(session, recipient.person_id)
+    if recipient.kind == "home":  # every platform the person is on: each adapter knows if it has a home
+        return [
+            (
+                i.platform,
+                {"user": i.user_id, "workspace": i.workspace, "person_id": i.person_id, "home": True},
+            )
+            for i in identities
+            if i.platform in HOME_PLATFORMS
+        ]
     for platform in PLATFORMS:
         for identity in identities:
             if identity.platform == platform:

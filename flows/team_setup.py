@@ -22,6 +22,8 @@ from storage import audit, schedules, teams
 from storage.models import Team
 
 MEETING_KIND = "meeting"
+# A meeting's roles can still be passed (and its card is still "current") this long after it starts.
+PASS_WINDOW_AFTER_START = timedelta(hours=1)
 SIDES = ("labor", "management", "board", "community", "other")
 
 

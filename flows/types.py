@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 Platform = Literal["slack", "teams", "local"]
 PLATFORMS: tuple[Platform, ...] = ("slack", "teams", "local")
+# Platforms with a per-person home view (Slack's App Home); `Recipient.home` reaches only these.
+HOME_PLATFORMS: tuple[Platform, ...] = ("slack",)
 
 
 # ---------------------------------------------------------------- inbound events
@@ -35,16 +37,24 @@ class Conversation:
     is_direct: bool = False
     thread: str | None = None
     workspace: str | None = None
+    reply_url: str | None = (
+        None  # where the platform takes a private reply to this interaction, if it has one
+    )
 
 
 @dataclass(frozen=True)
 class CommandEvent:
-    """`/tandem <text>` in Slack, or the same text sent to the bot in Teams or locally."""
+    """`/tandem <text>` in Slack, or the same text sent to the bot in Teams or locally.
+
+    People mentioned in the text are listed in `mentions`, in order, and each mention in `text` is
+    replaced by `@<n>` (n = its index in `mentions`), so flows read mentions the same way on every
+    platform. A mention of the bot itself is removed by the adapter."""
 
     actor: Actor
     conversation: Conversation
     text: str
     idempotency_key: str | None = None
+    mentions: tuple[Actor, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,7 @@ class ActionEvent:
     value: str | None = None
     values: dict[str, str] = field(default_factory=dict)
     idempotency_key: str | None = None
+    metadata: str = ""  # a submitted Form's `metadata`, back as the flow set it
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,7 @@ class Question:
     style: Literal["buttons", "radio", "select", "scale"] = "buttons"
     action_id: str | None = None
     optional: bool = False
+    initial: str | None = None  # the choice value selected when the question is shown (in a Form)
     type: Literal["question"] = "question"
 
 
@@ -210,9 +222,11 @@ class Recipient:
     - ``team_channels``: every channel the team posts to, on every platform.
     - ``conversation``: a platform conversation we were spoken to in (replies); ``private_to`` makes the
       reply visible only to that platform user (Slack ephemeral).
+    - ``home``: the person's home view (Slack App Home), republished when what it shows changes;
+      platforms without one ignore it.
     """
 
-    kind: Literal["person", "team_channels", "conversation"]
+    kind: Literal["person", "team_channels", "conversation", "home"]
     person_id: int | None = None
     team_id: int | None = None
     platform: Platform | None = None
@@ -220,10 +234,16 @@ class Recipient:
     thread: str | None = None
     private_to: str | None = None
     direct: bool = False
+    workspace: str | None = None
+    reply_url: str | None = None
 
     @staticmethod
     def person(person_id: int) -> Recipient:
         return Recipient(kind="person", person_id=person_id)
+
+    @staticmethod
+    def home(person_id: int) -> Recipient:
+        return Recipient(kind="home", person_id=person_id)
 
     @staticmethod
     def team_channels(team_id: int) -> Recipient:
@@ -238,6 +258,8 @@ class Recipient:
             thread=conversation.thread,
             private_to=None if conversation.is_direct else private_to,
             direct=conversation.is_direct,
+            workspace=conversation.workspace,
+            reply_url=conversation.reply_url,
         )
 
 

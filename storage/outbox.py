@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage, OutboxStatus
@@ -143,10 +143,17 @@ async def mark_retry(
 
 
 async def mark_failed(session: AsyncSession, message_id: int, *, attempts: int, error: str) -> None:
+    """Give up on a row; a sensitive payload is erased here too (it will never be needed again)."""
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
         .values(status=OutboxStatus.failed, attempts=attempts, lease_until=None, last_error=error[:2000])
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.sensitive.is_(True))
+        .values(payload=None)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -216,3 +223,29 @@ async def next_ready_at(session: AsyncSession, platforms: Sequence[str]) -> date
     if value is not None and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value
+
+
+async def prune(session: AsyncSession, *, sent_before: datetime, failed_before: datetime) -> int:
+    """Delete delivered rows older than `sent_before` and given-up rows older than `failed_before`: the
+    outbox is a queue, not an archive of who was told what."""
+    result = await session.execute(
+        delete(OutboxMessage).where(
+            or_(
+                and_(OutboxMessage.status == OutboxStatus.sent, OutboxMessage.sent_at < sent_before),
+                and_(OutboxMessage.status == OutboxStatus.failed, OutboxMessage.created_at < failed_before),
+            )
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def forget(session: AsyncSession, key_prefix: str) -> int:
+    """Delete finished rows whose message key starts with `key_prefix` (e.g. a closed poll's receipts), so
+    no trace of who received them remains. Rows still waiting to go out are kept."""
+    result = await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.message_key.startswith(key_prefix, autoescape=True),
+            OutboxMessage.status.in_([OutboxStatus.sent, OutboxStatus.failed]),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import RoleAssignment
@@ -42,3 +42,10 @@ def assign(
     )
     session.add(row)
     return row
+
+
+async def latest_meeting(session: AsyncSession, team_id: int) -> str | None:
+    """The latest meeting (local wall-clock key) with roles assigned."""
+    stmt = select(func.max(RoleAssignment.occurrence_local)).where(RoleAssignment.team_id == team_id)
+    value: str | None = (await session.execute(stmt)).scalar_one_or_none()
+    return value

@@ -146,3 +146,15 @@ async def replace_channels(
     for platform, address, name in rows:
         session.add(TeamChannel(team_id=team_id, platform=platform, address=address, name=name, workspace=""))
     await session.flush()
+
+
+async def member_ids_on(session: AsyncSession, team_id: int, platforms: Sequence[str]) -> list[int]:
+    """Members of the team with an identity on one of `platforms`."""
+    stmt = (
+        select(Membership.person_id)
+        .join(Identity, Identity.person_id == Membership.person_id)
+        .where(Membership.team_id == team_id, Identity.platform.in_(list(platforms)))
+        .distinct()
+        .order_by(Membership.person_id)
+    )
+    return list((await session.execute(stmt)).scalars())

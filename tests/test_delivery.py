@@ -208,3 +208,50 @@ async def test_concurrent_workers_never_send_the_same_row(
     await asyncio.gather(*(w.drain() for w in workers))
     delivered = [m for a in adapters for m in a.delivered]
     assert sorted(delivered) == [f"m{i:02d}" for i in range(60)]
+
+
+async def test_a_sensitive_payload_is_erased_when_its_delivery_gives_up_too(stack: Stack) -> None:
+    await _enqueue(stack, 1, sensitive=True)
+    adapter = FlakyAdapter(script=[PermanentFailure("user_not_found")])
+    await DeliveryWorker(stack.sessions, {"local": adapter}, stack.clock).drain()
+    async with stack.sessions() as session:
+        (row,) = await outbox.messages(session)
+    assert row.status == OutboxStatus.failed and row.payload is None
+
+
+async def test_housekeeping_prunes_old_rows_and_event_keys_and_forget_drops_a_key_family(
+    stack: Stack,
+) -> None:
+    from bot import housekeeping
+    from flows.types import ActionEvent, Actor, Conversation
+    from storage.models import ProcessedEvent
+
+    team = await stack.import_team(team_spec())
+    async with stack.sessions() as session, session.begin():
+        for key in ("pulse:1:receipt:a", "pulse:1:receipt:b", "pulse:2:receipt:c", None):
+            await enqueue(
+                session,
+                Delivery(Recipient.team_channels(team.id), Card.plain(str(key)), team_id=team.id, key=key),
+                stack.clock.now(),
+            )
+    event = ActionEvent(
+        Actor("local", "cy"), Conversation("local", "dm-cy", True), "x.y", idempotency_key="k1"
+    )
+    await stack.engine.handle(event)
+    await stack.worker.drain()
+    async with stack.sessions() as session, session.begin():
+        assert await outbox.forget(session, "pulse:1:") == 2
+    async with stack.sessions() as session:
+        assert sorted(str(r.message_key) for r in await outbox.messages(session)) == [
+            "None",
+            "None",
+            "pulse:2:receipt:c",
+        ]
+    # Six days later nothing is old enough; eight days later everything delivered is gone.
+    stack.clock.advance(timedelta(days=6))
+    assert await housekeeping.run(stack.sessions, stack.clock) == (0, 0)
+    stack.clock.advance(timedelta(days=2))
+    assert await housekeeping.run(stack.sessions, stack.clock) == (3, 1)
+    async with stack.sessions() as session:
+        assert await outbox.messages(session) == []
+        assert await session.get(ProcessedEvent, "k1") is None

@@ -21,6 +21,8 @@ class TranscriptEntry:
 
     @property
     def where(self) -> str:
+        if self.target.get("home"):
+            return f"home view of {self.target.get('user')}"
         if "address" in self.target and "user" not in self.target and not self.target.get("direct"):
             private = self.target.get("private_to")
             return f"#{self.target['address']}" + (f" (only {private} sees this)" if private else "")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -141,6 +142,8 @@ class SlackAdapter:
         self._session: aiohttp.ClientSession | None = None
         self._dm_channels: dict[tuple[str, str], str] = {}
         self.response_urls = ResponseUrls()
+        # builds a person's App Home card (workspace, user id); outbox rows marked "home" publish it
+        self.home_builder: Callable[[str | None, str], Awaitable[Card]] | None = None
         # conversation → workspace, learnt from inbound requests: reply targets carry no workspace
         # (flows' Recipient.reply_to drops it), which OAuth mode needs to pick the token
         self.conversation_workspaces: dict[str, str] = {}
@@ -208,6 +211,13 @@ class SlackAdapter:
 
     async def send(self, target: dict[str, Any], card: Card) -> str | None:
         workspace = str(target.get("workspace") or "")
+        if target.get("home"):  # a home refresh: build the card now, from the current state
+            if self.home_builder is not None:
+                user = str(target["user"])
+                await self.publish_home(
+                    workspace or None, user, await self.home_builder(workspace or None, user)
+                )
+            return None
         body = render.message(card)
         channel = await self._channel_of(target)
         thread = target.get("thread")

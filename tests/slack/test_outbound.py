@@ -30,8 +30,10 @@ async def _fire_reminder(tandem: SlackTandem, team: Team) -> None:
 
 
 async def _rows(tandem: SlackTandem) -> list[OutboxMessage]:
+    """Outbox rows for messages (App Home refreshes, queued when roles change, are left out)."""
     async with tandem.runtime.sessions() as session:
-        return list((await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars())
+        rows = (await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars()
+        return [r for r in rows if not r.target.get("home")]
 
 
 async def test_meeting_reminder_is_posted_to_the_slack_channel_and_a_pass_updates_it(
@@ -145,3 +147,19 @@ async def test_adapter_opens_dms_posts_ephemerals_and_classifies_errors(tandem: 
     tandem.fake.then("chat.update", Scripted(200, {"ok": False, "error": "message_not_found"}))
     ref = await adapter.update({"address": "C111"}, "C111:9.9", Card.plain("again"))
     assert ref is not None and ref.startswith("C111:")  # the message was gone: posted anew
+
+
+async def test_app_home_is_republished_for_every_member_when_roles_are_announced(tandem: SlackTandem) -> None:
+    tandem.clock.set(datetime(2026, 9, 1, 12, 0, tzinfo=UTC))
+    team = await tandem.import_team(slack_team_spec())
+    await _fire_reminder(tandem, team)
+    published = tandem.fake.called("views.publish")
+    assert sorted(c.args["user_id"] for c in published) == ["W111", "W222", "W333", "W444"]
+    # Each view is the person's own: the meeting, and their role in it (or none).
+    texts = {c.args["user_id"]: json.dumps(c.args["view"]) for c in published}
+    assert all("Slack Solutions Team" in t and "Tue 1 Sep, 4:00 PM PDT" in t for t in texts.values())
+    roles = [t for t in texts.values() if "Facilitator" in t or "Note-taker" in t or "Timekeeper" in t]
+    assert len(roles) == 3 and sum("no role this time" in t for t in texts.values()) == 1
+    assert not [
+        c for c in tandem.fake.called("chat.postMessage") if c.args.get("channel", "").startswith("W")
+    ]
