@@ -34,38 +34,33 @@ COMMENT_MAX = 2000
 
 def who_sees_what(min_responses: int, closes: str) -> str:
     return (
-        f"**Who sees what, and when:** your answers are stored without your name, with no time and no link "
-        f"to you. Nobody — not the co-chairs, not an admin — sees any result before the poll closes on "
-        f"{closes}. Then the whole team and both co-chairs get the same report at the same moment, and only "
-        f"if at least {min_responses} people answered. Co-chairs see how many have answered, never who."
+        f"No one, co-chairs included, sees who answered what. Everyone gets the results at once after "
+        f"it closes on {closes}, if at least {min_responses} answer."
     )
 
 
 def invitation(
     instrument: Instrument, team: str, poll_id: int, closes: str, min_responses: int, reminder: bool = False
 ) -> Card:
-    opening = (
-        f"A gentle reminder: {team}'s {instrument.name} closes on {closes}."
-        if reminder
-        else f"{team} is taking its {instrument.name}."
-    )
-    elements: list[Element] = [
-        Header(instrument.name),
-        Text(opening),
-        Text(
-            f"**Why:** {instrument.purpose}" if instrument.purpose else "**Why:** so the team can see itself."
-        ),
-        Text(who_sees_what(min_responses, closes)),
-        Text(
-            f"It is {len(instrument.items)} questions, {instrument.scale_min} to {instrument.scale_max}, "
-            "and one optional comment, on one form: nothing is sent until you press Submit."
-        ),
-        Buttons((Button("Answer now", ANSWER, str(poll_id), style="primary"),)),
-    ]
+    """Short and warm: what it is, why (the instrument's `purpose`), who sees what and when; then the button.
+    Attribution and source citations stay in the small context line (`credit`)."""
+    short = instrument.short or instrument.name
+    n = len(instrument.items)
     if reminder:
-        elements.append(Context("You get this because you haven't answered yet. At most two reminders."))
-    if instrument.attribution:
-        elements.append(Context(instrument.attribution))
+        opening = f"A gentle reminder: {team}'s {short} is still open, and your view counts."
+    else:
+        opening = f"{team}'s {short} is open: {n} questions, one form."
+    elements: list[Element] = [Header(instrument.name), Text(opening)]
+    if instrument.purpose and not reminder:
+        elements.append(Text(instrument.purpose))
+    elements.append(Text(who_sees_what(min_responses, closes)))
+    elements.append(Buttons((Button("Answer now", ANSWER, str(poll_id), style="primary"),)))
+    small = ["Nothing is sent until you press Submit."]
+    if reminder:
+        small.append("Only you get this, because you haven't answered yet; at most two reminders.")
+    if instrument.credit or instrument.attribution:
+        small.append(instrument.credit or instrument.attribution or "")
+    elements.append(Context(" ".join(small)))
     return Card(summary=opening, elements=tuple(elements))
 
 

@@ -7,15 +7,19 @@ leaves the database as it was.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.content import DEFAULT_NORMS_PACK, NormPack, norm_pack_from_data, norm_packs
+from flows.content.instruments import instruments
 from flows.engine import Command, FlowContext, ScheduleHandler
 from flows.formatting import meeting_time
+from flows.pulse_schedule import ALIASES as PULSE_ALIASES
+from flows.pulse_schedule import apply_team_file as apply_pulse_fields
+from flows.pulse_schedule import team_poll_data
 from flows.recurrence import Recurrence, from_key, to_key, zone
 from flows.types import ActionEvent, Card, CommandEvent, Fields, Header
 from storage import audit, schedules, teams
@@ -74,6 +78,14 @@ class MeetingSpec(_Strict):
         return value
 
 
+class PulseSpec(_Strict):
+    """`pulse: {every: quarterly, start: 2026-01-12, instrument: trust}` or `pulse: off`."""
+
+    every: Literal["quarterly", "off"] = "quarterly"
+    start: date | None = None
+    instrument: str = "trust"
+
+
 class CustomNorms(_Strict):
     name: str
     attribution: str | None = None
@@ -88,6 +100,26 @@ class TeamFile(_Strict):
     members: list[MemberSpec] = Field(min_length=2)
     channels: list[ChannelSpec] = Field(default_factory=list)
     meeting: MeetingSpec | None = None
+    pulse: PulseSpec | None = None
+    polls: list[dict[str, Any]] | None = None
+
+    @field_validator("pulse", mode="before")
+    @classmethod
+    def _pulse_off(cls, value: Any) -> Any:
+        if value is False or value == "off":  # YAML reads a bare `off` as false
+            return {"every": "off"}
+        return {} if value is True else value
+
+    @field_validator("polls")
+    @classmethod
+    def _polls(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        if value is None:
+            return None
+        polls = [team_poll_data(raw, n) for n, raw in enumerate(value)]
+        ids = [p["id"] for p in polls]
+        if len(set(ids)) != len(ids):
+            raise ValueError("polls: each poll needs its own name (or id)")
+        return polls
 
     @field_validator("timezone")
     @classmethod
@@ -118,6 +150,11 @@ class TeamFile(_Strict):
                 if identity in seen:
                     raise ValueError(f"members: {identity[0]} id {identity[1]!r} is listed twice")
                 seen.add(identity)
+        if self.pulse is not None and self.pulse.every != "off":
+            wanted = PULSE_ALIASES.get(self.pulse.instrument, self.pulse.instrument)
+            own = {p["id"] for p in self.polls or []}
+            if wanted not in {*instruments(), *own}:
+                raise ValueError(f"pulse.instrument: unknown poll {self.pulse.instrument!r}")
         if self.meeting is not None:
             try:
                 Recurrence(self.meeting.rrule, self.meeting.start, self.timezone)
@@ -205,6 +242,13 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
         await set_meeting_schedule(
             session, team, spec.meeting.rrule, spec.meeting.start, spec.meeting.reminder_minutes_before, now
         )
+    await apply_pulse_fields(
+        session,
+        team,
+        pulse=spec.pulse.model_dump() if spec.pulse is not None else None,
+        polls=spec.polls,
+        now=now,
+    )
     await audit.record(
         session,
         team_id=team.id,

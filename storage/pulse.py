@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.models import OutboxMessage, OutboxStatus
 from storage.pulse_models import (
     PulseAnswer,
     PulseBallot,
@@ -376,3 +377,15 @@ async def export_rows(
     ]
     rows += [(p, i, s, c, float(m), int(n)) for p, i, s, c, m, n in (await session.execute(by_side)).all()]
     return rows
+
+
+# ---------------------------------------------------------------- private messages
+
+
+async def outbox_rows_in_flight(session: AsyncSession, key_prefix: str) -> int:
+    """Outbox rows under `key_prefix` not yet sent or given up (pending or being sent)."""
+    stmt = select(func.count()).where(
+        OutboxMessage.message_key.startswith(key_prefix, autoescape=True),
+        OutboxMessage.status.in_([OutboxStatus.pending, OutboxStatus.sending]),
+    )
+    return int((await session.execute(stmt)).scalar_one())

@@ -112,6 +112,17 @@ async def revoked(session: AsyncSession) -> list[SlackWorkspace]:
     return list((await session.execute(stmt)).scalars())
 
 
+async def active(session: AsyncSession, limit: int = 2) -> list[SlackWorkspace]:
+    """Installations with a usable token (at most `limit`)."""
+    stmt = (
+        select(SlackWorkspace)
+        .where(SlackWorkspace.revoked_at.is_(None), SlackWorkspace.bot_token_encrypted.is_not(None))
+        .order_by(SlackWorkspace.team_id)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
 async def issue_state(session: AsyncSession, state: str, expires_at: datetime) -> None:
     await insert_ignore(session, SlackOAuthState, {"state": state, "expires_at": expires_at})
 

@@ -71,7 +71,7 @@ async def test_three_replicas_run_every_occurrence_exactly_once(postgres_url: st
         async with sessions[0]() as session:
             rows = list((await session.execute(select(OutboxMessage.target, OutboxMessage.payload))).all())
             claims = list((await session.execute(select(OccurrenceClaim))).scalars())
-            all_schedules = [s for n in range(5) for s in await schedules.for_team(session, n + 1)]
+            all_schedules = [s for n in range(5) for s in await schedules.for_team(session, n + 1, "meeting")]
         assert len(all_schedules) == 5
         assert all(t >= 3 for t in ticks.values()) and len(ticks) == 3, ticks
         # Every minute after the import (12:00 UTC, 05:00 PDT) up to 12:40 UTC, plus those prepared ahead

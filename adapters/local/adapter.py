@@ -4,7 +4,7 @@ sends come out of the same outbox, recorded as a transcript (the demo prints it;
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +64,14 @@ class LocalAdapter:
             return Conversation(platform="local", conversation_id=f"dm-{user}", is_direct=True)
         return Conversation(platform="local", conversation_id=channel)
 
-    async def command(self, user: str, text: str, channel: str | None = None) -> None:
-        await self._deliver(CommandEvent(Actor("local", user), self._conversation(user, channel), text))
+    async def command(
+        self, user: str, text: str, channel: str | None = None, mentions: Sequence[str] = ()
+    ) -> None:
+        """`mentions`: the local user ids the text refers to as `@0`, `@1`, …"""
+        people = tuple(Actor("local", m) for m in mentions)
+        await self._deliver(
+            CommandEvent(Actor("local", user), self._conversation(user, channel), text, mentions=people)
+        )
 
     async def submit(self, user: str, form_id: str, values: dict[str, str], key: str | None = None) -> None:
         """Submit a form the person was shown (a Slack modal, a Teams input card)."""

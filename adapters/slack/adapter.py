@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -106,30 +105,6 @@ def _error_of(exc: BaseException) -> str | None:
     return None
 
 
-class ResponseUrls:
-    """The latest response_url each person got in each conversation (Slack keeps one valid for 30 minutes
-    and 5 uses). Ephemeral replies go through it first: it works in DMs and private channels the bot is
-    not in. Per process and in memory; without one, chat.postEphemeral is used."""
-
-    def __init__(self, ttl: float = 25 * 60, limit: int = 50_000) -> None:
-        self.ttl = ttl
-        self.limit = limit
-        self._urls: dict[tuple[str, str], tuple[str, float]] = {}
-
-    def remember(self, channel: str, user: str, url: str) -> None:
-        if len(self._urls) >= self.limit:
-            now = time.monotonic()
-            self._urls = {k: v for k, v in self._urls.items() if v[1] > now}
-        self._urls[(channel, user)] = (url, time.monotonic() + self.ttl)
-
-    def get(self, channel: str, user: str) -> str | None:
-        found = self._urls.get((channel, user))
-        return found[0] if found is not None and found[1] > time.monotonic() else None
-
-    def forget(self, channel: str, user: str) -> None:
-        self._urls.pop((channel, user), None)
-
-
 class SlackAdapter:
     """send/update for the delivery worker; also opens modals and publishes App Home views."""
 
@@ -141,12 +116,8 @@ class SlackAdapter:
         self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
         self._dm_channels: dict[tuple[str, str], str] = {}
-        self.response_urls = ResponseUrls()
         # builds a person's App Home card (workspace, user id); outbox rows marked "home" publish it
         self.home_builder: Callable[[str | None, str], Awaitable[Card]] | None = None
-        # conversation → workspace, learnt from inbound requests: reply targets carry no workspace
-        # (flows' Recipient.reply_to drops it), which OAuth mode needs to pick the token
-        self.conversation_workspaces: dict[str, str] = {}
 
     # ------------------------------------------------------------ plumbing
 
@@ -163,8 +134,6 @@ class SlackAdapter:
 
     async def _call(self, workspace: str | None, method: str, **kwargs: Any) -> dict[str, Any]:
         """One Web API call; raises RetryLater or PermanentFailure."""
-        if not workspace and not self.workspaces.single:
-            workspace = self.conversation_workspaces.get(str(kwargs.get("channel") or ""), "")
         try:
             token = await self.workspaces.token_for(workspace)
             async with asyncio.timeout(self.timeout):  # the shared session has no timeout of its own
@@ -223,8 +192,10 @@ class SlackAdapter:
         thread = target.get("thread")
         if target.get("private_to") and not target.get("direct"):
             user = str(target["private_to"])
-            url = self.response_urls.get(channel, user)
-            if url is not None and await self._respond(url, body):
+            # the interaction's response_url first (valid 30 minutes, 5 uses): it also works in DMs
+            # between two people and private channels the bot is not in
+            url = target.get("reply_url")
+            if url and await self._respond(str(url), body):
                 return None
             args: dict[str, Any] = {"channel": channel, "user": user, **body}
             if thread:

@@ -26,6 +26,8 @@ from flows.types import (
 )
 
 _MENTION = re.compile(r"^\s*(<@[A-Z0-9]+(\|[^>]*)?>[\s,:]*)+")
+# Slack's escaped references in message and (with `should_escape: true`) slash command text
+_REFERENCE = re.compile(r"<([@#!])?([^>|]*)(?:\|([^>]*))?>")
 
 
 class PayloadError(ValueError):
@@ -142,6 +144,34 @@ def strip_mention(text: str) -> str:
     return _MENTION.sub("", text, count=1).strip()
 
 
+def read_mentions(text: str, bot_user_id: str | None = None) -> tuple[str, tuple[Actor, ...]]:
+    """Slack's escaped text as neutral command text: each person mentioned (`<@U123>` or
+    `<@U123|maria>`) becomes `@<n>` and is listed, in order (the same person twice is one entry);
+    mentions of the bot itself are dropped; `<#C123|name>` becomes `#name`, `<https://…|label>` the URL,
+    and `&amp; &lt; &gt;` their characters."""
+    people: list[Actor] = []
+
+    def replace(match: re.Match[str]) -> str:
+        sigil, ref, label = match.group(1), match.group(2), match.group(3)
+        if sigil == "@":
+            if bot_user_id and ref == bot_user_id:
+                return ""
+            for index, actor in enumerate(people):
+                if actor.user_id == ref:
+                    return f"@{index}"
+            people.append(Actor("slack", ref, label or None))
+            return f"@{len(people) - 1}"
+        if sigil == "#":
+            return f"#{label or ref}"
+        if sigil == "!":  # <!here>, <!channel>, <!subteam^S123|@group>
+            return f"@{label.lstrip('@') if label else ref}"
+        return ref
+
+    replaced = _REFERENCE.sub(replace, text)
+    replaced = replaced.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return re.sub(r"[ \t]{2,}", " ", replaced).strip(), tuple(people)
+
+
 def workspace_of(body: dict[str, Any]) -> tuple[str, str]:
     team = body.get("team")
     team_id = (team.get("id") if isinstance(team, dict) else None) or body.get("team_id") or ""
@@ -178,17 +208,18 @@ def _state_values(state: dict[str, Any]) -> dict[str, str]:
     return values
 
 
-def command_event(form: dict[str, Any]) -> Translated:
+def command_event(form: dict[str, Any], bot_user_id: str | None = None) -> Translated:
     team_id, enterprise_id = workspace_of(form)
     user = str(form["user_id"])
     channel = str(form["channel_id"])
     # Replies to a slash command are ephemeral in the channel it was typed in (or via its response_url),
     # which also covers DMs between two people, where the bot cannot post.
-    conversation = Conversation("slack", channel, is_direct=False, workspace=team_id)
-    key = f"slack:command:{form.get('trigger_id') or ''}:{user}" if form.get("trigger_id") else None
-    event = CommandEvent(
-        Actor("slack", user, form.get("user_name")), conversation, str(form.get("text", "")), key
+    conversation = Conversation(
+        "slack", channel, is_direct=False, workspace=team_id, reply_url=form.get("response_url") or None
     )
+    key = f"slack:command:{form.get('trigger_id') or ''}:{user}" if form.get("trigger_id") else None
+    text, mentions = read_mentions(str(form.get("text", "")), bot_user_id)
+    event = CommandEvent(Actor("slack", user, form.get("user_name")), conversation, text, key, mentions)
     return Translated(
         event=event,
         trigger_id=form.get("trigger_id"),
@@ -220,7 +251,11 @@ def interactive_event(payload: dict[str, Any]) -> Translated:
             # Answers are private to the person, in place (ephemeral, or via the response_url): this
             # also works in DMs between two people, where the bot cannot post.
             conversation = Conversation(
-                "slack", channel_id, thread=container.get("thread_ts"), workspace=team_id
+                "slack",
+                channel_id,
+                thread=container.get("thread_ts"),
+                workspace=team_id,
+                reply_url=response_url or None,
             )
         else:  # a button in App Home or a modal opened from there: answer in the bot's DM
             conversation = Conversation("slack", actor.user_id, is_direct=True, workspace=team_id)
@@ -237,15 +272,14 @@ def interactive_event(payload: dict[str, Any]) -> Translated:
         view = payload["view"]
         routing = render.read_metadata(view.get("private_metadata"))
         values = _state_values(view["state"]["values"])
-        if routing.get("m"):
-            values["_metadata"] = str(routing["m"])
+        metadata = str(routing.get("m") or "")
         origin = str(routing.get("c") or "")
         if origin:
             conversation = Conversation("slack", origin, thread=routing.get("t"), workspace=team_id)
         else:
             conversation = Conversation("slack", actor.user_id, is_direct=True, workspace=team_id)
         key = f"slack:view:{view.get('id') or view.get('hash') or trigger_id}:{actor.user_id}"
-        event = ActionEvent(actor, conversation, str(view["callback_id"]), None, values, key[:300])
+        event = ActionEvent(actor, conversation, str(view["callback_id"]), None, values, key[:300], metadata)
         return Translated(event, None, trigger_id, response_url, team_id, enterprise_id)
     return Translated(workspace=team_id, enterprise_id=enterprise_id)
 
@@ -285,7 +319,8 @@ def callback_event(body: dict[str, Any], bot_user_id: str | None) -> Translated:
         conversation = Conversation(
             "slack", channel, is_direct=_is_direct(channel), thread=thread, workspace=team_id
         )
-        command = CommandEvent(Actor("slack", user), conversation, strip_mention(text), key)
+        command_text, mentions = read_mentions(strip_mention(text), bot_user_id)
+        command = CommandEvent(Actor("slack", user), conversation, command_text, key, mentions)
         return Translated(event=command, workspace=team_id, enterprise_id=enterprise_id)
     if kind == "message" and channel and _is_direct(channel, event.get("channel_type")):
         conversation = Conversation("slack", channel, is_direct=True, thread=thread, workspace=team_id)
@@ -296,7 +331,7 @@ def callback_event(body: dict[str, Any], bot_user_id: str | None) -> Translated:
 
 def to_event(inbound: Inbound, bot_user_id: str | None) -> Translated:
     if inbound.kind == "command":
-        return command_event(inbound.body)
+        return command_event(inbound.body, bot_user_id)
     if inbound.kind == "interactive":
         return interactive_event(inbound.body)
     if inbound.kind == "event":

@@ -11,6 +11,7 @@ background task: the ack never waits for the database. A Form the engine returns
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import time
@@ -26,7 +27,8 @@ from slack_sdk.signature import SignatureVerifier
 from adapters.slack import events
 from adapters.slack.adapter import SlackAdapter, web_client
 from adapters.slack.install import Workspaces
-from flows.types import Card, Event, Form
+from adapters.slack.users import Directory
+from flows.types import Actor, Card, CommandEvent, Event, Form, InstalledEvent
 
 log = logging.getLogger("tandem.slack")
 
@@ -72,6 +74,7 @@ class SlackInbound:
         home_card: HomeCard | None = None,
         api_url: str = "https://slack.com/api/",
         attempts: int = 3,
+        concurrency: int = 1,
     ) -> None:
         self.verifier = SignatureVerifier(signing_secret)
         self.workspaces = workspaces
@@ -81,7 +84,12 @@ class SlackInbound:
         self.attempts = attempts
         self.replays = ReplayGuard()
         self._tasks: set[asyncio.Task[None]] = set()
+        # At most this many acknowledged requests are processed at once; the rest wait, parked, so the
+        # event loop's ready queue stays short and a new request's ack is not queued behind a burst
+        # of database work (bench/slack_ack.py measures it).
+        self._working = asyncio.Semaphore(concurrency)
         self._bot_user_ids: dict[str, str | None] = {}
+        self.directory = Directory(adapter._call, workspaces.sessions)
         self.app = AsyncApp(
             signing_secret=signing_secret,
             authorize=self._bolt_authorize(),
@@ -190,7 +198,8 @@ class SlackInbound:
     def spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:
             try:
-                await work
+                async with self._working:
+                    await work
             except Exception:
                 log.exception("Slack request processing failed after the ack")
 
@@ -213,15 +222,6 @@ class SlackInbound:
         )
         team, _ = events.workspace_of(body)
         translated = events.to_event(events.Inbound(kind, body), self._bot_user_ids.get(team))
-        if translated.event is not None and translated.workspace:
-            conversation_id = translated.event.conversation.conversation_id
-            self.adapter.conversation_workspaces[conversation_id] = translated.workspace
-        if translated.response_url and translated.event is not None:
-            self.adapter.response_urls.remember(
-                translated.event.conversation.conversation_id,
-                translated.event.actor.user_id,
-                translated.response_url,
-            )
         lifecycle = translated.lifecycle
         if lifecycle is not None:
             if lifecycle.kind == "uninstalled":
@@ -233,12 +233,33 @@ class SlackInbound:
         event = translated.event
         if event is None:
             return
+        event = await self._identify(event, translated.workspace)
         form = await self._handle_with_retry(event)
         if form is not None and translated.trigger_id:
             routing = {"c": event.conversation.conversation_id} if not event.conversation.is_direct else {}
             if event.conversation.thread:
                 routing["t"] = event.conversation.thread
             await self.adapter.open_form(translated.workspace, translated.trigger_id, form, routing)
+
+    async def _identify(self, event: Event, workspace: str) -> Event:
+        """First contact: record the workspace, look the person up (users.info, cached); a command's
+        actor and the people it mentions get their Slack names."""
+        if isinstance(event, InstalledEvent):
+            return event
+        conversation = event.conversation
+        channel = "" if conversation.is_direct else conversation.conversation_id
+        profile = await self.directory.first_contact(workspace, event.actor.user_id, channel)
+        if not isinstance(event, CommandEvent):
+            return event
+        actor = event.actor
+        if profile is not None and profile.name:
+            actor = dataclasses.replace(actor, display_name=profile.name)
+        mentions: list[Actor] = []
+        for mentioned in event.mentions:
+            found = await self.directory.profile(workspace, mentioned.user_id)
+            name = (found.name if found else None) or mentioned.display_name
+            mentions.append(dataclasses.replace(mentioned, display_name=name))
+        return dataclasses.replace(event, actor=actor, mentions=tuple(mentions))
 
     async def _handle_with_retry(self, event: Event) -> Form | None:
         """The ack is gone, so Slack will not resend: retry a failed transaction (the idempotency key makes

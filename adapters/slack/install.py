@@ -116,12 +116,24 @@ class Workspaces:
             if fingerprint(self.single_token) in self._revoked:
                 raise NotInstalled("the app was uninstalled or its token revoked in this workspace")
             return self.single_token
-        if not workspace:
-            raise NotInstalled("no workspace given and no SLACK_BOT_TOKEN")
-        bot = await self.find(workspace, enterprise_id)
+        bot = await self.find(workspace, enterprise_id) if workspace else await self.sole()
+        if bot is None and not workspace:
+            raise NotInstalled(
+                "no Slack workspace recorded for this address and Tandem is installed in several "
+                "(or none); a member speaking to Tandem there records it"
+            )
         if bot is None:
             raise NotInstalled(f"Tandem is not installed in Slack workspace {workspace}")
         return bot.token
+
+    async def sole(self) -> Bot | None:
+        """The only active OAuth installation, if there is exactly one: addresses stored without a
+        workspace (a team file lists channel ids only) are in it."""
+        async with self.sessions() as session:
+            rows = await slack_install.active(session)
+        if len(rows) != 1:
+            return None
+        return await self.find(rows[0].team_id, rows[0].enterprise_id)
 
     async def find(self, team_id: str, enterprise_id: str = "") -> Bot | None:
         if self.single_token is not None:

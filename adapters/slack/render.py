@@ -166,16 +166,24 @@ def _choice_element(question: Question, ids: _Ids, *, in_input: bool) -> dict[st
     """A radio group or a static select for `question` (buttons are not allowed in a modal's input)."""
     action_id = ids(question.id if in_input else (question.action_id or question.id))
     choices = question.choices
-    if question.style == "radio" and len(choices) <= MAX_RADIO:
-        return {"type": "radio_buttons", "action_id": action_id, "options": [_option(c) for c in choices]}
-    if question.style in ("buttons", "scale") and in_input and len(choices) <= MAX_RADIO:
-        return {"type": "radio_buttons", "action_id": action_id, "options": [_option(c) for c in choices]}
-    return {
-        "type": "static_select",
-        "action_id": action_id,
-        "placeholder": _plain_text("Choose…", MAX_PLACEHOLDER),
-        "options": [_option(c) for c in choices[:MAX_OPTIONS]],
-    }
+    element: dict[str, Any]
+    if (question.style == "radio" or (question.style in ("buttons", "scale") and in_input)) and len(
+        choices
+    ) <= MAX_RADIO:
+        element = {"type": "radio_buttons", "action_id": action_id, "options": [_option(c) for c in choices]}
+    else:
+        choices = choices[:MAX_OPTIONS]
+        element = {
+            "type": "static_select",
+            "action_id": action_id,
+            "placeholder": _plain_text("Choose…", MAX_PLACEHOLDER),
+            "options": [_option(c) for c in choices],
+        }
+    # Slack wants initial_option to be one of the options, exactly
+    initial = next((c for c in choices if c.value == question.initial), None)
+    if initial is not None:
+        element["initial_option"] = _option(initial)
+    return element
 
 
 def _question(question: Question, ids: _Ids, *, in_form: bool) -> Iterator[dict[str, Any]]:

@@ -17,6 +17,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "conversations.open": "im:write",
     "views.open": None,
     "views.publish": None,
+    "users.info": "users:read",
     "oauth.v2.access": None,
 }
 

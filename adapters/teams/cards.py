@@ -80,6 +80,8 @@ def _question(question: Question, in_form: bool) -> list[dict[str, Any]]:
         "style": "compact" if question.style == "select" else "expanded",
         "isRequired": not question.optional,
     }
+    if question.initial is not None and any(c.value == question.initial for c in question.choices):
+        choice_set["value"] = question.initial
     if not question.optional:
         choice_set["errorMessage"] = "Please choose one."
     items = [choice_set]
@@ -203,12 +205,12 @@ def render_form(form: Form) -> dict[str, Any]:
     return _card(body, form.title, [submit])
 
 
-def read_action(data: Any, verb: str | None = None) -> tuple[str, str | None, dict[str, str]]:
-    """(action id, value, values) from a submitted card's data: ours carry `tandem_action`; anything else
-    (an old card, a foreign messageBack) is routed by its verb, or to a flow that does not exist, whose
-    answer is "that button is no longer in use"."""
+def read_action(data: Any, verb: str | None = None) -> tuple[str, str | None, dict[str, str], str]:
+    """(action id, value, values, form metadata) from a submitted card's data: ours carry `tandem_action`;
+    anything else (an old card, a foreign messageBack) is routed by its verb, or to a flow that does not
+    exist, whose answer is "that button is no longer in use"."""
     if not isinstance(data, dict):
-        return (verb or "unknown", None if data is None else str(data), {})
+        return (verb or "unknown", None if data is None else str(data), {}, "")
     action_id = str(data.get(ACTION_KEY) or verb or data.get("action") or "unknown")
     raw_value = data.get(VALUE_KEY)
     value = None if raw_value is None else str(raw_value)
@@ -216,9 +218,8 @@ def read_action(data: Any, verb: str | None = None) -> tuple[str, str | None, di
     question = data.get(QUESTION_KEY)
     if question and value is not None:
         values.setdefault(str(question), value)
-    if data.get(METADATA_KEY):
-        values["_metadata"] = str(data[METADATA_KEY])
-    return action_id, value, values
+    metadata = _as_text(data.get(METADATA_KEY))
+    return action_id, value, values, metadata
 
 
 def _as_text(value: Any) -> str:

@@ -76,18 +76,49 @@ def actor(activity: Activity, user_id: str) -> Actor:
     return Actor("teams", user_id, sender.name if sender is not None else None)
 
 
-def command_text(activity: Activity) -> str:
-    """The message text with the bot's @mention (and any other <at> tag) removed, entities decoded, and a
-    leading `/tandem` or `tandem` dropped so Slack habits work too."""
+@dataclass(frozen=True)
+class Mentioned:
+    """A person @mentioned in a message: their ids (Teams "29:…" id, Azure AD object id when the
+    entity carries it) and the name shown."""
+
+    ids: tuple[str, ...]
+    name: str | None
+
+
+def mentions(activity: Activity) -> tuple[str, list[Mentioned]]:
+    """The message text with each person's `<at>…</at>` replaced by `@<n>` (n = their index in the list
+    returned; a person mentioned twice keeps one index) and the bot's own mention removed."""
     text = activity.text or ""
     bot = activity.recipient
+    people: list[Mentioned] = []
+    index: dict[str, int] = {}
     for entity in activity.entities or []:
+        if entity.type != "mention":
+            continue
         props = entity.additional_properties or {}
         mentioned = props.get("mentioned") or {}
-        if entity.type == "mention" and bot is not None and mentioned.get("id") == bot.id:
-            mention = props.get("text")
-            if mention:
-                text = text.replace(str(mention), " ")
+        tag = str(props.get("text") or "")
+        user = str(mentioned.get("id") or "")
+        if not tag or tag not in text:
+            continue
+        if not user or (bot is not None and user == bot.id) or user.startswith("28:"):
+            text = text.replace(tag, " ", 1)  # the bot (or another bot): not a person
+            continue
+        if user not in index:
+            aad = mentioned.get("aadObjectId") or mentioned.get("aad_object_id")
+            ids = tuple(i for i in (str(aad) if aad else "", user) if i)
+            index[user] = len(people)
+            people.append(Mentioned(ids, mentioned.get("name")))
+        text = text.replace(tag, f" @{index[user]} ", 1)
+    return text, people
+
+
+def command_text(activity: Activity, text: str | None = None) -> str:
+    """The message text with the bot's @mention (and any other <at> tag) removed, entities decoded, and a
+    leading `/tandem` or `tandem` dropped so Slack habits work too. `text`: the text with mentions already
+    replaced (see `mentions`)."""
+    if text is None:
+        text, _ = mentions(activity)
     text = html.unescape(_AT.sub(" ", text)).replace("\xa0", " ")
     text = _SPACE.sub(" ", text).strip()
     lowered = text.lower()
@@ -113,17 +144,20 @@ def click_key(activity: Activity, action_id: str, values: dict[str, str]) -> str
     return "teams:click:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
-def command_event(activity: Activity, user_id: str) -> CommandEvent:
+def command_event(
+    activity: Activity, user_id: str, mentioned: tuple[Actor, ...] = (), text: str | None = None
+) -> CommandEvent:
     return CommandEvent(
         actor(activity, user_id),
         where(activity).conversation(),
-        command_text(activity),
+        command_text(activity, text),
         idempotency_key=idempotency_key(activity),
+        mentions=mentioned,
     )
 
 
 def action_event(activity: Activity, user_id: str, data: Any, verb: str | None = None) -> ActionEvent:
-    action_id, value, values = read_action(data, verb)
+    action_id, value, values, metadata = read_action(data, verb)
     return ActionEvent(
         actor(activity, user_id),
         where(activity).conversation(),
@@ -131,4 +165,5 @@ def action_event(activity: Activity, user_id: str, data: Any, verb: str | None =
         value,
         values,
         idempotency_key=click_key(activity, action_id, {**values, "": value or ""}),
+        metadata=metadata,
     )

@@ -44,6 +44,7 @@ class Instrument:
     instructions: str | None = None
     attribution: str | None = None
     source: str | None = None
+    credit: str | None = None  # one short line under an invitation: who made it, where "why" comes from
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -67,6 +68,7 @@ class Instrument:
             "instructions": self.instructions,
             "attribution": self.attribution,
             "source": self.source,
+            "credit": self.credit,
             "scale": {"min": self.scale_min, "max": self.scale_max, "labels": dict(self.labels)},
             "components": [
                 {
@@ -158,6 +160,7 @@ def instrument_from_data(data: Any) -> Instrument:
         instructions=_optional(data.get("instructions")),
         attribution=_optional(data.get("attribution")),
         source=_optional(data.get("source")),
+        credit=_optional(data.get("credit")),
     )
 
 

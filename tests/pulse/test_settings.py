@@ -87,9 +87,10 @@ async def test_the_quarterly_schedule_keeps_9am_local_across_dst(stack: Stack) -
         closed = await pulse.poll_by_id(session, first.id)
         (schedule,) = await schedules.for_team(session, team.id, "pulse.quarterly")
     assert closed is not None and closed.status == "withheld"
-    assert schedule.next_fire_at == datetime(2026, 11, 3, 17, 0, tzinfo=UTC)  # 9 AM PST, after the change
-    await stack.run_until(datetime(2026, 11, 3, 17, 0, tzinfo=UTC))
+    # the first Monday of November (same weekday of the month), 9 AM PST, the day after the change
+    assert schedule.next_fire_at == datetime(2026, 11, 2, 17, 0, tzinfo=UTC)
+    await stack.run_until(datetime(2026, 11, 2, 17, 0, tzinfo=UTC))
     second = await current_poll(stack, team.id)
-    assert second.opened_local == "2026-11-03T09:00:00" and second.id != first.id
+    assert second.opened_local == "2026-11-02T09:00:00" and second.id != first.id
     assert "Only a co-chair" in await _say(stack, "l2", "pulse schedule off")
     assert "off" in await _say(stack, "l0", "pulse schedule off")

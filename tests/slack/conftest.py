@@ -69,7 +69,9 @@ class FakeSlack:
         self.responses: list[tuple[str, dict[str, Any]]] = []
         self.script: dict[str, list[Scripted]] = {}
         self._ts = itertools.count(1)
+        self._message_ts = itertools.count(1)  # its own, so concurrent views.publish calls don't shift it
         self.server: TestServer | None = None
+        self.names: dict[str, str] = {}  # users.info display names by user id
 
     @property
     def api_url(self) -> str:
@@ -117,13 +119,30 @@ class FakeSlack:
         if method == "auth.test":
             return {"ok": True, "user_id": BOT_USER, "bot_id": "BBOT", "team_id": "T111", "team": "Test"}
         if method == "chat.postMessage":
-            return {"ok": True, "channel": args.get("channel"), "ts": f"1700000000.{next(self._ts):06d}"}
+            return {
+                "ok": True,
+                "channel": args.get("channel"),
+                "ts": f"1700000000.{next(self._message_ts):06d}",
+            }
         if method == "chat.update":
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))}}
+        if method == "users.info":
+            user = str(args.get("user", ""))
+            return {
+                "ok": True,
+                "user": {
+                    "id": user,
+                    "name": user.lower(),
+                    "real_name": self.names.get(user, f"Person {user}"),
+                    "tz": "America/Chicago",
+                    "locale": "es-US",
+                    "profile": {"display_name": self.names.get(user, ""), "real_name": f"Person {user}"},
+                },
+            }
         if method in ("views.open", "views.publish", "views.update"):
             return {"ok": True, "view": {"id": f"V{next(self._ts)}"}}
         return {"ok": True}

@@ -137,7 +137,7 @@ class FormFlow:
         )
 
     async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
-        self.submitted.append(dict(event.values))
+        self.submitted.append({**event.values, "metadata": event.metadata})
 
 
 async def test_a_form_opens_as_a_modal_and_its_submission_comes_back(tandem: SlackTandem) -> None:
@@ -163,4 +163,4 @@ async def test_a_form_opens_as_a_modal_and_its_submission_comes_back(tandem: Sla
     )
     assert (await tandem.interactive(submission)).status == 200
     await tandem.settle()
-    assert flow.submitted == [{"q": "2", "t": "because", "_metadata": "m-7"}]
+    assert flow.submitted == [{"q": "2", "t": "because", "metadata": "m-7"}]

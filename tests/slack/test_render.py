@@ -120,7 +120,12 @@ def test_a_form_is_a_modal_with_inputs_and_round_tripping_metadata() -> None:
             Text("Why we ask"),
             Question("q1", "Trust?", tuple(Choice(str(i), str(i)) for i in range(1, 6)), style="scale"),
             Question(
-                "q2", "Side", (Choice("l", "Labor"), Choice("m", "Management")), style="select", optional=True
+                "q2",
+                "Side",
+                (Choice("l", "Labor"), Choice("m", "Management")),
+                style="select",
+                optional=True,
+                initial="m",
             ),
             TextInput("comment", "Comment", multiline=True, optional=True),
         ),
@@ -134,5 +139,19 @@ def test_a_form_is_a_modal_with_inputs_and_round_tripping_metadata() -> None:
     _, q1, q2, comment = view["blocks"]
     assert q1["block_id"] == "q1" and q1["element"]["type"] == "radio_buttons"
     assert q2["optional"] is True and q2["element"]["type"] == "static_select"
+    assert q2["element"]["initial_option"] == q2["element"]["options"][1]  # Question.initial
+    assert "initial_option" not in q1["element"]
     assert comment["element"]["type"] == "plain_text_input" and "dispatch_action" not in comment
     json.dumps(view)
+
+
+def test_initial_choice_is_the_initial_option_of_a_radio_group_and_ignored_when_unknown() -> None:
+    choices = (Choice("a", "A"), Choice("b", "B"))
+    form = Form("f", "F", (Question("r", "R", choices, style="radio", initial="b"),))
+    (block,) = render.modal(form)["blocks"]
+    assert block["element"]["initial_option"] == {
+        "text": {"type": "plain_text", "text": "B", "emoji": True},
+        "value": "b",
+    }
+    form = Form("f", "F", (Question("r", "R", choices, style="radio", initial="zzz"),))
+    assert "initial_option" not in render.modal(form)["blocks"][0]["element"]

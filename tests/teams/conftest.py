@@ -94,6 +94,11 @@ class FakeConnector:
             return web.json_response({"id": f"a:created-{next(self._ids)}"}, status=201)
         if rest == "pagedmembers":
             return web.json_response({"members": self.roster})
+        if request.method == "GET" and rest.startswith("members/"):
+            wanted = rest.split("/", 1)[1]
+            for member in self.roster:
+                if member.get("id") == wanted:
+                    return web.json_response(member)
         if request.method == "PUT" and activity_id:
             return web.json_response({"id": activity_id})
         if request.method == "POST" and rest.startswith("activities"):

@@ -92,13 +92,13 @@ def test_buttons_carry_their_action_and_value_and_read_back() -> None:
         and action["verb"] == "norms.pass"
         and action["style"] == "positive"
     )
-    assert read_action(action["data"], action["verb"]) == ("norms.pass", "K", {})
+    assert read_action(action["data"], action["verb"]) == ("norms.pass", "K", {}, "")
 
 
 def test_a_scale_question_answer_reads_back_as_its_value() -> None:
     card = valid(render_card(Card("x", (Question("q1", "How?", CHOICES, "buttons", "pulse.answer"),))))
     third = card["body"][1]["actions"][2]
-    assert read_action(third["data"]) == ("pulse.answer", "3", {"q1": "3"})
+    assert read_action(third["data"]) == ("pulse.answer", "3", {"q1": "3"}, "")
 
 
 def test_a_form_is_an_input_card_with_one_submit() -> None:
@@ -122,5 +122,6 @@ def test_a_form_is_an_input_card_with_one_submit() -> None:
     assert read_action(submitted, submit["verb"]) == (
         "checkin.submit",
         None,
-        {"mood": "2", "note": "tired", "_metadata": "team=3"},
+        {"mood": "2", "note": "tired"},
+        "team=3",
     )

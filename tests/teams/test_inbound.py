@@ -162,3 +162,56 @@ async def test_malformed_requests_are_400_with_a_reason_and_store_nothing(rig: T
         assert reason in answer["error"]
     assert await _count(rig, ProcessedEvent) == 0
     assert await _count(rig, TeamsConversation) == 0
+
+
+async def test_members_added_after_install_join_the_roster(rig: TeamsRig) -> None:
+    from flows import outbox
+    from flows.types import Card, Delivery, Recipient
+    from storage import teams
+
+    team = await rig.import_team(
+        teams_team_spec(
+            members=[
+                *teams_team_spec()["members"],
+                {"name": "Ed Newcomer", "side": "labor", "teams": "aad-ed"},
+            ]
+        )
+    )
+    rig.connector.roster = [{"id": RIDO_29, "name": "rido", "aadObjectId": RIDO_AAD}]
+    install = rig.activity("conversation_update_bot_added_to_team")
+    assert (await rig.post(install))[0] == 200
+    await rig.deliver()
+    # later, two people are added to the team: Ed (the Bot Connector knows his details), Fay (only the
+    # activity's data)
+    rig.connector.roster.append(
+        {"id": "29:ed", "name": "Ed Newcomer", "aadObjectId": "aad-ed", "email": "ed@district.org"}
+    )
+    added = rig.activity(
+        "conversation_update_bot_added_to_team",
+        id="f:members-added-later",
+        membersAdded=[{"id": "29:ed"}, {"id": "29:fay", "aadObjectId": "aad-fay", "name": "Fay"}],
+    )
+    assert (await rig.post(added))[0] == 200
+    async with rig.runtime.sessions() as session:
+        rows = {
+            m.user_id: m
+            for m in (await session.execute(select(TeamsMember))).scalars()
+            if m.user_id in ("29:ed", "29:fay")
+        }
+        ed = await teams.person_by_identity(session, "teams", "aad-ed")
+    assert (rows["29:ed"].aad_object_id, rows["29:ed"].email) == ("aad-ed", "ed@district.org")
+    assert (rows["29:fay"].aad_object_id, rows["29:fay"].name) == ("aad-fay", "Fay")
+    assert rows["29:ed"].tenant_id == added["channelData"]["tenant"]["id"]
+    # Ed never wrote to the bot: a DM to him opens a personal chat with his Teams id from the re-sync
+    assert ed is not None
+    await rig.deliver()
+    rig.connector.calls.clear()
+    async with rig.runtime.sessions() as session, session.begin():
+        await outbox.enqueue(
+            session,
+            Delivery(Recipient.person(ed.id), Card.plain("Welcome, Ed"), team_id=team.id),
+            rig.clock.now(),
+        )
+    assert await rig.deliver() == 1
+    [created] = [c for c in rig.connector.calls if c.method == "POST" and c.conversation is None]
+    assert created.body["members"] == [{"id": "29:ed"}]

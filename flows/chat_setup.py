@@ -1,0 +1,163 @@
+"""`setup`: a co-chair creates a team from a channel, in chat — the chat equivalent of `tandem team import`.
+
+    /tandem setup Riverside DLT; America/Los_Angeles; labor @maria; management @david
+    /tandem setup Riverside DLT; America/Los_Angeles; labor @maria; management @david; labor members @cy @di
+
+Parts are separated by `;`: the team's name, its IANA time zone, then one part per side listing people by
+mention. `<side> @a @b` makes them co-chairs on that side; `<side> members @c @d` adds members who are not
+co-chairs. The channel the command is typed in becomes the team's channel. The person typing must be one of
+the co-chairs named. The same validation as a team file applies (`parse_team_file`), and its message is the
+reply when something is wrong. Platform-neutral: mentions arrive as `@<n>` with `CommandEvent.mentions`,
+and every identity is added on the speaker's platform.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from flows.engine import Command, FlowContext, ScheduleHandler
+from flows.home import refresh_homes
+from flows.team_setup import SIDES, TeamFileError, describe_team, import_team, parse_team_file
+from flows.types import ActionEvent, Actor, Card, CommandEvent, Delivery, Recipient
+from storage import audit, teams
+
+USAGE = "setup Name; Area/City; labor @person; management @person"
+_PLACEHOLDER = re.compile(r"^@(\d+)$")
+
+
+class SetupError(ValueError):
+    """The command could not be read; the message says how to fix it."""
+
+
+def _example(prefix: str) -> str:
+    return f"`{prefix}setup Riverside DLT; America/Los_Angeles; labor @maria; management @david`"
+
+
+def parse_setup(rest: str, mentions: Sequence[Actor]) -> tuple[str, str, list[tuple[Actor, str, bool]]]:
+    """(name, time zone, [(person, side, co-chair)]) from the command text; SetupError otherwise."""
+    parts = [p.strip() for p in rest.split(";")]
+    if len(parts) < 3 or not parts[0] or not parts[1]:
+        raise SetupError("give the team's name, its time zone and each side's co-chairs, separated by `;`")
+    name, timezone = parts[0], parts[1]
+    people: list[tuple[Actor, str, bool]] = []
+    seen: set[str] = set()
+    for part in parts[2:]:
+        if not part:
+            continue
+        words = part.split()
+        side = words[0].lower()
+        if side not in SIDES:
+            raise SetupError(f"“{words[0]}” is not a side (use one of: {', '.join(SIDES)})")
+        co_chair = True
+        rest_words = words[1:]
+        if rest_words and rest_words[0].lower() in ("member", "members"):
+            co_chair, rest_words = False, rest_words[1:]
+        if not rest_words:
+            raise SetupError(f"mention at least one person after “{words[0]}”")
+        for word in rest_words:
+            match = _PLACEHOLDER.match(word.rstrip(","))
+            if match is None or int(match.group(1)) >= len(mentions):
+                raise SetupError(f"“{word}” is not a mention: @-mention each person so I know who they are")
+            person = mentions[int(match.group(1))]
+            if person.user_id in seen:
+                raise SetupError(f"{person.display_name or person.user_id} is listed twice")
+            seen.add(person.user_id)
+            people.append((person, side, co_chair))
+    return name, timezone, people
+
+
+class ChatSetupFlow:
+    """`setup`: create a team from the channel the command is typed in."""
+
+    name = "setup"
+
+    def commands(self) -> Sequence[Command]:
+        return (
+            Command(
+                "setup",
+                USAGE,
+                "Create your team from this channel: name, time zone and a co-chair from each side.",
+                self._setup,
+            ),
+        )
+
+    def schedule_handlers(self) -> dict[str, ScheduleHandler]:
+        return {}
+
+    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
+        await ctx.reply(Card.plain("That button is no longer in use."))
+
+    async def _refuse(self, ctx: FlowContext, why: str) -> None:
+        await ctx.reply(
+            Card.plain(f"I could not set up the team: {why}. For example: {_example(ctx.command_prefix)}")
+        )
+
+    async def _setup(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
+        conversation = event.conversation
+        if conversation.is_direct:
+            await self._refuse(ctx, "run it in the channel the team will use (it becomes the team's channel)")
+            return
+        try:
+            name, timezone, people = parse_setup(rest, event.mentions)
+        except SetupError as exc:
+            await self._refuse(ctx, str(exc))
+            return
+        actor = event.actor
+        if not any(p.user_id == actor.user_id and chair for p, _, chair in people):
+            await self._refuse(
+                ctx, "only a co-chair can set up a team: name yourself as one of the co-chairs"
+            )
+            return
+        if await teams.team_by_name(ctx.session, name) is not None:
+            await self._refuse(
+                ctx,
+                f"a team called “{name}” already exists (pick another name, or change it with a team file)",
+            )
+            return
+        for existing in await teams.all_team_names(ctx.session):
+            team = await teams.team_by_name(ctx.session, existing)
+            if team is not None and any(
+                c.platform == conversation.platform and c.address == conversation.conversation_id
+                for c in team.channels
+            ):
+                await self._refuse(ctx, f"this channel already belongs to “{team.name}”")
+                return
+        members: list[dict[str, Any]] = []
+        for person, side, chair in people:
+            known = await teams.person_by_identity(ctx.session, person.platform, person.user_id)
+            display = known.display_name if known else (person.display_name or person.user_id)
+            if person.user_id == actor.user_id and not known and actor.display_name:
+                display = actor.display_name
+            members.append(
+                {"name": display, "side": side, "co_chair": chair, person.platform: person.user_id}
+            )
+        spec = {
+            "name": name,
+            "timezone": timezone,
+            "channels": [{"platform": conversation.platform, "id": conversation.conversation_id}],
+            "members": members,
+        }
+        try:
+            team_file = parse_team_file(spec)
+        except TeamFileError as exc:
+            await self._refuse(ctx, str(exc))
+            return
+        team = await import_team(ctx.session, team_file, ctx.now)
+        speaker = await teams.person_by_identity(ctx.session, actor.platform, actor.user_id)
+        await audit.record(
+            ctx.session,
+            team_id=team.id,
+            actor_person_id=speaker.id if speaker else None,
+            action="team.created",
+            detail={"via": "chat setup", "platform": actor.platform, "members": len(members)},
+            at=ctx.now,
+        )
+        card = await describe_team(ctx.session, team)
+        announce = Card(
+            summary=f"{team.name} is set up in this channel",
+            elements=card.elements,
+        )
+        await ctx.send(Delivery(Recipient.team_channels(team.id), announce, team_id=team.id))
+        await refresh_homes(ctx, team.id)

@@ -1,0 +1,207 @@
+"""Answering a poll: the invitation's button opens one form; a submit is validated whole and stored with no
+link to the person; a receipt token (only its hash stored) lets the person change their answers until close.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flows import pulse_cards as cards
+from flows.content.instruments import Instrument, instrument_from_data
+from flows.engine import FlowContext
+from flows.pulse_lifecycle import closes_text, home_refresh, private_prefix, receipt_hash, receipt_key
+from flows.pulse_report import (
+    SIDES,
+)
+from flows.types import ActionEvent, Card, Delivery, Recipient
+from storage import pulse as store
+from storage import teams
+from storage.models import Team
+from storage.pulse_models import PulsePoll
+
+
+class PulseAnswers:
+    # ------------------------------------------------------------ answering
+
+    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
+        parts = event.action_id.split(".")
+        verb = parts[1] if len(parts) > 1 else ""
+        if verb == "answer":
+            await self._open_form(ctx, event.value or "", None)
+        elif verb == "change":
+            poll_id, _, token = (event.value or "").partition(":")
+            await self._open_form(ctx, poll_id, token or None)
+        elif verb == "submit" and len(parts) == 3:
+            await self._submit(ctx, parts[2], None, event.values)
+        elif verb == "amend" and len(parts) == 4:
+            await self._submit(ctx, parts[2], parts[3], event.values)
+        else:
+            await self._tell(ctx, "That button is no longer in use.")
+
+    async def _tell(
+        self, ctx: FlowContext, text: str, team_id: int | None = None, poll_id: int | None = None
+    ) -> None:
+        """Answer the person privately: in their DM (a form submit has no conversation on Slack). With
+        `poll_id`, the message is keyed to be forgotten with the poll's other private messages."""
+        if ctx.person is not None:
+            key = f"{private_prefix(poll_id)}note:{ctx.person.id}" if poll_id is not None else None
+            await ctx.send(
+                Delivery(Recipient.person(ctx.person.id), Card.plain(text), team_id=team_id, key=key)
+            )
+        elif ctx.conversation is not None:
+            await ctx.reply(Card.plain(text))
+
+    async def _poll_for(
+        self, ctx: FlowContext, poll_ref: str
+    ) -> tuple[PulsePoll | None, Team | None, str | None]:
+        """The open poll `poll_ref` names and its team, if this person may answer it; else a reason."""
+        if ctx.person is None:
+            return None, None, "I don't know you yet: ask a co-chair to add you to your team."
+        poll = await store.poll_by_id(ctx.session, int(poll_ref)) if poll_ref.isdigit() else None
+        if poll is None:
+            return None, None, "That poll doesn't exist."
+        team = await teams.team_by_id(ctx.session, poll.team_id)
+        if team is None:
+            return None, None, "That poll doesn't exist."
+        members = {m.person_id for m in await teams.members(ctx.session, team.id)}
+        if ctx.person.id not in members:
+            return None, None, "That poll is for another team."
+        if poll.status != store.OPEN or ctx.now >= poll.closes_at:
+            return (
+                None,
+                team,
+                f"The {poll.instrument['name']} has closed, so it no longer takes answers. "
+                "Nothing was recorded.",
+            )
+        return poll, team, None
+
+    async def _open_form(self, ctx: FlowContext, poll_ref: str, token: str | None) -> None:
+        poll, team, why = await self._poll_for(ctx, poll_ref)
+        if poll is None or team is None or ctx.person is None:
+            await self._tell(ctx, why or "")
+            return
+        instrument = instrument_from_data(poll.instrument)
+        if token is not None:
+            if not await store.receipt_valid(ctx.session, poll.id, receipt_hash(token)):
+                await self._tell(
+                    ctx,
+                    "That receipt is no longer valid, so those answers can't be changed.",
+                    team.id,
+                    poll.id,
+                )
+                return
+            ctx.open_form(cards.answer_form(instrument, f"{cards.AMEND}.{poll.id}.{token}", amending=True))
+            return
+        if await store.has_participated(ctx.session, poll.id, ctx.person.id):
+            await self._tell(
+                ctx,
+                "You've already answered this poll. To change your answers, use the button on your receipt.",
+                team.id,
+                poll.id,
+            )
+            return
+        ctx.open_form(cards.answer_form(instrument, f"{cards.SUBMIT}.{poll.id}"))
+
+    def _validate(
+        self, instrument: Instrument, values: dict[str, str]
+    ) -> tuple[list[tuple[str, str, int]], str | None, str | None]:
+        """(answers, comment, None) or ([], None, why the submission is refused)."""
+        known = {item.id for item in instrument.items}
+        stray = sorted(k for k in values if k not in known and k != cards.COMMENT)
+        if stray:
+            return (
+                [],
+                None,
+                (
+                    f"That form has answers to questions that aren't in this poll ({', '.join(stray)}). "
+                    "Nothing was recorded; open the poll from its own invitation."
+                ),
+            )
+        answers = []
+        for component in instrument.components:
+            for item in component.items:
+                raw = (values.get(item.id) or "").strip()
+                if not raw:
+                    return (
+                        [],
+                        None,
+                        f"Please answer every question (missing: “{item.text}”). Nothing was recorded.",
+                    )
+                try:
+                    value = int(raw)
+                except ValueError:
+                    value = instrument.scale_min - 1
+                if not instrument.scale_min <= value <= instrument.scale_max:
+                    return (
+                        [],
+                        None,
+                        (
+                            f"“{raw}” isn't on the scale for “{item.text}” ({instrument.scale_min} to "
+                            f"{instrument.scale_max}). Nothing was recorded."
+                        ),
+                    )
+                answers.append((component.id, item.id, value))
+        comment = " ".join((values.get(cards.COMMENT) or "").split())[: cards.COMMENT_MAX] or None
+        return answers, comment, None
+
+    async def _submit(
+        self, ctx: FlowContext, poll_ref: str, token: str | None, values: dict[str, str]
+    ) -> None:
+        poll, team, why = await self._poll_for(ctx, poll_ref)
+        if poll is None or team is None or ctx.person is None:
+            await self._tell(ctx, why or "", team.id if team else None)
+            return
+        instrument = instrument_from_data(poll.instrument)
+        answers, comment, problem = self._validate(instrument, values)
+        if problem:
+            await self._tell(ctx, problem, team.id)
+            return
+        closes = closes_text(poll, team)
+        if token is not None:
+            changed = await store.replace_ballot(
+                ctx.session,
+                poll_id=poll.id,
+                receipt_hash=receipt_hash(token),
+                answers=answers,
+                comment=comment,
+            )
+            if not changed:
+                await self._tell(
+                    ctx, "That receipt is no longer valid, so nothing was changed.", team.id, poll.id
+                )
+                return
+            new_token = token
+        else:
+            if not await store.mark_participated(ctx.session, poll.id, ctx.person.id):
+                await self._tell(
+                    ctx, "You've already answered this poll; your first answers stand.", team.id, poll.id
+                )
+                return
+            side = None
+            if poll.sides_recorded:
+                me = next(
+                    m for m in await teams.members(ctx.session, team.id) if m.person_id == ctx.person.id
+                )
+                side = me.side if me.side in SIDES else None
+            new_token = secrets.token_urlsafe(18)
+            await store.add_ballot(
+                ctx.session,
+                poll_id=poll.id,
+                side_group=side,
+                receipt_hash=receipt_hash(new_token),
+                answers=answers,
+                comment=comment,
+            )
+        key = receipt_key(poll.id, ctx.person.id)
+        await ctx.send(
+            Delivery(
+                Recipient.person(ctx.person.id),
+                cards.receipt(instrument, poll.id, new_token, closes, changed=token is not None),
+                team_id=team.id,
+                sensitive=True,  # the receipt token must not outlive the send in our outbox
+                key=key,
+                replaces=key,
+            )
+        )
+        if token is None:
+            await ctx.send(home_refresh(team.id, ctx.person.id))  # only this person's line changed
