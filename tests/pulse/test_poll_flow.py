@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from storage import outbox, pulse, schedules
+from adapters.local.render import render_text
+from storage import outbox, pulse, schedules, teams
 from storage.models import OutboxMessage
 from storage.pulse_models import PulseAnswer, PulseBallot, PulseParticipation, PulsePoll
 from tests.conftest import Stack, team_spec
@@ -217,6 +218,26 @@ async def test_no_results_before_close_from_any_path(stack: Stack) -> None:
         assert await pulse.side_counts(session, poll_id)  # labels exist while open…
     texts = [e.text for e in stack.local.transcript]
     assert not any("results" in t.lower() and "4.00" in t for t in texts)
+    # App Home: a co-chair's and a respondent's home views show the poll's progress, no figures.
+    from flows.home import home_card
+
+    async with stack.sessions() as session:
+        for local_id in ("l0", "l1"):
+            person = await teams.person_by_identity(session, "local", local_id)
+            assert person is not None
+            card = await home_card(session, person.id, stack.engine.help_card("/tandem "), stack.clock.now())
+            shown = render_text(card)
+            assert "Trust poll" in shown
+            assert (
+                "Latest trust results" not in shown and "4.00" not in shown and "Mutual Respect" not in shown
+            )
+    # …and the same view does show them once the poll is closed and released (so the check above can fail).
+    await stack.local.command("l0", "pulse close")
+    async with stack.sessions() as session:
+        person = await teams.person_by_identity(session, "local", "l1")
+        assert person is not None
+        card = await home_card(session, person.id, stack.engine.help_card("/tandem "), stack.clock.now())
+    assert "Latest trust results" in render_text(card)
 
 
 async def test_release_reaches_channels_and_each_co_chair_at_the_same_moment(stack: Stack) -> None:
