@@ -26,6 +26,8 @@ from storage import schedules, teams
 from storage.models import Team
 from storage.teams import MemberView
 
+RECENT_POLLS = 4  # `pulse status` lists this many closed polls
+
 
 class PulseCommands(PollLifecycle):
     # ------------------------------------------------------------ commands
@@ -106,9 +108,7 @@ class PulseCommands(PollLifecycle):
     ) -> None:
         poll = await store.open_poll(ctx.session, team.id)
         if poll is None:
-            released = await store.latest_released(ctx.session, team.id)
-            tail = " `pulse results` shows the latest report." if released else ""
-            await ctx.reply(Card.plain(f"No poll is open.{tail}"), team_id=team.id)
+            await ctx.reply(Card.plain(await self._no_poll_open(ctx, team)), team_id=team.id)
             return
         answered = await store.participation_count(ctx.session, poll.id)
         await ctx.reply(
@@ -118,6 +118,28 @@ class PulseCommands(PollLifecycle):
             ),
             team_id=team.id,
         )
+
+    async def _no_poll_open(self, ctx: FlowContext, team: Team) -> str:
+        """When no poll is open: when the next one opens, and how the last few went (counts only)."""
+        lines = ["No poll is open."]
+        for row in await schedules.for_team(ctx.session, team.id, QUARTERLY_KIND):
+            instrument = await find_instrument(ctx.session, team.id, str(row.settings.get("instrument", "")))
+            if row.enabled and row.next_occurrence_local and instrument is not None:
+                when = meeting_time(from_key(row.next_occurrence_local), team.timezone)
+                lines.append(f"Next: the {instrument.name} opens on {when} (every quarter).")
+        past = (await store.closed_polls(ctx.session, team.id))[-RECENT_POLLS:]
+        if past:
+            lines.append("Recent polls:")
+            for closed in reversed(past):
+                outcome = "released" if closed.status == store.RELEASED else "withheld: too few answers"
+                lines.append(
+                    f"• closed {self._when(closed, team)} · {closed.instrument['name']} · "
+                    f"{closed.respondents or 0} of {closed.invited} answered · {outcome}"
+                )
+            lines.append("`pulse results` shows the latest report.")
+        else:
+            lines.append("The team hasn't run a poll yet: a co-chair starts one with `pulse start`.")
+        return "\n".join(lines)
 
     async def _results(
         self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], args: str

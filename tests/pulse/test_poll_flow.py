@@ -341,3 +341,35 @@ async def test_no_message_of_the_poll_names_who_answered_in_a_channel(stack: Sta
     async with stack.sessions() as session:
         sent = await outbox.messages(session)
     assert all(isinstance(m, OutboxMessage) for m in sent)
+
+
+async def test_status_with_no_open_poll_names_the_next_one_and_recent_outcomes(stack: Stack) -> None:
+    stack.clock.set(START)
+    team = await stack.import_team(big_team())
+    await stack.local.command("l3", "pulse status")
+    await stack.worker.drain()
+    first = stack.local.transcript[-1].text
+    assert "No poll is open." in first
+    assert "Relational Trust Self-Assessment opens on" in first and "every quarter" in first
+    assert "hasn't run a poll yet" in first
+
+    # One released poll (6 answers), then one withheld (4 answers).
+    await stack.local.command("l0", "pulse start")
+    poll = await current_poll(stack, team.id)
+    for user in ("l1", "l2", "l3", "m1", "m2", "m3"):
+        await answer(stack, user, poll.id, all_items(4))
+    await stack.local.command("m0", "pulse close")
+    await stack.local.command("l0", "pulse start")
+    poll = await current_poll(stack, team.id)
+    for user in ("l1", "l2", "m1", "m2"):
+        await answer(stack, user, poll.id, all_items(2))
+    await _close_at_deadline(stack, team.id)
+
+    await stack.local.command("l3", "pulse status")  # any member may ask
+    await stack.worker.drain()
+    text = stack.local.transcript[-1].text.replace("\n", " ")  # (the local transcript wraps lines)
+    listed = text.split("•")[1:]
+    assert len(listed) == 2
+    assert "4 of 12 answered" in listed[0] and "withheld" in listed[0]  # newest first
+    assert "6 of 12 answered" in listed[1] and "released" in listed[1]
+    assert "4.00" not in text and "2.00" not in text  # counts only, never figures
