@@ -148,3 +148,13 @@ def test_db_upgrade_and_team_commands(tmp_path: Path) -> None:
     )
     assert refused.returncode == 2
     assert refused.stderr.startswith("tandem: timezone: unknown IANA time zone 'America/Springfield'")
+
+
+def test_the_scheduler_tick_does_not_log_a_line_every_five_seconds() -> None:
+    import logging
+
+    from bot.cli import main
+
+    logging.getLogger("apscheduler").setLevel(logging.NOTSET)
+    assert main([]) == 0
+    assert not logging.getLogger("apscheduler.executors.default").isEnabledFor(logging.INFO)
