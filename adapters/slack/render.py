@@ -83,6 +83,11 @@ def plain(text: str) -> str:
     return _BOLD.sub(r"\1", text)
 
 
+def is_web_url(url: str) -> bool:
+    """An image Slack can fetch itself (an image block's image_url); anything else is a local file."""
+    return url.startswith(("https://", "http://"))
+
+
 def neutral_action_id(action_id: str) -> str:
     """The flow's action id from a rendered one (`norms.pass#2` → `norms.pass`)."""
     return _SUFFIX.sub("", action_id)
@@ -263,6 +268,15 @@ def element_blocks(element: Element, ids: _Ids, *, in_form: bool = False) -> lis
     if isinstance(element, Buttons):
         return list(_actions([_button(b, ids) for b in element.buttons]))
     if isinstance(element, Image):
+        if not is_web_url(element.url):
+            # A file on this machine: a message's sender uploads it after the message (adapter.py);
+            # where no upload is possible (a private reply, App Home, a modal) its description stands in.
+            return [
+                _context(
+                    f"Image not shown here: {element.alt}. "
+                    "It comes as a file with the message in a channel or DM."
+                )
+            ]
         return [
             {
                 "type": "image",

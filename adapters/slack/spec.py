@@ -17,6 +17,9 @@ METHOD_SCOPES: dict[str, str | None] = {
     "conversations.open": "im:write",
     "views.open": None,
     "views.publish": None,
+    # files_upload_v2: the upload URL, then the completion that shares the file in a conversation
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
     "users.info": "users:read",
     "oauth.v2.access": None,
 }

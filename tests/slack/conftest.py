@@ -62,7 +62,8 @@ class Scripted:
 
 
 class FakeSlack:
-    """Slack's Web API (`/api/<method>`) and response URLs (`/respond/<id>`), recorded."""
+    """Slack's Web API (`/api/<method>`), response URLs (`/respond/<id>`) and file upload URLs
+    (`/upload/<file id>`, handed out by files.getUploadURLExternal), recorded."""
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -72,6 +73,9 @@ class FakeSlack:
         self._message_ts = itertools.count(1)  # its own, so concurrent views.publish calls don't shift it
         self.server: TestServer | None = None
         self.names: dict[str, str] = {}  # users.info display names by user id
+        self.pending_files: dict[str, dict[str, Any]] = {}  # files.getUploadURLExternal, by file id
+        self.uploads: dict[str, bytes] = {}  # bytes POSTed to each upload_url
+        self.shared_files: list[dict[str, Any]] = []  # files.completeUploadExternal, one entry a file
 
     @property
     def api_url(self) -> str:
@@ -91,10 +95,11 @@ class FakeSlack:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        args = dict(request.query)  # slack_sdk sends some methods' arguments as query parameters
         if request.content_type == "application/json":
-            args = await request.json()
+            args.update(await request.json())
         else:
-            args = {k: v[0] for k, v in parse_qs(await request.text()).items()}
+            args.update({k: v[0] for k, v in parse_qs(await request.text()).items()})
         auth = request.headers.get("Authorization", "")
         call = Call(method, args, auth.removeprefix("Bearer ") or None, time.monotonic())
         queued = self.script.get(method)
@@ -145,7 +150,40 @@ class FakeSlack:
             }
         if method in ("views.open", "views.publish", "views.update"):
             return {"ok": True, "view": {"id": f"V{next(self._ts)}"}}
+        if method == "files.getUploadURLExternal":
+            if not args.get("filename") or int(args.get("length") or 0) <= 0:
+                return {"ok": False, "error": "missing_argument"}
+            file_id = f"F{next(self._ts):05d}"
+            self.pending_files[file_id] = {"filename": args["filename"], "length": int(args["length"])}
+            return {"ok": True, "file_id": file_id, "upload_url": self.upload_url(file_id)}
+        if method == "files.completeUploadExternal":
+            files = json.loads(args.get("files") or "[]")
+            shared = []
+            for item in files:
+                file_id = str(item.get("id"))
+                pending = self.pending_files.get(file_id)
+                if pending is None or file_id not in self.uploads:
+                    return {"ok": False, "error": "file_not_found"}
+                if len(self.uploads[file_id]) != pending["length"]:
+                    return {"ok": False, "error": "file_size_mismatch"}
+                shared.append({"id": file_id, "title": item.get("title"), "name": pending["filename"]})
+            self.shared_files.extend(
+                {**f, "channel": args.get("channel_id"), "thread_ts": args.get("thread_ts")} for f in shared
+            )
+            return {"ok": True, "files": shared}
         return {"ok": True}
+
+    def upload_url(self, file_id: str) -> str:
+        assert self.server is not None
+        return str(self.server.make_url(f"/upload/{file_id}"))
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Slack's upload URL (files.slack.com/upload/v1/…): the file's bytes, raw or multipart."""
+        file_id = request.match_info["file_id"]
+        if file_id not in self.pending_files:
+            return web.Response(status=404, text="unknown upload url")
+        self.uploads[file_id] = await request.read()
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
 
     async def _respond(self, request: web.Request) -> web.Response:
         self.responses.append((request.match_info["name"], await request.json()))
@@ -155,6 +193,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         return app
 
 
@@ -218,6 +257,51 @@ class SlackTandem:
             response_url=self.fake.response_url(f"{user}-{channel}"),
         )
         return await self.post(urlencode(form).encode(), "application/x-www-form-urlencoded", **kw)
+
+    async def click(
+        self,
+        user: str,
+        button: dict[str, Any],
+        *,
+        channel: str,
+        message_ts: str = "1700000000.000001",
+        trigger_id: str | None = None,
+    ) -> aiohttp.ClientResponse:
+        """`user` presses a rendered Block Kit `button` in a message in `channel` (block_actions)."""
+        payload = fixture("block_actions_button.json")
+        payload["user"]["id"] = user
+        payload["trigger_id"] = trigger_id or f"{time.time_ns()}.{user}.trigger"
+        payload["channel"]["id"] = channel
+        payload["container"].update(channel_id=channel, message_ts=message_ts, is_ephemeral=False)
+        payload["response_url"] = self.fake.response_url(f"click-{user}")
+        payload["actions"][0].update(
+            action_id=button["action_id"], value=button.get("value", ""), action_ts=f"{time.time():.6f}"
+        )
+        return await self.interactive(payload)
+
+    async def submit(self, user: str, view: dict[str, Any], values: dict[str, str], view_id: str) -> Any:
+        """`user` submits the modal `view` (as opened with views.open) with `values` by block id."""
+        payload = fixture("view_submission.json")
+        payload["user"]["id"] = user
+        state = {}
+        for block in view["blocks"]:
+            if block["type"] != "input" or block["block_id"] not in values:
+                continue
+            element = block["element"]
+            value = values[block["block_id"]]
+            if element["type"] == "plain_text_input":
+                answer: dict[str, Any] = {"type": element["type"], "value": value}
+            else:
+                answer = {"type": element["type"], "selected_option": {"value": value}}
+            state[block["block_id"]] = {element["action_id"]: answer}
+        payload["view"].update(
+            id=view_id,
+            callback_id=view["callback_id"],
+            private_metadata=view["private_metadata"],
+            blocks=view["blocks"],
+            state={"values": state},
+        )
+        return await self.interactive(payload)
 
     async def settle(self) -> None:
         """Wait for acknowledged requests to be processed and their messages sent."""

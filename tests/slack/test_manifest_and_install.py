@@ -44,6 +44,8 @@ def test_manifest_matches_the_code() -> None:
     source = "\n".join(p.read_text() for p in (ROOT / "adapters" / "slack").glob("*.py"))
     called = set(re.findall(r'_call\(\s*\w+,\s*"([a-z]+\.[A-Za-z.]+)"', source))
     called |= {"auth.test", "oauth.v2.access"} if "auth_test(" in source else set()
+    if "files_upload_v2(" in source:
+        called |= {"files.getUploadURLExternal", "files.completeUploadExternal"}
     assert called and called <= set(spec.METHOD_SCOPES), called - set(spec.METHOD_SCOPES)
     for method in called:
         scope = spec.METHOD_SCOPES[method]
