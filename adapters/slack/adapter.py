@@ -346,5 +346,33 @@ class SlackAdapter:
         data = await self._call(workspace, "views.open", trigger_id=trigger_id, view=view)
         return str((data.get("view") or {}).get("id") or "") or None
 
+    async def open_loading(self, workspace: str | None, trigger_id: str) -> tuple[str, str] | None:
+        """views.open of a "loading" modal, right after the ack of a form button's click; (view id, hash),
+        or None if Slack refused (logged: the form is then opened with the trigger id, if still alive)."""
+        try:
+            data = await self._call(
+                workspace, "views.open", trigger_id=trigger_id, view=render.loading_modal()
+            )
+        except (RetryLater, PermanentFailure) as exc:
+            log.warning("could not open the loading modal in %s: %s", workspace, exc)
+            return None
+        view = data.get("view") or {}
+        view_id = str(view.get("id") or "")
+        return (view_id, str(view.get("hash") or "")) if view_id else None
+
+    async def update_view(self, workspace: str | None, opened: tuple[str, str], view: dict[str, Any]) -> bool:
+        """views.update of a modal opened earlier; False if it is gone (the person closed it) or Slack
+        refused (logged)."""
+        view_id, view_hash = opened
+        args: dict[str, Any] = {"view_id": view_id, "view": view}
+        if view_hash:  # Slack refuses the update if the view changed since (hash_conflict)
+            args["hash"] = view_hash
+        try:
+            await self._call(workspace, "views.update", **args)
+        except (RetryLater, PermanentFailure) as exc:
+            log.info("could not update modal %s in %s: %s", view_id, workspace, exc)
+            return False
+        return True
+
     async def publish_home(self, workspace: str | None, user_id: str, card: Card) -> None:
         await self._call(workspace, "views.publish", user_id=user_id, view=render.home(card))

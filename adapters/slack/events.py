@@ -262,8 +262,13 @@ def interactive_event(payload: dict[str, Any]) -> Translated:
         action_id = render.neutral_action_id(str(action["action_id"]))
         value = _action_value(action)
         where = container.get("message_ts") or container.get("view_id") or (view or {}).get("id") or ""
-        # A double click (same person, same message, same button and value) is recorded once.
-        key = f"slack:click:{team_id}:{actor.user_id}:{where}:{action_id}:{value or ''}"
+        # A double click (same person, same message, same button and value) is recorded once. A button
+        # that opens a form changes nothing by itself: each press (its own trigger id) opens the form
+        # again, so someone who closed the modal can press again.
+        if render.opens_form(str(action["action_id"])) and trigger_id:
+            key = f"slack:open:{team_id}:{actor.user_id}:{trigger_id}"
+        else:
+            key = f"slack:click:{team_id}:{actor.user_id}:{where}:{action_id}:{value or ''}"
         block_id = str(action.get("block_id") or "")
         values = {render.neutral_action_id(block_id): value} if block_id and value is not None else {}
         event: Event = ActionEvent(actor, conversation, action_id, value, values, key[:300])

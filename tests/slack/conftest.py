@@ -25,7 +25,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.slack import SlackInbound
+from adapters.slack import SlackInbound, render
 from bot.app import build_app
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -73,6 +73,9 @@ class FakeSlack:
         self._message_ts = itertools.count(1)  # its own, so concurrent views.publish calls don't shift it
         self.server: TestServer | None = None
         self.names: dict[str, str] = {}  # users.info display names by user id
+        self.views: dict[str, dict[str, Any]] = {}  # open modals by view id, as last opened or updated
+        self.opened: dict[str, str] = {}  # trigger id → the id of the modal it opened
+        self.trigger_ttl = 3.0  # seconds a trigger_id can open a modal (Slack: 3)
         self.pending_files: dict[str, dict[str, Any]] = {}  # files.getUploadURLExternal, by file id
         self.uploads: dict[str, bytes] = {}  # bytes POSTed to each upload_url
         self.shared_files: list[dict[str, Any]] = []  # files.completeUploadExternal, one entry a file
@@ -117,8 +120,11 @@ class FakeSlack:
             if answer.body is not None:
                 self.calls.append(call)
                 return web.json_response(answer.body, headers=answer.headers)
-        self.calls.append(call)
-        return web.json_response(self._default(method, args))
+        answer_body = self._default(method, args)
+        self.calls.append(
+            call if answer_body.get("ok") else Call(method + "!failed", args, call.token, call.at)
+        )
+        return web.json_response(answer_body)
 
     def _default(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -148,7 +154,28 @@ class FakeSlack:
                     "profile": {"display_name": self.names.get(user, ""), "real_name": f"Person {user}"},
                 },
             }
-        if method in ("views.open", "views.publish", "views.update"):
+        if method == "views.open":
+            # Trigger ids these tests mint start with their issue time (ns): honour Slack's 3-second expiry.
+            trigger = str(args.get("trigger_id") or "")
+            issued = trigger.split(".")[0]
+            fresh = (
+                not issued.isdigit()
+                or int(issued) < 10**18
+                or time.time_ns() - int(issued) < self.trigger_ttl * 1e9
+            )
+            if not fresh:
+                return {"ok": False, "error": "expired_trigger_id"}
+            view = self._store_view(f"V{next(self._ts)}", args.get("view") or {})
+            self.opened[trigger] = view["id"]
+            return {"ok": True, "view": view}
+        if method == "views.update":
+            view_id = str(args.get("view_id") or "")
+            if view_id not in self.views:
+                return {"ok": False, "error": "not_found"}
+            if args.get("hash") and args["hash"] != self.views[view_id]["hash"]:
+                return {"ok": False, "error": "hash_conflict"}
+            return {"ok": True, "view": self._store_view(view_id, args.get("view") or {})}
+        if method == "views.publish":
             return {"ok": True, "view": {"id": f"V{next(self._ts)}"}}
         if method == "files.getUploadURLExternal":
             if not args.get("filename") or int(args.get("length") or 0) <= 0:
@@ -172,6 +199,11 @@ class FakeSlack:
             )
             return {"ok": True, "files": shared}
         return {"ok": True}
+
+    def _store_view(self, view_id: str, view: dict[str, Any]) -> dict[str, Any]:
+        stored = {**view, "id": view_id, "hash": f"{time.time_ns()}.{view_id}"}
+        self.views[view_id] = stored
+        return stored
 
     def upload_url(self, file_id: str) -> str:
         assert self.server is not None
@@ -279,6 +311,12 @@ class SlackTandem:
         )
         return await self.interactive(payload)
 
+    def modal_of(self, user: str) -> tuple[str, dict[str, Any]]:
+        """(view id, view as now shown) of the modal opened by `user`'s latest click (see `click`)."""
+        trigger = [t for t in self.fake.opened if f".{user}." in t][-1]
+        view_id = self.fake.opened[trigger]
+        return view_id, self.fake.views[view_id]
+
     async def submit(self, user: str, view: dict[str, Any], values: dict[str, str], view_id: str) -> Any:
         """`user` submits the modal `view` (as opened with views.open) with `values` by block id."""
         payload = fixture("view_submission.json")
@@ -367,3 +405,45 @@ def with_response_url(payload: dict[str, Any], url: str) -> dict[str, Any]:
     if "response_url" in data:
         data["response_url"] = url
     return data
+
+
+POLL_MEMBERS = [
+    {"name": "Ana Labor", "side": "labor", "co_chair": True, "slack": "W111"},
+    {"name": "Ben Manager", "side": "management", "co_chair": True, "slack": "W222"},
+    {"name": "Cy Teacher", "side": "labor", "slack": "W333"},
+    {"name": "Di Principal", "side": "management", "slack": "W444"},
+    {"name": "Ed Counselor", "side": "labor", "slack": "W555"},
+    {"name": "Flo Clerk", "side": "management", "slack": "W666"},
+]
+
+
+def buttons(call_args: dict[str, Any], action_id: str) -> list[dict[str, Any]]:
+    """The rendered buttons of a posted message whose (neutral) action id is `action_id`."""
+    return [
+        e
+        for b in call_args.get("blocks", [])
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if render.neutral_action_id(e.get("action_id", "")) == action_id
+    ]
+
+
+async def start_poll(tandem: SlackTandem) -> Team:
+    """A six-member Slack team; its labor co-chair W111 starts a trust poll in the channel C111."""
+    team = await tandem.import_team(slack_team_spec(members=POLL_MEMBERS))
+    assert (await tandem.command("pulse start", user="W111", channel="C111")).status == 200
+    await tandem.settle()
+    return team
+
+
+def invitation_button(tandem: SlackTandem, user: str) -> dict[str, Any]:
+    """The "Answer now" button of the poll invitation in `user`'s DM."""
+    invitation = next(c for c in tandem.fake.called("chat.postMessage") if c.args["channel"] == f"D{user}")
+    (button,) = buttons(invitation.args, "pulse.answer")
+    return button
+
+
+def trust_answers(value: str = "4") -> dict[str, str]:
+    from flows.content.instruments import instruments
+
+    return {item.id: value for item in instruments()["relational-trust"].items}

@@ -11,20 +11,19 @@ import pytest
 from sqlalchemy import select
 
 from flows import outbox as flow_outbox
-from flows.content.instruments import instruments
 from flows.types import Card, Delivery, Image, Recipient, Text
 from storage.models import OutboxMessage
-from tests.slack.conftest import BOT_TOKEN, Scripted, SlackTandem, slack_team_spec
+from tests.slack.conftest import (
+    BOT_TOKEN,
+    Scripted,
+    SlackTandem,
+    invitation_button,
+    slack_team_spec,
+    start_poll,
+    trust_answers,
+)
 
 START = datetime(2026, 10, 5, 16, 0, tzinfo=UTC)
-MEMBERS = [
-    {"name": "Ana Labor", "side": "labor", "co_chair": True, "slack": "W111"},
-    {"name": "Ben Manager", "side": "management", "co_chair": True, "slack": "W222"},
-    {"name": "Cy Teacher", "side": "labor", "slack": "W333"},
-    {"name": "Di Principal", "side": "management", "slack": "W444"},
-    {"name": "Ed Counselor", "side": "labor", "slack": "W555"},
-    {"name": "Flo Clerk", "side": "management", "slack": "W666"},
-]
 
 
 @pytest.fixture(autouse=True)
@@ -34,33 +33,18 @@ def charts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return directory
 
 
-def buttons(call_args: dict[str, Any], action_id: str) -> list[dict[str, Any]]:
-    return [
-        e
-        for b in call_args.get("blocks", [])
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e.get("action_id", "").split("#")[0].split("~")[0] == action_id
-    ]
-
-
 async def run_poll_to_release(tandem: SlackTandem) -> None:
     """A trust poll through Slack: a co-chair starts it, five members press the invitation's button and
     submit the modal, the co-chair closes it and the report is released."""
     tandem.clock.set(START)
-    await tandem.import_team(slack_team_spec(members=MEMBERS))
-    assert (await tandem.command("pulse start", user="W111", channel="C111")).status == 200
-    await tandem.settle()
-    items = {item.id: "4" for item in instruments()["relational-trust"].items}
-    for n, user in enumerate(("W111", "W222", "W333", "W444", "W555")):
-        invitation = next(
-            c for c in tandem.fake.called("chat.postMessage") if c.args["channel"] == f"D{user}"
-        )
-        (button,) = buttons(invitation.args, "pulse.answer")
-        assert (await tandem.click(user, button, channel=f"D{user}")).status == 200
+    await start_poll(tandem)
+    items = trust_answers()
+    for user in ("W111", "W222", "W333", "W444", "W555"):
+        assert (await tandem.click(user, invitation_button(tandem, user), channel=f"D{user}")).status == 200
         await tandem.settle()
-        view = tandem.fake.called("views.open")[-1].args["view"]
-        assert (await tandem.submit(user, view, items, view_id=f"VPULSE{n}")).status == 200
+        view_id, view = tandem.modal_of(user)
+        assert view["callback_id"].startswith("pulse.submit.")
+        assert (await tandem.submit(user, view, items, view_id=view_id)).status == 200
         await tandem.settle()
     tandem.clock.advance(timedelta(hours=1))
     assert (await tandem.command("pulse close", user="W111", channel="C111")).status == 200
