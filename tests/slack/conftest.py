@@ -7,6 +7,7 @@ Requests into Tandem are signed with slack_sdk's SignatureVerifier, exactly as S
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import hashlib
 import hmac
@@ -21,7 +22,7 @@ from urllib.parse import parse_qs, urlencode
 
 import aiohttp
 import pytest
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 from slack_sdk.signature import SignatureVerifier
 
@@ -75,6 +76,10 @@ class FakeSlack:
         self.names: dict[str, str] = {}  # users.info display names by user id
         self.views: dict[str, dict[str, Any]] = {}  # open modals by view id, as last opened or updated
         self.opened: dict[str, str] = {}  # trigger id → the id of the modal it opened
+        self.sockets: list[web.WebSocketResponse] = []  # Socket Mode connections
+        self.acks: list[dict[str, Any]] = []  # Socket Mode acknowledgements received
+        self.socket_open = asyncio.Event()
+        self.socket_closed = asyncio.Event()
         self.trigger_ttl = 3.0  # seconds a trigger_id can open a modal (Slack: 3)
         self.pending_files: dict[str, dict[str, Any]] = {}  # files.getUploadURLExternal, by file id
         self.uploads: dict[str, bytes] = {}  # bytes POSTed to each upload_url
@@ -105,6 +110,9 @@ class FakeSlack:
             args.update({k: v[0] for k, v in parse_qs(await request.text()).items()})
         auth = request.headers.get("Authorization", "")
         call = Call(method, args, auth.removeprefix("Bearer ") or None, time.monotonic())
+        if method == "apps.connections.open" and not (call.token or "").startswith("xapp-"):
+            self.calls.append(Call(method + "!failed", args, call.token, call.at))
+            return web.json_response({"ok": False, "error": "not_allowed_token_type"})
         queued = self.script.get(method)
         if queued:
             answer = queued.pop(0)
@@ -175,6 +183,8 @@ class FakeSlack:
             if args.get("hash") and args["hash"] != self.views[view_id]["hash"]:
                 return {"ok": False, "error": "hash_conflict"}
             return {"ok": True, "view": self._store_view(view_id, args.get("view") or {})}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url()}
         if method == "views.publish":
             return {"ok": True, "view": {"id": f"V{next(self._ts)}"}}
         if method == "files.getUploadURLExternal":
@@ -205,6 +215,48 @@ class FakeSlack:
         self.views[view_id] = stored
         return stored
 
+    # ------------------------------------------------------------ Socket Mode
+
+    def socket_url(self) -> str:
+        assert self.server is not None
+        url = self.server.make_url("/link/").with_scheme("ws").with_query(ticket="t-1", app_id="A111")
+        return str(url)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's Socket Mode endpoint: `hello`, then the envelopes the test sends; acks are recorded."""
+        ws = web.WebSocketResponse()  # answers the client's pings (autoping)
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len([w for w in self.sockets if not w.closed]),
+                "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": "A111"},
+            }
+        )
+        self.socket_open.set()
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                self.acks.append(json.loads(message.data))
+        self.socket_open.clear()
+        self.socket_closed.set()
+        return ws
+
+    async def send_envelope(self, envelope: dict[str, Any]) -> None:
+        await asyncio.wait_for(self.socket_open.wait(), timeout=10)
+        await self.sockets[-1].send_json(envelope)
+
+    async def acked(self, envelope_id: str, times: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The acknowledgements of `envelope_id`, once there are `times` of them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [a for a in self.acks if a.get("envelope_id") == envelope_id]
+            if len(found) >= times:
+                return found
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"envelope {envelope_id} acknowledged {len(found)} times, not {times}")
+
     def upload_url(self, file_id: str) -> str:
         assert self.server is not None
         return str(self.server.make_url(f"/upload/{file_id}"))
@@ -226,6 +278,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/link/", self._socket)
         return app
 
 
@@ -363,19 +416,30 @@ def settings_for(database_url: str, api_url: str, **extra: str) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-async def tandem(database_url: str, fake_slack: FakeSlack, clock: ManualClock) -> AsyncIterator[SlackTandem]:
-    runtime = Runtime(settings_for(database_url, fake_slack.api_url), clock=clock)
+@contextlib.asynccontextmanager
+async def running_tandem(
+    database_url: str, fake_slack: FakeSlack, clock: ManualClock, **settings: str
+) -> AsyncIterator[SlackTandem]:
+    """Tandem's aiohttp app served on loopback (start-up and cleanup hooks included), Slack at the fake."""
+    runtime = Runtime(settings_for(database_url, fake_slack.api_url, **settings), clock=clock)
     runtime.worker.base_backoff = 1.0
     app = build_app(runtime)
     await runtime.start(migrate=False, schedule=False, deliver=False)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     http = aiohttp.ClientSession()
-    yield SlackTandem(runtime, app[SLACK], server, http, fake_slack, clock)
-    await http.close()
-    await server.close()
-    await runtime.stop()
+    try:
+        yield SlackTandem(runtime, app[SLACK], server, http, fake_slack, clock)
+    finally:
+        await http.close()
+        await server.close()
+        await runtime.stop()
+
+
+@pytest.fixture
+async def tandem(database_url: str, fake_slack: FakeSlack, clock: ManualClock) -> AsyncIterator[SlackTandem]:
+    async with running_tandem(database_url, fake_slack, clock) as running:
+        yield running
 
 
 def slack_team_spec(**overrides: Any) -> dict[str, Any]:
