@@ -33,6 +33,19 @@ def status(settings: Settings) -> str:
     )
 
 
+def off_reason(settings: Settings) -> str:
+    """One line: why Slack is off and which variable turns it on."""
+    if not settings.slack_signing_secret:
+        return (
+            "Slack is off in this Tandem: SLACK_SIGNING_SECRET is not set (set it and SLACK_BOT_TOKEN, or "
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, then restart Tandem)."
+        )
+    return (
+        "Slack is off in this Tandem: SLACK_SIGNING_SECRET is set but neither SLACK_BOT_TOKEN nor "
+        "SLACK_CLIENT_ID is (set one, then restart Tandem)."
+    )
+
+
 def build(runtime: Runtime) -> SlackInbound:
     """The Slack adapter and its inbound handler for `runtime` (Slack must be configured)."""
     settings = runtime.settings
@@ -69,6 +82,16 @@ def build(runtime: Runtime) -> SlackInbound:
 def mount(app: web.Application, runtime: Runtime) -> None:
     """Add Slack's routes to `app` and its adapter to `runtime` when Slack is configured."""
     if not runtime.settings.slack_enabled:
+        # Slack's routes still answer, with 503 and the reason, rather than a bare 404 that reads like a
+        # wrong URL to whoever is setting the app up (Slack's URL check shows the answer).
+        reason = off_reason(runtime.settings)
+
+        async def off(_: web.Request) -> web.Response:
+            return web.Response(status=503, text=reason + "\n")
+
+        app.router.add_post(spec.EVENTS_PATH, off)
+        app.router.add_get(spec.INSTALL_PATH, off)
+        app.router.add_get(spec.OAUTH_REDIRECT_PATH, off)
         return
     inbound = build(runtime)
     app[SLACK] = inbound
