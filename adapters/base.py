@@ -8,11 +8,18 @@ from flows.types import Card
 
 
 class RetryLater(Exception):
-    """A send failed for now (rate limit, timeout, 5xx); `retry_after` seconds if the platform said."""
+    """A send failed for now (rate limit, timeout, 5xx); `retry_after` seconds if the platform said.
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    `progress`: what a send of several steps had already done when it failed (e.g. the message is posted,
+    its file not yet uploaded). The delivery worker keeps it with the outbox row (in its target, under
+    "progress") and hands it back on the retry, so the retry resumes instead of repeating the done steps."""
+
+    def __init__(
+        self, reason: str, retry_after: float | None = None, *, progress: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.progress = progress
 
 
 class PermanentFailure(Exception):

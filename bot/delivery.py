@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,6 +36,7 @@ class _Outcome:
     ref: str | None = None
     error: str | None = None
     delay: float = 0.0
+    progress: dict[str, Any] | None = None  # a multi-step send's done steps, kept for the retry
 
 
 def _chunks(messages: Sequence[outbox.ClaimedMessage], size: int) -> list[list[outbox.ClaimedMessage]]:
@@ -133,7 +134,7 @@ class DeliveryWorker:
             else:
                 ref = await adapter.send(message.target, card)
         except RetryLater as exc:
-            return self._retry(message, attempts, str(exc), exc.retry_after)
+            return self._retry(message, attempts, str(exc), exc.retry_after, exc.progress)
         except PermanentFailure as exc:
             log.error(
                 "delivery %s for team %s failed for good on %s: %s",
@@ -149,7 +150,12 @@ class DeliveryWorker:
         return _Outcome(message, attempts, "sent", ref=ref)
 
     def _retry(
-        self, message: outbox.ClaimedMessage, attempts: int, error: str, after: float | None
+        self,
+        message: outbox.ClaimedMessage,
+        attempts: int,
+        error: str,
+        after: float | None,
+        progress: dict[str, Any] | None = None,
     ) -> _Outcome:
         if attempts >= self.max_attempts:
             log.error(
@@ -161,7 +167,7 @@ class DeliveryWorker:
             )
             return _Outcome(message, attempts, "failed", error=error)
         delay = after if after is not None else self.backoff(attempts)
-        return _Outcome(message, attempts, "retry", error=error, delay=delay)
+        return _Outcome(message, attempts, "retry", error=error, delay=delay, progress=progress)
 
     async def _record(self, outcomes: Sequence[_Outcome]) -> None:
         """One transaction for a chunk's outcomes (a crash before it resends only that chunk)."""
@@ -180,6 +186,9 @@ class DeliveryWorker:
                         attempts=o.attempts,
                         next_attempt_at=now + timedelta(seconds=o.delay),
                         error=o.error or "",
+                        target=(
+                            {**o.message.target, "progress": o.progress} if o.progress is not None else None
+                        ),
                     )
                 else:
                     await outbox.mark_failed(session, o.message.id, attempts=o.attempts, error=o.error or "")

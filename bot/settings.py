@@ -42,6 +42,16 @@ class Settings(BaseSettings):
     def _database(cls, value: str) -> str:
         return normalise_url(value).render_as_string(hide_password=False)
 
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: str | None) -> str | None:
+        if value and not value.startswith("xapp-"):
+            raise ValueError(
+                "must be an app-level token (xapp-…, Basic Information → App-Level Tokens, with the "
+                "connections:write scope), not a bot or user token"
+            )
+        return value or None
+
     @field_validator("default_timezone")
     @classmethod
     def _zone(cls, value: str) -> str:

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from adapters.slack import SlackAdapter, SlackInbound, Workspaces, spec
 from adapters.slack.oauth import OAuthInstall
+from adapters.slack.socket_mode import SocketMode
 from bot.runtime import Runtime
 from bot.settings import Settings
 from flows.home import home_card
@@ -13,15 +14,35 @@ from flows.types import Card
 from storage import teams
 
 SLACK = web.AppKey("slack", SlackInbound)
+SOCKET_MODE = web.AppKey("slack_socket_mode", SocketMode)
 
 
 def status(settings: Settings) -> str:
     if settings.slack_enabled:
         mode = "one workspace (SLACK_BOT_TOKEN)" if settings.slack_bot_token else "OAuth installs"
+        if settings.slack_app_token:
+            return (
+                f"Slack: on, {mode}, in Socket Mode (SLACK_APP_TOKEN): events, commands and interactivity "
+                f"arrive over a WebSocket Tandem opens, no public URL needed (POST {spec.EVENTS_PATH} "
+                "answers too)."
+            )
         return f"Slack: on, {mode}; events, commands and interactivity at POST {spec.EVENTS_PATH}."
     return (
         "Slack: off. To turn it on, set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN "
         "(or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth installs)."
+    )
+
+
+def off_reason(settings: Settings) -> str:
+    """One line: why Slack is off and which variable turns it on."""
+    if not settings.slack_signing_secret:
+        return (
+            "Slack is off in this Tandem: SLACK_SIGNING_SECRET is not set (set it and SLACK_BOT_TOKEN, or "
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, then restart Tandem)."
+        )
+    return (
+        "Slack is off in this Tandem: SLACK_SIGNING_SECRET is set but neither SLACK_BOT_TOKEN nor "
+        "SLACK_CLIENT_ID is (set one, then restart Tandem)."
     )
 
 
@@ -61,6 +82,16 @@ def build(runtime: Runtime) -> SlackInbound:
 def mount(app: web.Application, runtime: Runtime) -> None:
     """Add Slack's routes to `app` and its adapter to `runtime` when Slack is configured."""
     if not runtime.settings.slack_enabled:
+        # Slack's routes still answer, with 503 and the reason, rather than a bare 404 that reads like a
+        # wrong URL to whoever is setting the app up (Slack's URL check shows the answer).
+        reason = off_reason(runtime.settings)
+
+        async def off(_: web.Request) -> web.Response:
+            return web.Response(status=503, text=reason + "\n")
+
+        app.router.add_post(spec.EVENTS_PATH, off)
+        app.router.add_get(spec.INSTALL_PATH, off)
+        app.router.add_get(spec.OAUTH_REDIRECT_PATH, off)
         return
     inbound = build(runtime)
     app[SLACK] = inbound
@@ -90,7 +121,20 @@ def mount(app: web.Application, runtime: Runtime) -> None:
         app.router.add_get(spec.INSTALL_PATH, single)
         app.router.add_get(spec.OAUTH_REDIRECT_PATH, single)
 
+    socket: SocketMode | None = None
+    if settings.slack_app_token:
+        socket = SocketMode(inbound, settings.slack_app_token)
+        app[SOCKET_MODE] = socket
+
+        async def start(_: web.Application) -> None:
+            assert socket is not None
+            await socket.start()
+
+        app.on_startup.append(start)
+
     async def close(_: web.Application) -> None:
+        if socket is not None:  # first: no new envelopes, then finish the acknowledged ones
+            await socket.stop()
         await inbound.drain()
         await inbound.adapter.close()
 

@@ -54,7 +54,7 @@ def invitation(
     if instrument.purpose and not reminder:
         elements.append(Text(instrument.purpose))
     elements.append(Text(who_sees_what(min_responses, closes)))
-    elements.append(Buttons((Button("Answer now", ANSWER, str(poll_id), style="primary"),)))
+    elements.append(Buttons((Button("Answer now", ANSWER, str(poll_id), style="primary", opens_form=True),)))
     small = ["Nothing is sent until you press Submit."]
     if reminder:
         small.append("Only you get this, because you haven't answered yet; at most two reminders.")
@@ -108,7 +108,7 @@ def receipt(instrument: Instrument, poll_id: int, token: str, closes: str, chang
             Text(
                 f"{first} Results come out to everyone at once when the {instrument.name} closes on {closes}."
             ),
-            Buttons((Button("Change my answers", CHANGE, f"{poll_id}:{token}"),)),
+            Buttons((Button("Change my answers", CHANGE, f"{poll_id}:{token}", opens_form=True),)),
             Context(
                 "This message is your private receipt: only its button can change your answers, until the "
                 "poll closes. Tandem keeps only a scrambled form of it, which cannot be traced back to you."

@@ -156,6 +156,9 @@ class Button:
     action_id: str
     value: str = ""
     style: Literal["default", "primary", "danger"] = "default"
+    # Pressing it usually opens a Form: Slack then shows a modal at once and fills it in when the flow has
+    # run (its trigger id lasts 3 seconds). The flow may still decline and reply instead.
+    opens_form: bool = False
 
 
 @dataclass(frozen=True)

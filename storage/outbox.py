@@ -127,19 +127,26 @@ async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, str | None]
 
 
 async def mark_retry(
-    session: AsyncSession, message_id: int, *, attempts: int, next_attempt_at: datetime, error: str
+    session: AsyncSession,
+    message_id: int,
+    *,
+    attempts: int,
+    next_attempt_at: datetime,
+    error: str,
+    target: dict[str, Any] | None = None,
 ) -> None:
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
-        .values(
-            status=OutboxStatus.pending,
-            attempts=attempts,
-            next_attempt_at=next_attempt_at,
-            lease_until=None,
-            last_error=error[:2000],
-        )
-    )
+    """Put a row back in the queue; `target`, if given, replaces its target (a partly done send records
+    its progress there, so the retry resumes where it stopped)."""
+    values: dict[str, Any] = {
+        "status": OutboxStatus.pending,
+        "attempts": attempts,
+        "next_attempt_at": next_attempt_at,
+        "lease_until": None,
+        "last_error": error[:2000],
+    }
+    if target is not None:
+        values["target"] = target
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
 
 
 async def mark_failed(session: AsyncSession, message_id: int, *, attempts: int, error: str) -> None:

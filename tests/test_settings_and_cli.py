@@ -45,6 +45,7 @@ def test_defaults_match_the_design(monkeypatch: pytest.MonkeyPatch) -> None:
         ("TANDEM_DATABASE_URL", "mysql://x@y/z", "TANDEM_DATABASE_URL: unsupported database 'mysql'"),
         ("TANDEM_DEFAULT_TIMEZONE", "Europe/Atlantis", "TANDEM_DEFAULT_TIMEZONE: unknown IANA time zone"),
         ("TANDEM_PORT", "eighty", "TANDEM_PORT:"),
+        ("SLACK_APP_TOKEN", "xoxb-not-an-app-token", "SLACK_APP_TOKEN: must be an app-level token (xapp-…"),
     ],
 )
 def test_a_bad_setting_is_one_clear_line(

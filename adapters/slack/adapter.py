@@ -8,8 +8,10 @@ transient errors) or `PermanentFailure` (a channel that is gone, an app that was
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.base import PermanentFailure, RetryLater
 from adapters.slack import render
 from adapters.slack.install import NotInstalled, Workspaces
-from flows.types import Card, Form
+from flows.types import Card, Form, Image
 
 log = logging.getLogger("tandem.slack")
 
@@ -54,6 +56,11 @@ PERMANENT_ERRORS = frozenset(
         "msg_too_long",
         "too_many_attachments",
         "messages_tab_disabled",
+        "file_uploads_disabled",
+        "file_uploads_except_images_disabled",
+        "file_type_not_allowed",
+        "file_upload_size_restricted",
+        "alt_txt_too_large",
     }
 )
 # Errors that mean the app is no longer installed: stop using the token.
@@ -98,6 +105,21 @@ def classify(exc: BaseException, what: str) -> RetryLater | PermanentFailure:
     return RetryLater(f"{what}: {type(exc).__name__}: {exc}")
 
 
+MAX_FILE_TITLE = 100
+MAX_ALT_TXT = 1000  # files.getUploadURLExternal: alt_txt_too_large past 1,000 characters
+
+
+def local_images(card: Card) -> list[Image]:
+    """The card's images that are files on this machine, not web URLs (Slack's image block needs a URL)."""
+    return [e for e in card.elements if isinstance(e, Image) and not render.is_web_url(e.url)]
+
+
+def card_without(card: Card) -> Card:
+    """`card` without its local images (they are uploaded as files after it)."""
+    kept = tuple(e for e in card.elements if not (isinstance(e, Image) and not render.is_web_url(e.url)))
+    return dataclasses.replace(card, elements=kept)
+
+
 def _error_of(exc: BaseException) -> str | None:
     if isinstance(exc, SlackApiError) and isinstance(exc.response.data, dict):
         error = exc.response.data.get("error")
@@ -139,12 +161,17 @@ class SlackAdapter:
             async with asyncio.timeout(self.timeout):  # the shared session has no timeout of its own
                 response = await self.client(token).api_call(method, json=kwargs)
         except Exception as exc:
-            error = _error_of(exc)
-            if error in UNINSTALLED_ERRORS and workspace is not None:
-                await self._forget_token(workspace)
-            raise classify(exc, method) from exc
+            raise await self._failure(exc, workspace, method) from exc
         data = response.data
         return data if isinstance(data, dict) else {}
+
+    async def _failure(
+        self, exc: BaseException, workspace: str | None, what: str
+    ) -> RetryLater | PermanentFailure:
+        """The outcome for a failed call; an uninstalled app's token is forgotten on the way."""
+        if _error_of(exc) in UNINSTALLED_ERRORS and workspace is not None:
+            await self._forget_token(workspace)
+        return classify(exc, what)
 
     async def _forget_token(self, workspace: str) -> None:
         bot = self.workspaces.single_bot
@@ -187,10 +214,14 @@ class SlackAdapter:
                     workspace or None, user, await self.home_builder(workspace or None, user)
                 )
             return None
+        files = local_images(card)
+        private = bool(target.get("private_to") and not target.get("direct"))
+        if files and not private:
+            return await self._send_with_files(target, card, files)
         body = render.message(card)
         channel = await self._channel_of(target)
         thread = target.get("thread")
-        if target.get("private_to") and not target.get("direct"):
+        if private:
             user = str(target["private_to"])
             # the interaction's response_url first (valid 30 minutes, 5 uses): it also works in DMs
             # between two people and private channels the bot is not in
@@ -208,13 +239,77 @@ class SlackAdapter:
         data = await self._call(workspace, "chat.postMessage", **args)
         return f"{data.get('channel') or channel}:{data.get('ts')}"
 
+    async def _send_with_files(self, target: dict[str, Any], card: Card, images: list[Image]) -> str | None:
+        """A card with local image files (the pulse chart): the message without them, then the files
+        uploaded to the same conversation with files upload v2.
+
+        Two steps, one outbox row. A retry must not post the message twice, so when the upload fails after
+        the message went out, the RetryLater carries `progress` ({"ref": the posted message}); the
+        delivery worker stores it in the row's target and the retry starts at the upload. (Making the
+        upload an outbox row of its own would need the adapter to write rows the flow never decided, and
+        the upload to wait for its message's row; progress on the one row keeps order and retries in one
+        place.) An upload is only shared by files.completeUploadExternal, so repeating the whole upload
+        after a failed completion cannot show the file twice.
+        A file that is missing fails the row for good before anything is posted: the team's co-chairs see
+        the reason in `tandem outbox`, and nobody gets a report that silently lacks its chart."""
+        workspace = str(target.get("workspace") or "")
+        progress = dict(target.get("progress") or {})
+        uploads: list[tuple[Image, bytes]] = []
+        for image in images:
+            try:
+                uploads.append((image, Path(image.url).read_bytes()))
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                if progress.get("ref"):
+                    reason += "; the message itself was posted"
+                raise PermanentFailure(f"cannot upload the image file {image.url}: {reason}") from exc
+        channel = await self._channel_of(target)
+        thread = target.get("thread")
+        ref = progress.get("ref")
+        if not ref:
+            ref = await self.send({k: v for k, v in target.items() if k != "progress"}, card_without(card))
+        try:  # right under the message: in its thread if it went to one, else in the conversation
+            await self._upload(workspace, channel, str(thread) if thread else None, uploads)
+        except RetryLater as exc:
+            raise RetryLater(str(exc), exc.retry_after, progress={"ref": ref}) from exc
+        except PermanentFailure as exc:
+            raise PermanentFailure(f"{exc} (the message itself was posted: {ref})") from exc
+        return ref
+
+    async def _upload(
+        self, workspace: str, channel: str, thread: str | None, uploads: list[tuple[Image, bytes]]
+    ) -> None:
+        """files.getUploadURLExternal, the bytes to each upload_url, then one files.completeUploadExternal
+        sharing them all in `channel` (slack_sdk's files_upload_v2)."""
+        what = "files_upload_v2"
+        items = [
+            {
+                "content": data,
+                "filename": Path(image.url).name or "image.png",
+                "title": render.cut(image.alt, MAX_FILE_TITLE) or "image",
+                "alt_txt": render.cut(image.alt, MAX_ALT_TXT) or None,
+            }
+            for image, data in uploads
+        ]
+        try:
+            token = await self.workspaces.token_for(workspace or None)
+            # three requests and the file's bytes: a longer allowance than one call's
+            async with asyncio.timeout(self.timeout * 3):
+                await self.client(token).files_upload_v2(
+                    file_uploads=items, channel=channel, thread_ts=thread, request_file_info=False
+                )
+        except Exception as exc:
+            raise await self._failure(exc, workspace or None, what) from exc
+
     async def update(self, target: dict[str, Any], ref: str, card: Card) -> str | None:
         channel, _, ts = ref.partition(":")
         if not channel or not ts:
             return await self.send(target, card)
         workspace = str(target.get("workspace") or "")
         try:
-            await self._call(workspace, "chat.update", channel=channel, ts=ts, **render.message(card))
+            # local image files were uploaded with the original message: not again on each update
+            body = render.message(card_without(card))
+            await self._call(workspace, "chat.update", channel=channel, ts=ts, **body)
         except PermanentFailure:
             raise
         except RetryLater as exc:
@@ -250,6 +345,34 @@ class SlackAdapter:
         view = render.modal(form, routing)
         data = await self._call(workspace, "views.open", trigger_id=trigger_id, view=view)
         return str((data.get("view") or {}).get("id") or "") or None
+
+    async def open_loading(self, workspace: str | None, trigger_id: str) -> tuple[str, str] | None:
+        """views.open of a "loading" modal, right after the ack of a form button's click; (view id, hash),
+        or None if Slack refused (logged: the form is then opened with the trigger id, if still alive)."""
+        try:
+            data = await self._call(
+                workspace, "views.open", trigger_id=trigger_id, view=render.loading_modal()
+            )
+        except (RetryLater, PermanentFailure) as exc:
+            log.warning("could not open the loading modal in %s: %s", workspace, exc)
+            return None
+        view = data.get("view") or {}
+        view_id = str(view.get("id") or "")
+        return (view_id, str(view.get("hash") or "")) if view_id else None
+
+    async def update_view(self, workspace: str | None, opened: tuple[str, str], view: dict[str, Any]) -> bool:
+        """views.update of a modal opened earlier; False if it is gone (the person closed it) or Slack
+        refused (logged)."""
+        view_id, view_hash = opened
+        args: dict[str, Any] = {"view_id": view_id, "view": view}
+        if view_hash:  # Slack refuses the update if the view changed since (hash_conflict)
+            args["hash"] = view_hash
+        try:
+            await self._call(workspace, "views.update", **args)
+        except (RetryLater, PermanentFailure) as exc:
+            log.info("could not update modal %s in %s: %s", view_id, workspace, exc)
+            return False
+        return True
 
     async def publish_home(self, workspace: str | None, user_id: str, card: Card) -> None:
         await self._call(workspace, "views.publish", user_id=user_id, view=render.home(card))

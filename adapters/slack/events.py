@@ -86,20 +86,7 @@ def parse_request(body: bytes, content_type: str) -> Inbound:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise PayloadError(f"body is not valid JSON ({exc.msg} at {exc.pos})") from exc
-        if not isinstance(data, dict):
-            raise PayloadError("JSON body is not an object")
-        kind = data.get("type")
-        if kind == "url_verification":
-            _need(data, "challenge", str, "url_verification")
-            return Inbound("url_verification", data)
-        if kind == "event_callback":
-            event = _need(data, "event", dict, "event_callback")
-            _need(event, "type", str, "event")
-            _need(data, "event_id", str, "event_callback")
-            return Inbound("event", data)
-        if kind == "app_rate_limited":
-            return Inbound("event", data)
-        raise PayloadError(f"unknown JSON request type {kind!r}")
+        return check_json(data)
     if content_type == "application/x-www-form-urlencoded":
         form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
         if "payload" in form:
@@ -107,32 +94,66 @@ def parse_request(body: bytes, content_type: str) -> Inbound:
                 payload = json.loads(form["payload"])
             except json.JSONDecodeError as exc:
                 raise PayloadError(f"payload is not valid JSON ({exc.msg} at {exc.pos})") from exc
-            if not isinstance(payload, dict):
-                raise PayloadError("payload is not an object")
-            kind = _need(payload, "type", str, "payload")
-            if kind in ("block_actions", "view_submission", "view_closed", "block_suggestion"):
-                user = _need(payload, "user", dict, kind)
-                _need(user, "id", str, f"{kind} user")
-            if kind == "block_actions":
-                actions = _need(payload, "actions", list, kind)
-                if not actions or not all(isinstance(a, dict) and a.get("action_id") for a in actions):
-                    raise PayloadError("block_actions: malformed 'actions'")
-            if kind in ("view_submission", "view_closed"):
-                view = _need(payload, "view", dict, kind)
-                _need(view, "callback_id", str, f"{kind} view")
-                if kind == "view_submission":
-                    state = _need(view, "state", dict, f"{kind} view")
-                    _need(state, "values", dict, f"{kind} view state")
-            return Inbound("interactive", payload)
+            return check_interactive(payload)
         if "ssl_check" in form:
             return Inbound("ssl_check", form)
         if "command" in form:
-            for key in ("command", "user_id", "channel_id", "team_id"):
-                if not form.get(key):
-                    raise PayloadError(f"slash command: missing {key!r}")
-            return Inbound("command", form)
+            return check_command(form)
         raise PayloadError("form body is neither a slash command nor an interactive payload")
     raise PayloadError(f"unsupported content type {content_type or 'none'!r}")
+
+
+def check_json(data: Any) -> Inbound:
+    """An Events API body (or Slack's URL check), as JSON."""
+    if not isinstance(data, dict):
+        raise PayloadError("JSON body is not an object")
+    kind = data.get("type")
+    if kind == "url_verification":
+        _need(data, "challenge", str, "url_verification")
+        return Inbound("url_verification", data)
+    if kind == "event_callback":
+        event = _need(data, "event", dict, "event_callback")
+        _need(event, "type", str, "event")
+        _need(data, "event_id", str, "event_callback")
+        return Inbound("event", data)
+    if kind == "app_rate_limited":
+        return Inbound("event", data)
+    raise PayloadError(f"unknown JSON request type {kind!r}")
+
+
+def check_interactive(payload: Any) -> Inbound:
+    """An interactivity payload (buttons, modals)."""
+    if not isinstance(payload, dict):
+        raise PayloadError("payload is not an object")
+    kind = _need(payload, "type", str, "payload")
+    if kind in ("block_actions", "view_submission", "view_closed", "block_suggestion"):
+        user = _need(payload, "user", dict, kind)
+        _need(user, "id", str, f"{kind} user")
+    if kind == "block_actions":
+        actions = _need(payload, "actions", list, kind)
+        if not actions or not all(isinstance(a, dict) and a.get("action_id") for a in actions):
+            raise PayloadError("block_actions: malformed 'actions'")
+    if kind in ("view_submission", "view_closed"):
+        view = _need(payload, "view", dict, kind)
+        _need(view, "callback_id", str, f"{kind} view")
+        if kind == "view_submission":
+            state = _need(view, "state", dict, f"{kind} view")
+            _need(state, "values", dict, f"{kind} view state")
+    return Inbound("interactive", payload)
+
+
+def check_command(form: Any) -> Inbound:
+    """A slash command's fields."""
+    if not isinstance(form, dict):
+        raise PayloadError("slash command is not an object")
+    for key in ("command", "user_id", "channel_id", "team_id"):
+        if not form.get(key) or not isinstance(form[key], str):
+            raise PayloadError(f"slash command: missing {key!r}")
+    return Inbound("command", form)
+
+
+# Socket Mode envelope types and what each carries (the same bodies as over HTTP)
+SOCKET_CHECKS = {"events_api": check_json, "interactive": check_interactive, "slash_commands": check_command}
 
 
 def _is_direct(channel_id: str | None, channel_type: str | None = None) -> bool:
@@ -262,8 +283,13 @@ def interactive_event(payload: dict[str, Any]) -> Translated:
         action_id = render.neutral_action_id(str(action["action_id"]))
         value = _action_value(action)
         where = container.get("message_ts") or container.get("view_id") or (view or {}).get("id") or ""
-        # A double click (same person, same message, same button and value) is recorded once.
-        key = f"slack:click:{team_id}:{actor.user_id}:{where}:{action_id}:{value or ''}"
+        # A double click (same person, same message, same button and value) is recorded once. A button
+        # that opens a form changes nothing by itself: each press (its own trigger id) opens the form
+        # again, so someone who closed the modal can press again.
+        if render.opens_form(str(action["action_id"])) and trigger_id:
+            key = f"slack:open:{team_id}:{actor.user_id}:{trigger_id}"
+        else:
+            key = f"slack:click:{team_id}:{actor.user_id}:{where}:{action_id}:{value or ''}"
         block_id = str(action.get("block_id") or "")
         values = {render.neutral_action_id(block_id): value} if block_id and value is not None else {}
         event: Event = ActionEvent(actor, conversation, action_id, value, values, key[:300])

@@ -4,8 +4,12 @@ A thin aiohttp handler sits in front of bolt: it checks the signature (forged, s
 before anything is parsed or stored), then the body's shape (malformed → 400 with a reason), then hands
 the request to bolt's AsyncApp (`process_before_response=True`, so bolt answers as soon as the listener
 returns). Every listener acks at once and leaves the real work, the engine's database transaction, to a
-background task: the ack never waits for the database. A Form the engine returns is opened with
-`views.open` from that task, well inside the trigger id's 3 seconds.
+background task: the ack never waits for the database. Those tasks run one at a time (`concurrency`), so
+under a burst a request can wait seconds for its turn, longer than a trigger id lives (3 seconds). A
+click on a button that opens a form (`Button.opens_form`) therefore opens a "loading" modal at once, beside
+the queue, and the form replaces it with `views.update` when the flow has run (or a short notice, if the
+flow declined and replied instead). A Form returned for anything else (a slash command) is opened with
+`views.open` from the task, as soon as the flow returns.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.slack import events
+from adapters.slack import events, render
 from adapters.slack.adapter import SlackAdapter, web_client
 from adapters.slack.install import Workspaces
 from adapters.slack.users import Directory
@@ -105,7 +109,7 @@ class SlackInbound:
 
         async def ack_and_process(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
             await ack()  # the ack goes back to Slack now; the database work runs after it
-            self.spawn(self._process(body))
+            self.spawn(self._process(body, self._open_loading(body)))
 
         self.app.command(any_)(ack_and_process)
         self.app.action(any_)(ack_and_process)
@@ -212,7 +216,57 @@ class SlackInbound:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def _process(self, body: dict[str, Any]) -> None:
+    def _open_loading(self, body: dict[str, Any]) -> asyncio.Task[tuple[str, str] | None] | None:
+        """For a click on a form button: start opening the loading modal now, not after the queue."""
+        if not self._has_loading(body):
+            return None
+        team, _ = events.workspace_of(body)
+        return asyncio.create_task(self.adapter.open_loading(team or None, str(body["trigger_id"])))
+
+    async def _process(
+        self, body: dict[str, Any], loading: asyncio.Task[tuple[str, str] | None] | None = None
+    ) -> None:
+        form: Form | None = None
+        done = False
+        routing: dict[str, Any] = {}
+        team, _ = events.workspace_of(body)
+        try:
+            form, routing = await self._run(body)
+            done = True
+        finally:
+            if loading is not None:
+                await self._fill_loading(loading, team, body, form, routing, done)
+
+    async def _fill_loading(
+        self,
+        loading: asyncio.Task[tuple[str, str] | None],
+        workspace: str,
+        body: dict[str, Any],
+        form: Form | None,
+        routing: dict[str, Any],
+        done: bool,
+    ) -> None:
+        """Replace the loading modal with the form, else with a note (the flow replied instead, or failed)."""
+        opened = await loading
+        if opened is None:  # the loading modal never opened: try the trigger id itself, it may still live
+            if form is not None:
+                await self.adapter.open_form(workspace or None, str(body["trigger_id"]), form, routing)
+            return
+        if form is not None:
+            view = render.modal(form, routing)
+        elif done:
+            view = render.notice_modal(
+                "Nothing to fill in here. Tandem has sent you a message that says why."
+            )
+        else:
+            view = render.notice_modal(
+                "Something went wrong on Tandem's side and nothing was recorded. Please try again shortly."
+            )
+        await self.adapter.update_view(workspace or None, opened, view)
+
+    async def _run(self, body: dict[str, Any]) -> tuple[Form | None, dict[str, Any]]:
+        """Translate and handle one acknowledged request; the Form a flow wants shown to a click on a form
+        button (the caller fills the loading modal with it) and its routing."""
         kind: events.Kind = (
             "command"
             if "command" in body
@@ -229,17 +283,32 @@ class SlackInbound:
             elif lifecycle.kind == "home_opened" and lifecycle.user_id and self.home_card is not None:
                 card = await self.home_card(lifecycle.team_id, lifecycle.user_id)
                 await self.adapter.publish_home(lifecycle.team_id, lifecycle.user_id, card)
-            return
+            return None, {}
         event = translated.event
         if event is None:
-            return
+            return None, {}
         event = await self._identify(event, translated.workspace)
         form = await self._handle_with_retry(event)
-        if form is not None and translated.trigger_id:
+        routing: dict[str, Any] = {}
+        if form is not None:
             routing = {"c": event.conversation.conversation_id} if not event.conversation.is_direct else {}
             if event.conversation.thread:
                 routing["t"] = event.conversation.thread
+        if form is not None and translated.trigger_id and not self._has_loading(body):
             await self.adapter.open_form(translated.workspace, translated.trigger_id, form, routing)
+            return None, routing
+        return form, routing
+
+    @staticmethod
+    def _has_loading(body: dict[str, Any]) -> bool:
+        """A click on a form button, with a trigger id: it gets a loading modal at once."""
+        actions = body.get("actions") or []
+        return (
+            body.get("type") == "block_actions"
+            and bool(body.get("trigger_id"))
+            and bool(actions)
+            and render.opens_form(str(actions[0].get("action_id") or ""))
+        )
 
     async def _identify(self, event: Event, workspace: str) -> Event:
         """First contact: record the workspace, look the person up (users.info, cached); a command's

@@ -7,8 +7,9 @@ button label or an option's text, 25 elements an actions block, 100 options a se
 several blocks; anything else too long is cut with a visible "…", and blocks past the limit are replaced by
 a visible note, so Slack never rejects a message for its size.
 
-Action ids: Slack wants them unique inside a block, so a rendered action id may carry a `#n` suffix; the
-inbound side strips it (`neutral_action_id`).
+Action ids: Slack wants them unique inside a block, so a rendered action id may carry a `#n` suffix; a
+button that opens a form carries `~form` before it (`opens_form`: the click opens a modal at once). The
+inbound side strips both (`neutral_action_id`).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ ELLIPSIS = "…"
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _SUFFIX = re.compile(r"#\d+$")
+FORM_MARK = "~form"
 
 
 def cut(text: str, limit: int) -> str:
@@ -83,9 +85,20 @@ def plain(text: str) -> str:
     return _BOLD.sub(r"\1", text)
 
 
+def is_web_url(url: str) -> bool:
+    """An image Slack can fetch itself (an image block's image_url); anything else is a local file."""
+    return url.startswith(("https://", "http://"))
+
+
 def neutral_action_id(action_id: str) -> str:
-    """The flow's action id from a rendered one (`norms.pass#2` → `norms.pass`)."""
-    return _SUFFIX.sub("", action_id)
+    """The flow's action id from a rendered one (`norms.pass#2` → `norms.pass`, `pulse.answer~form` →
+    `pulse.answer`)."""
+    return _SUFFIX.sub("", action_id).removesuffix(FORM_MARK)
+
+
+def opens_form(action_id: str) -> bool:
+    """Whether a rendered action id is a button that opens a form (`Button.opens_form`)."""
+    return _SUFFIX.sub("", action_id).endswith(FORM_MARK)
 
 
 def split_text(text: str, limit: int = MAX_SECTION_TEXT) -> list[str]:
@@ -145,7 +158,9 @@ def _button(button: Button, ids: _Ids) -> dict[str, Any]:
     rendered: dict[str, Any] = {
         "type": "button",
         "text": _plain_text(button.label, MAX_LABEL),
-        "action_id": ids(button.action_id),
+        "action_id": ids(
+            button.action_id[: MAX_ACTION_ID - 12] + FORM_MARK if button.opens_form else button.action_id
+        ),
     }
     if button.value:
         rendered["value"] = button.value[:MAX_BUTTON_VALUE]
@@ -263,6 +278,15 @@ def element_blocks(element: Element, ids: _Ids, *, in_form: bool = False) -> lis
     if isinstance(element, Buttons):
         return list(_actions([_button(b, ids) for b in element.buttons]))
     if isinstance(element, Image):
+        if not is_web_url(element.url):
+            # A file on this machine: a message's sender uploads it after the message (adapter.py);
+            # where no upload is possible (a private reply, App Home, a modal) its description stands in.
+            return [
+                _context(
+                    f"Image not shown here: {element.alt}. "
+                    "It comes as a file with the message in a channel or DM."
+                )
+            ]
         return [
             {
                 "type": "image",
@@ -308,6 +332,21 @@ def modal(form: Form, private_metadata: dict[str, Any] | None = None) -> dict[st
         "close": _plain_text("Cancel", MAX_TITLE),
         "private_metadata": metadata,
         "blocks": blocks_for(form.elements, in_form=True, limit=MAX_BLOCKS_MODAL),
+    }
+
+
+def loading_modal() -> dict[str, Any]:
+    """The modal opened the moment a form button is pressed, while the flow decides what goes in it."""
+    return notice_modal("Opening the form…")
+
+
+def notice_modal(text: str) -> dict[str, Any]:
+    """A modal with a message and a Close button (nothing to submit)."""
+    return {
+        "type": "modal",
+        "title": _plain_text("Tandem", MAX_TITLE),
+        "close": _plain_text("Close", MAX_TITLE),
+        "blocks": list(_sections(text)),
     }
 
 

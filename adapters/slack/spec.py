@@ -16,7 +16,11 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.update": "chat:write",
     "conversations.open": "im:write",
     "views.open": None,
+    "views.update": None,
     "views.publish": None,
+    # files_upload_v2: the upload URL, then the completion that shares the file in a conversation
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
     "users.info": "users:read",
     "oauth.v2.access": None,
 }

@@ -7,6 +7,7 @@ Requests into Tandem are signed with slack_sdk's SignatureVerifier, exactly as S
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import hashlib
 import hmac
@@ -21,11 +22,11 @@ from urllib.parse import parse_qs, urlencode
 
 import aiohttp
 import pytest
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.slack import SlackInbound
+from adapters.slack import SlackInbound, render
 from bot.app import build_app
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -62,7 +63,8 @@ class Scripted:
 
 
 class FakeSlack:
-    """Slack's Web API (`/api/<method>`) and response URLs (`/respond/<id>`), recorded."""
+    """Slack's Web API (`/api/<method>`), response URLs (`/respond/<id>`) and file upload URLs
+    (`/upload/<file id>`, handed out by files.getUploadURLExternal), recorded."""
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -72,6 +74,16 @@ class FakeSlack:
         self._message_ts = itertools.count(1)  # its own, so concurrent views.publish calls don't shift it
         self.server: TestServer | None = None
         self.names: dict[str, str] = {}  # users.info display names by user id
+        self.views: dict[str, dict[str, Any]] = {}  # open modals by view id, as last opened or updated
+        self.opened: dict[str, str] = {}  # trigger id → the id of the modal it opened
+        self.sockets: list[web.WebSocketResponse] = []  # Socket Mode connections
+        self.acks: list[dict[str, Any]] = []  # Socket Mode acknowledgements received
+        self.socket_open = asyncio.Event()
+        self.socket_closed = asyncio.Event()
+        self.trigger_ttl = 3.0  # seconds a trigger_id can open a modal (Slack: 3)
+        self.pending_files: dict[str, dict[str, Any]] = {}  # files.getUploadURLExternal, by file id
+        self.uploads: dict[str, bytes] = {}  # bytes POSTed to each upload_url
+        self.shared_files: list[dict[str, Any]] = []  # files.completeUploadExternal, one entry a file
 
     @property
     def api_url(self) -> str:
@@ -91,12 +103,16 @@ class FakeSlack:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        args = dict(request.query)  # slack_sdk sends some methods' arguments as query parameters
         if request.content_type == "application/json":
-            args = await request.json()
+            args.update(await request.json())
         else:
-            args = {k: v[0] for k, v in parse_qs(await request.text()).items()}
+            args.update({k: v[0] for k, v in parse_qs(await request.text()).items()})
         auth = request.headers.get("Authorization", "")
         call = Call(method, args, auth.removeprefix("Bearer ") or None, time.monotonic())
+        if method == "apps.connections.open" and not (call.token or "").startswith("xapp-"):
+            self.calls.append(Call(method + "!failed", args, call.token, call.at))
+            return web.json_response({"ok": False, "error": "not_allowed_token_type"})
         queued = self.script.get(method)
         if queued:
             answer = queued.pop(0)
@@ -112,8 +128,11 @@ class FakeSlack:
             if answer.body is not None:
                 self.calls.append(call)
                 return web.json_response(answer.body, headers=answer.headers)
-        self.calls.append(call)
-        return web.json_response(self._default(method, args))
+        answer_body = self._default(method, args)
+        self.calls.append(
+            call if answer_body.get("ok") else Call(method + "!failed", args, call.token, call.at)
+        )
+        return web.json_response(answer_body)
 
     def _default(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -143,9 +162,112 @@ class FakeSlack:
                     "profile": {"display_name": self.names.get(user, ""), "real_name": f"Person {user}"},
                 },
             }
-        if method in ("views.open", "views.publish", "views.update"):
+        if method == "views.open":
+            # Trigger ids these tests mint start with their issue time (ns): honour Slack's 3-second expiry.
+            trigger = str(args.get("trigger_id") or "")
+            issued = trigger.split(".")[0]
+            fresh = (
+                not issued.isdigit()
+                or int(issued) < 10**18
+                or time.time_ns() - int(issued) < self.trigger_ttl * 1e9
+            )
+            if not fresh:
+                return {"ok": False, "error": "expired_trigger_id"}
+            view = self._store_view(f"V{next(self._ts)}", args.get("view") or {})
+            self.opened[trigger] = view["id"]
+            return {"ok": True, "view": view}
+        if method == "views.update":
+            view_id = str(args.get("view_id") or "")
+            if view_id not in self.views:
+                return {"ok": False, "error": "not_found"}
+            if args.get("hash") and args["hash"] != self.views[view_id]["hash"]:
+                return {"ok": False, "error": "hash_conflict"}
+            return {"ok": True, "view": self._store_view(view_id, args.get("view") or {})}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url()}
+        if method == "views.publish":
             return {"ok": True, "view": {"id": f"V{next(self._ts)}"}}
+        if method == "files.getUploadURLExternal":
+            if not args.get("filename") or int(args.get("length") or 0) <= 0:
+                return {"ok": False, "error": "missing_argument"}
+            file_id = f"F{next(self._ts):05d}"
+            self.pending_files[file_id] = {"filename": args["filename"], "length": int(args["length"])}
+            return {"ok": True, "file_id": file_id, "upload_url": self.upload_url(file_id)}
+        if method == "files.completeUploadExternal":
+            files = json.loads(args.get("files") or "[]")
+            shared = []
+            for item in files:
+                file_id = str(item.get("id"))
+                pending = self.pending_files.get(file_id)
+                if pending is None or file_id not in self.uploads:
+                    return {"ok": False, "error": "file_not_found"}
+                if len(self.uploads[file_id]) != pending["length"]:
+                    return {"ok": False, "error": "file_size_mismatch"}
+                shared.append({"id": file_id, "title": item.get("title"), "name": pending["filename"]})
+            self.shared_files.extend(
+                {**f, "channel": args.get("channel_id"), "thread_ts": args.get("thread_ts")} for f in shared
+            )
+            return {"ok": True, "files": shared}
         return {"ok": True}
+
+    def _store_view(self, view_id: str, view: dict[str, Any]) -> dict[str, Any]:
+        stored = {**view, "id": view_id, "hash": f"{time.time_ns()}.{view_id}"}
+        self.views[view_id] = stored
+        return stored
+
+    # ------------------------------------------------------------ Socket Mode
+
+    def socket_url(self) -> str:
+        assert self.server is not None
+        url = self.server.make_url("/link/").with_scheme("ws").with_query(ticket="t-1", app_id="A111")
+        return str(url)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's Socket Mode endpoint: `hello`, then the envelopes the test sends; acks are recorded."""
+        ws = web.WebSocketResponse()  # answers the client's pings (autoping)
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len([w for w in self.sockets if not w.closed]),
+                "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": "A111"},
+            }
+        )
+        self.socket_open.set()
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                self.acks.append(json.loads(message.data))
+        self.socket_open.clear()
+        self.socket_closed.set()
+        return ws
+
+    async def send_envelope(self, envelope: dict[str, Any]) -> None:
+        await asyncio.wait_for(self.socket_open.wait(), timeout=10)
+        await self.sockets[-1].send_json(envelope)
+
+    async def acked(self, envelope_id: str, times: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The acknowledgements of `envelope_id`, once there are `times` of them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [a for a in self.acks if a.get("envelope_id") == envelope_id]
+            if len(found) >= times:
+                return found
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"envelope {envelope_id} acknowledged {len(found)} times, not {times}")
+
+    def upload_url(self, file_id: str) -> str:
+        assert self.server is not None
+        return str(self.server.make_url(f"/upload/{file_id}"))
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Slack's upload URL (files.slack.com/upload/v1/…): the file's bytes, raw or multipart."""
+        file_id = request.match_info["file_id"]
+        if file_id not in self.pending_files:
+            return web.Response(status=404, text="unknown upload url")
+        self.uploads[file_id] = await request.read()
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
 
     async def _respond(self, request: web.Request) -> web.Response:
         self.responses.append((request.match_info["name"], await request.json()))
@@ -155,6 +277,8 @@ class FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/link/", self._socket)
         return app
 
 
@@ -219,6 +343,57 @@ class SlackTandem:
         )
         return await self.post(urlencode(form).encode(), "application/x-www-form-urlencoded", **kw)
 
+    async def click(
+        self,
+        user: str,
+        button: dict[str, Any],
+        *,
+        channel: str,
+        message_ts: str = "1700000000.000001",
+        trigger_id: str | None = None,
+    ) -> aiohttp.ClientResponse:
+        """`user` presses a rendered Block Kit `button` in a message in `channel` (block_actions)."""
+        payload = fixture("block_actions_button.json")
+        payload["user"]["id"] = user
+        payload["trigger_id"] = trigger_id or f"{time.time_ns()}.{user}.trigger"
+        payload["channel"]["id"] = channel
+        payload["container"].update(channel_id=channel, message_ts=message_ts, is_ephemeral=False)
+        payload["response_url"] = self.fake.response_url(f"click-{user}")
+        payload["actions"][0].update(
+            action_id=button["action_id"], value=button.get("value", ""), action_ts=f"{time.time():.6f}"
+        )
+        return await self.interactive(payload)
+
+    def modal_of(self, user: str) -> tuple[str, dict[str, Any]]:
+        """(view id, view as now shown) of the modal opened by `user`'s latest click (see `click`)."""
+        trigger = [t for t in self.fake.opened if f".{user}." in t][-1]
+        view_id = self.fake.opened[trigger]
+        return view_id, self.fake.views[view_id]
+
+    async def submit(self, user: str, view: dict[str, Any], values: dict[str, str], view_id: str) -> Any:
+        """`user` submits the modal `view` (as opened with views.open) with `values` by block id."""
+        payload = fixture("view_submission.json")
+        payload["user"]["id"] = user
+        state = {}
+        for block in view["blocks"]:
+            if block["type"] != "input" or block["block_id"] not in values:
+                continue
+            element = block["element"]
+            value = values[block["block_id"]]
+            if element["type"] == "plain_text_input":
+                answer: dict[str, Any] = {"type": element["type"], "value": value}
+            else:
+                answer = {"type": element["type"], "selected_option": {"value": value}}
+            state[block["block_id"]] = {element["action_id"]: answer}
+        payload["view"].update(
+            id=view_id,
+            callback_id=view["callback_id"],
+            private_metadata=view["private_metadata"],
+            blocks=view["blocks"],
+            state={"values": state},
+        )
+        return await self.interactive(payload)
+
     async def settle(self) -> None:
         """Wait for acknowledged requests to be processed and their messages sent."""
         await self.inbound.drain()
@@ -241,19 +416,30 @@ def settings_for(database_url: str, api_url: str, **extra: str) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-async def tandem(database_url: str, fake_slack: FakeSlack, clock: ManualClock) -> AsyncIterator[SlackTandem]:
-    runtime = Runtime(settings_for(database_url, fake_slack.api_url), clock=clock)
+@contextlib.asynccontextmanager
+async def running_tandem(
+    database_url: str, fake_slack: FakeSlack, clock: ManualClock, **settings: str
+) -> AsyncIterator[SlackTandem]:
+    """Tandem's aiohttp app served on loopback (start-up and cleanup hooks included), Slack at the fake."""
+    runtime = Runtime(settings_for(database_url, fake_slack.api_url, **settings), clock=clock)
     runtime.worker.base_backoff = 1.0
     app = build_app(runtime)
     await runtime.start(migrate=False, schedule=False, deliver=False)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     http = aiohttp.ClientSession()
-    yield SlackTandem(runtime, app[SLACK], server, http, fake_slack, clock)
-    await http.close()
-    await server.close()
-    await runtime.stop()
+    try:
+        yield SlackTandem(runtime, app[SLACK], server, http, fake_slack, clock)
+    finally:
+        await http.close()
+        await server.close()
+        await runtime.stop()
+
+
+@pytest.fixture
+async def tandem(database_url: str, fake_slack: FakeSlack, clock: ManualClock) -> AsyncIterator[SlackTandem]:
+    async with running_tandem(database_url, fake_slack, clock) as running:
+        yield running
 
 
 def slack_team_spec(**overrides: Any) -> dict[str, Any]:
@@ -283,3 +469,45 @@ def with_response_url(payload: dict[str, Any], url: str) -> dict[str, Any]:
     if "response_url" in data:
         data["response_url"] = url
     return data
+
+
+POLL_MEMBERS = [
+    {"name": "Ana Labor", "side": "labor", "co_chair": True, "slack": "W111"},
+    {"name": "Ben Manager", "side": "management", "co_chair": True, "slack": "W222"},
+    {"name": "Cy Teacher", "side": "labor", "slack": "W333"},
+    {"name": "Di Principal", "side": "management", "slack": "W444"},
+    {"name": "Ed Counselor", "side": "labor", "slack": "W555"},
+    {"name": "Flo Clerk", "side": "management", "slack": "W666"},
+]
+
+
+def buttons(call_args: dict[str, Any], action_id: str) -> list[dict[str, Any]]:
+    """The rendered buttons of a posted message whose (neutral) action id is `action_id`."""
+    return [
+        e
+        for b in call_args.get("blocks", [])
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if render.neutral_action_id(e.get("action_id", "")) == action_id
+    ]
+
+
+async def start_poll(tandem: SlackTandem) -> Team:
+    """A six-member Slack team; its labor co-chair W111 starts a trust poll in the channel C111."""
+    team = await tandem.import_team(slack_team_spec(members=POLL_MEMBERS))
+    assert (await tandem.command("pulse start", user="W111", channel="C111")).status == 200
+    await tandem.settle()
+    return team
+
+
+def invitation_button(tandem: SlackTandem, user: str) -> dict[str, Any]:
+    """The "Answer now" button of the poll invitation in `user`'s DM."""
+    invitation = next(c for c in tandem.fake.called("chat.postMessage") if c.args["channel"] == f"D{user}")
+    (button,) = buttons(invitation.args, "pulse.answer")
+    return button
+
+
+def trust_answers(value: str = "4") -> dict[str, str]:
+    from flows.content.instruments import instruments
+
+    return {item.id: value for item in instruments()["relational-trust"].items}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +45,8 @@ def test_manifest_matches_the_code() -> None:
     source = "\n".join(p.read_text() for p in (ROOT / "adapters" / "slack").glob("*.py"))
     called = set(re.findall(r'_call\(\s*\w+,\s*"([a-z]+\.[A-Za-z.]+)"', source))
     called |= {"auth.test", "oauth.v2.access"} if "auth_test(" in source else set()
+    if "files_upload_v2(" in source:
+        called |= {"files.getUploadURLExternal", "files.completeUploadExternal"}
     assert called and called <= set(spec.METHOD_SCOPES), called - set(spec.METHOD_SCOPES)
     for method in called:
         scope = spec.METHOD_SCOPES[method]
@@ -164,3 +167,36 @@ async def test_a_form_opens_as_a_modal_and_its_submission_comes_back(tandem: Sla
     assert (await tandem.interactive(submission)).status == 200
     await tandem.settle()
     assert flow.submitted == [{"q": "2", "t": "because", "metadata": "m-7"}]
+
+
+async def test_with_slack_off_its_routes_answer_503_naming_the_variable(
+    database_url: str, fake_slack: FakeSlack, clock: Any
+) -> None:
+    base = settings_for(database_url, fake_slack.api_url)
+    cases = [
+        (base.model_copy(update={"slack_signing_secret": None}), "SLACK_SIGNING_SECRET is not set"),
+        (
+            base.model_copy(update={"slack_bot_token": None, "slack_client_id": None}),
+            "neither SLACK_BOT_TOKEN nor SLACK_CLIENT_ID",
+        ),
+    ]
+    for settings, reason in cases:
+        assert not settings.slack_enabled
+        runtime = Runtime(settings, clock=clock)
+        server = TestServer(build_app(runtime), host="127.0.0.1")
+        await server.start_server()
+        try:
+            async with aiohttp.ClientSession() as http:
+                body = json.dumps(fixture("url_verification.json")).encode()
+                async with http.post(
+                    server.make_url(spec.EVENTS_PATH), data=body, headers={"Content-Type": "application/json"}
+                ) as response:
+                    assert response.status == 503
+                    text = await response.text()
+                async with http.get(server.make_url(spec.INSTALL_PATH)) as response:
+                    assert response.status == 503 and await response.text() == text
+            assert reason in text and text.startswith("Slack is off") and text.count("\n") == 1
+        finally:
+            await server.close()
+            await runtime.stop()
+    assert fake_slack.calls == []

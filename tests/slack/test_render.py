@@ -155,3 +155,24 @@ def test_initial_choice_is_the_initial_option_of_a_radio_group_and_ignored_when_
     }
     form = Form("f", "F", (Question("r", "R", choices, style="radio", initial="zzz"),))
     assert "initial_option" not in render.modal(form)["blocks"][0]["element"]
+
+
+def test_a_form_button_is_marked_and_the_mark_is_read_back() -> None:
+    (block,) = _blocks(
+        Buttons(
+            (Button("Answer", "pulse.answer", "1", opens_form=True), Button("Answer", "pulse.answer", "2"))
+        )
+    )
+    marked, plain = (e["action_id"] for e in block["elements"])
+    assert render.opens_form(marked) and not render.opens_form(plain)
+    assert render.neutral_action_id(marked) == render.neutral_action_id(plain) == "pulse.answer"
+    (again,) = _blocks(Buttons((Button("A", "x.y", opens_form=True), Button("B", "x.y", opens_form=True))))
+    second = again["elements"][1]["action_id"]
+    assert second.endswith("#1") and render.opens_form(second) and render.neutral_action_id(second) == "x.y"
+
+
+def test_a_local_image_file_shows_its_description_where_it_cannot_be_uploaded() -> None:
+    (block,) = _blocks(Image("/var/tandem/charts/c.png", "Trust over four quarters"))
+    assert block["type"] == "context" and "Trust over four quarters" in block["elements"][0]["text"]
+    (web,) = _blocks(Image("https://example.org/c.png", "Trust"))
+    assert web["type"] == "image" and web["image_url"] == "https://example.org/c.png"
