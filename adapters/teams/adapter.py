@@ -48,8 +48,9 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.base import PermanentFailure, RetryLater
+from adapters.images import ImageFiles
 from adapters.teams import inbound
-from adapters.teams.cards import CONTENT_TYPE, render_card, render_form
+from adapters.teams.cards import CONTENT_TYPE, render_form, with_images
 from flows.types import (
     ActionEvent,
     Actor,
@@ -214,8 +215,10 @@ class TeamsAdapter:
         handle: Handle,
         *,
         now: Callable[[], datetime] | None = None,
+        images: ImageFiles | None = None,
     ) -> None:
         self.config = config
+        self.images = images
         self.sessions = sessions
         self.handle = handle
         self.now = now or (lambda: datetime.now(UTC))
@@ -372,7 +375,7 @@ class TeamsAdapter:
 
     async def send(self, target: dict[str, Any], card: Card) -> str | None:
         reference, conversation_id = await self._resolve(target)
-        activity = _card_activity(card)
+        activity = self._card_activity(card)
         if reference is None:
             return await self._create_personal(target, activity)
         return await self._post(reference, conversation_id, activity)
@@ -381,7 +384,7 @@ class TeamsAdapter:
         reference, conversation_id = await self._resolve(target)
         if reference is None:
             raise PermanentFailure("no Teams conversation to update the message in")
-        activity = _card_activity(card)
+        activity = self._card_activity(card)
         activity.id = ref
 
         async def logic(turn_context: TurnContext) -> None:
@@ -391,6 +394,14 @@ class TeamsAdapter:
         await self.pacer.wait(conversation_id)
         await self._call(lambda: self.cloud.continue_conversation(reference, logic, self._app_id()))
         return ref
+
+    def _card_activity(self, card: Card) -> Activity:
+        """The message for a card; a chart file goes inline, as a link, or as a line (see with_images)."""
+        return Activity(
+            type=ActivityTypes.message,
+            summary=card.summary,
+            attachments=[Attachment(content_type=CONTENT_TYPE, content=with_images(card, self.images))],
+        )
 
     def _app_id(self) -> str:
         return self.config.app_id or ""
@@ -560,14 +571,6 @@ def _address(activity: Activity, reference: ConversationReference, conversation_
     activity.service_url = reference.service_url
     activity.channel_id = reference.channel_id or "msteams"
     activity.reply_to_id = None
-
-
-def _card_activity(card: Card) -> Activity:
-    return Activity(
-        type=ActivityTypes.message,
-        summary=card.summary,
-        attachments=[Attachment(content_type=CONTENT_TYPE, content=render_card(card))],
-    )
 
 
 def _bad_request(reason: str) -> web.Response:
