@@ -232,9 +232,6 @@ class TeamsAdapter:
         # transaction): where a delivery target posts, and which id a Teams person goes by.
         self._targets: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}
         self._people: dict[tuple[str, ...], tuple[str, float]] = {}
-        bind = sessions.kw.get("bind")
-        dialect = getattr(getattr(bind, "dialect", None), "name", "")
-        self._writers: asyncio.Semaphore | None = asyncio.Semaphore(1) if dialect == "sqlite" else None
 
     # ------------------------------------------------------------ inbound: POST /api/messages
 
@@ -281,13 +278,9 @@ class TeamsAdapter:
         return web.Response(status=200)
 
     async def run(self, event: Event) -> Form | None:
-        """Hand an event to the engine. On SQLite (one writer at a time) the turns' transactions queue
-        here, in order, instead of in SQLite's busy handler, whose sleeps of up to 100 ms made a burst of
-        messages wait far longer than the writes themselves take."""
-        if self._writers is None:
-            return await self.handle(event)
-        async with self._writers:
-            return await self.handle(event)
+        """Hand an event to the engine. (On SQLite, the turns' transactions queue on storage's write gate
+        with every other writer in this process, in order, instead of in SQLite's busy handler.)"""
+        return await self.handle(event)
 
     async def remember(self, activity: Activity) -> None:
         """Store the activity's conversation reference (first contact, install), once per process."""
