@@ -46,6 +46,7 @@ from botframework.connector.auth import (
 )
 from msrest.exceptions import ClientRequestError, HttpOperationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from urllib3 import Retry
 
 from adapters.base import PermanentFailure, RetryLater
 from adapters.images import ImageFiles
@@ -97,6 +98,26 @@ class _BotConfiguration:
         self.APP_TENANTID = config.tenant_id
 
 
+def _one_try(client: ConnectorClient) -> ConnectorClient:
+    """Make every Bot Connector call a single HTTP attempt. msrest sends with `requests`, whose urllib3
+    `Retry` msrest configures for 3 retries with back-off on 408 and 5xx (502, 504, …) and on connection
+    errors; under urllib3 2 that applies to PUT (card updates) and reconnects of any verb, not POST
+    (msrest still sets urllib3 1's `method_whitelist`). Those retries happened inside the send, unseen by
+    the outbox, sleeping in a thread and doubling the load on a Teams that is shedding it. Now a failure
+    surfaces at once as RetryLater and the delivery worker is the one retry mechanism, with its back-off
+    and Retry-After. The client's requests sessions already hold msrest's urllib3 `Retry` object (one
+    per client), so it is changed in place rather than replaced."""
+    policy: Retry = client.config.retry_policy.policy
+    policy.total = 0  # and no connect / read / status counts of its own: the first failure is final
+    policy.connect = policy.read = policy.status = policy.other = None
+    policy.status_forcelist = (
+        frozenset()
+    )  # a 5xx response is returned, for HttpOperationError with its status
+    policy.raise_on_status = False
+    policy.respect_retry_after_header = False
+    return client
+
+
 class _ReusedConnectors(ConnectorFactory):  # type: ignore[misc]
     """One Bot Connector client per (service URL, audience), reused for every turn and every send.
 
@@ -113,7 +134,7 @@ class _ReusedConnectors(ConnectorFactory):  # type: ignore[misc]
         key = (service_url, audience or "")
         client = self.clients.get(key)
         if client is None:
-            client = await self.inner.create(service_url, audience)
+            client = _one_try(await self.inner.create(service_url, audience))
             if len(self.clients) >= 256:  # a few service URLs per cloud region: never many
                 self.clients.clear()
             self.clients[key] = client
