@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import text
 
+from adapters.images import ROUTE, ImageFiles
 from bot import metrics, slack_mount, teams_mount
 from bot.runtime import Runtime
 from storage import outbox, schedules
@@ -62,11 +63,34 @@ async def metrics_view(request: web.Request) -> web.Response:
     return web.Response(text=metrics.render(samples), content_type="text/plain", charset="utf-8")
 
 
+def mount_images(app: web.Application, images: ImageFiles) -> None:
+    """`GET /images/<signature>/<name>`: chart files, for platforms that fetch images by URL. Only when
+    TANDEM_PUBLIC_URL is set (no link is ever made otherwise); a wrong signature is a plain 404."""
+    if not images.public_url:
+        return
+
+    async def image(request: web.Request) -> web.StreamResponse:
+        path = images.find(request.match_info["signature"], request.match_info["name"])
+        if path is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(
+            path,
+            headers={
+                "Content-Type": "image/png",
+                "Cache-Control": "public, max-age=86400",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    app.router.add_get(ROUTE, image)
+
+
 def build_app(runtime: Runtime) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
+    mount_images(app, runtime.images)
     slack_mount.mount(app, runtime)
     teams_mount.mount(app, runtime)
     return app

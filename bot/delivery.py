@@ -15,7 +15,7 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -93,6 +93,7 @@ class DeliveryWorker:
         self.concurrency = max(1, concurrency)
         self.stats = DeliveryStats()
         self._wake = asyncio.Event()
+        self._idle = poll_seconds  # how long run_forever may sleep after a run_once that found nothing
 
     def wake(self) -> None:
         """Called when new rows were committed in this process: send now, don't wait for the poll."""
@@ -102,22 +103,41 @@ class DeliveryWorker:
         return float(min(self.max_backoff, self.base_backoff * (2 ** max(0, attempts - 1))))
 
     async def run_once(self) -> int:
-        """Claim one batch and send it; the number of rows handled."""
+        """Claim a batch and send it, and the batches that became ready meanwhile; the number of rows
+        handled. Whether anything is ready is read first (a read takes no lock on SQLite), so an idle
+        worker never holds the write lock; the last chunk of a batch is recorded in the same
+        transaction that claims the next batch, so a busy worker writes once per chunk."""
         if not self.adapters:
             return 0
+        now = self.clock.now()
+        due = await self._next_due()
+        if due is None or due > now:
+            self._idle = self.poll_seconds if due is None else (due - now).total_seconds()
+            self._idle = max(0.0, min(self.poll_seconds, self._idle))
+            return 0
         async with self.sessions() as session, session.begin():
-            claimed = await outbox.claim_batch(
-                session,
-                worker=self.name,
-                now=self.clock.now(),
-                lease=self.lease,
-                limit=self.batch,
-                platforms=sorted(self.adapters),
-            )
-        for chunk in _chunks(claimed, self.concurrency):
-            outcomes = await asyncio.gather(*(self._send(message) for message in chunk))
-            await self._record(outcomes)
-        return len(claimed)
+            claimed = await self._claim(session)
+        if not claimed:  # another replica took them meanwhile: look again soon
+            self._idle = min(self.poll_seconds, 0.05)
+        handled = 0
+        while claimed:
+            handled += len(claimed)
+            chunks = _chunks(claimed, self.concurrency)
+            claimed = []
+            for i, chunk in enumerate(chunks):
+                outcomes = await asyncio.gather(*(self._send(message) for message in chunk))
+                claimed = await self._record(outcomes, claim_next=i == len(chunks) - 1)
+        return handled
+
+    async def _claim(self, session: AsyncSession) -> list[outbox.ClaimedMessage]:
+        return await outbox.claim_batch(
+            session,
+            worker=self.name,
+            now=self.clock.now(),
+            lease=self.lease,
+            limit=self.batch,
+            platforms=sorted(self.adapters),
+        )
 
     async def _send(self, message: outbox.ClaimedMessage) -> _Outcome:
         """Send one message; what happened, to be recorded with the rest of its chunk."""
@@ -169,12 +189,19 @@ class DeliveryWorker:
         delay = after if after is not None else self.backoff(attempts)
         return _Outcome(message, attempts, "retry", error=error, delay=delay, progress=progress)
 
-    async def _record(self, outcomes: Sequence[_Outcome]) -> None:
-        """One transaction for a chunk's outcomes (a crash before it resends only that chunk)."""
+    async def _record(
+        self, outcomes: Sequence[_Outcome], *, claim_next: bool = False
+    ) -> list[outbox.ClaimedMessage]:
+        """One transaction for a chunk's outcomes (a crash before it resends only that chunk), which also
+        claims the next batch when asked (the rows claimed, else [])."""
         now = self.clock.now()
+        claimed: list[outbox.ClaimedMessage] = []
         async with self.sessions() as session, session.begin():
             await outbox.mark_sent(
-                session, [(o.message.id, o.ref) for o in outcomes if o.status == "sent"], now
+                session,
+                [(o.message.id, o.ref) for o in outcomes if o.status == "sent"],
+                now,
+                sensitive={o.message.id for o in outcomes if o.message.sensitive},
             )
             for o in outcomes:
                 if o.status == "sent":
@@ -192,6 +219,8 @@ class DeliveryWorker:
                     )
                 else:
                     await outbox.mark_failed(session, o.message.id, attempts=o.attempts, error=o.error or "")
+            if claim_next:
+                claimed = await self._claim(session)
         for o in outcomes:
             if o.status == "sent":
                 self.stats.sent += 1
@@ -202,6 +231,7 @@ class DeliveryWorker:
                 self.stats.retried += 1
             else:
                 self.stats.failed += 1
+        return claimed
 
     async def _previous_ref(self, message: outbox.ClaimedMessage) -> tuple[str | None, bool]:
         if message.replaces_key is None:
@@ -211,16 +241,10 @@ class DeliveryWorker:
                 session, message.replaces_key, message.platform, message.target.get("address"), message.id
             )
 
-    async def _idle_seconds(self) -> float:
-        """Sleep until the earliest scheduled row is due, or the poll interval (rows from other replicas)."""
-        try:
-            async with self.sessions() as session:
-                due = await outbox.next_ready_at(session, sorted(self.adapters))
-        except Exception:
-            return self.poll_seconds
-        if due is None:
-            return self.poll_seconds
-        return max(0.0, min(self.poll_seconds, (due - self.clock.now()).total_seconds()))
+    async def _next_due(self) -> datetime | None:
+        """When the earliest row can be claimed (a read: no lock on SQLite)."""
+        async with self.sessions() as session:
+            return await outbox.next_ready_at(session, sorted(self.adapters))
 
     async def drain(self) -> int:
         """Send until nothing is ready (tests and the demo)."""
@@ -230,14 +254,16 @@ class DeliveryWorker:
         return total
 
     async def run_forever(self) -> None:
+        """Send while anything is ready; then sleep until the earliest row is due, a wake-up (a row
+        committed in this process) or the poll interval (rows from other replicas), whichever is first."""
         while True:
+            self._wake.clear()  # before looking: a row committed while we look wakes the next wait
             try:
                 handled = await self.run_once()
             except Exception:
                 log.exception("delivery batch failed; retrying shortly")
-                handled = 0
+                handled, self._idle = 0, self.poll_seconds
             if handled:
                 continue
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=await self._idle_seconds())
+                await asyncio.wait_for(self._wake.wait(), timeout=self._idle)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.base import Adapter
+from adapters.images import ImageFiles
 from bot import housekeeping
 from bot.delivery import DeliveryWorker
 from bot.scheduler import SqliteSchedulerLock, Ticker
@@ -18,6 +19,7 @@ from bot.settings import Settings
 from flows import default_flows
 from flows.clock import Clock, SystemClock
 from flows.engine import Engine
+from flows.pulse_chart import chart_dir
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 
@@ -33,6 +35,8 @@ class Runtime:
         self.db: AsyncEngine = create_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.db)
         self.adapters: dict[str, Adapter] = dict(adapters or {})
+        # chart files, and their public links when TANDEM_PUBLIC_URL is set (served by bot.app)
+        self.images = ImageFiles(chart_dir(), settings.public_url, settings.secret_key)
         self.worker = DeliveryWorker(self.sessions, self.adapters, self.clock)
         self.engine = Engine(
             self.sessions,

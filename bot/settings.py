@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,6 +26,8 @@ class Settings(BaseSettings):
     prepare_seconds: float = Field(120.0, alias="TANDEM_PREPARE_SECONDS", ge=0, le=3600)
     retention_days: float = Field(7.0, alias="TANDEM_RETENTION_DAYS", gt=0, le=365)
     secret_key: str | None = Field(None, alias="TANDEM_SECRET_KEY")
+    # Optional: the https address the bot is reachable at, for links to the images it serves (charts).
+    public_url: str | None = Field(None, alias="TANDEM_PUBLIC_URL")
 
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
@@ -51,6 +55,16 @@ class Settings(BaseSettings):
                 "connections:write scope), not a bot or user token"
             )
         return value or None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("https", "http") or not parsed.netloc or parsed.query or parsed.fragment:
+            raise ValueError("must be the bot's address, like https://tandem.example.org")
+        return value.rstrip("/")
 
     @field_validator("default_timezone")
     @classmethod

@@ -75,7 +75,11 @@ def mount(app: web.Application, runtime: Runtime, teams_config: TeamsConfig | No
             settings.host,
         )
     adapter = TeamsAdapter(
-        teams_config or config(settings), runtime.sessions, runtime.engine.handle, now=runtime.clock.now
+        teams_config or config(settings),
+        runtime.sessions,
+        runtime.engine.handle,
+        now=runtime.clock.now,
+        images=runtime.images,
     )
     app.router.add_post("/api/messages", adapter.handle_request)
     runtime.add_adapter(adapter)

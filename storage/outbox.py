@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ class ClaimedMessage:
     payload: dict[str, Any]
     attempts: int
     replaces_key: str | None = None
+    sensitive: bool = True  # unknown counts as sensitive: its payload is erased once sent
 
 
 def add(
@@ -93,15 +94,23 @@ async def claim_batch(
                 dict(row.payload or {}),
                 row.attempts,
                 row.replaces_key,
+                bool(row.sensitive),
             )
         )
     await session.flush()
     return claimed
 
 
-async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+async def mark_sent(
+    session: AsyncSession,
+    sent: Sequence[tuple[int, str | None]],
+    now: datetime,
+    sensitive: Collection[int] | None = None,
+) -> None:
     """Record sends as (row id, platform reference): one executemany, then erase sensitive payloads
-    (a delivered card may carry secrets meant only for its recipient)."""
+    (a delivered card may carry secrets meant only for its recipient). `sensitive`: the ids among
+    `sent` known to be sensitive (the claim says), so the erasing statement runs only when needed;
+    None: look at every row."""
     if not sent:
         return
     await session.execute(
@@ -118,9 +127,12 @@ async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, str | None]
             for row_id, ref in sent
         ],
     )
+    erase = [row_id for row_id, _ in sent] if sensitive is None else [i for i, _ in sent if i in sensitive]
+    if not erase:
+        return
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_([row_id for row_id, _ in sent]), OutboxMessage.sensitive.is_(True))
+        .where(OutboxMessage.id.in_(erase), OutboxMessage.sensitive.is_(True))
         .values(payload=None)
         .execution_options(synchronize_session=False)
     )
@@ -222,14 +234,19 @@ async def sent_ref(
 
 
 async def next_ready_at(session: AsyncSession, platforms: Sequence[str]) -> datetime | None:
-    """When the earliest pending row becomes ready (the worker sleeps until then)."""
-    stmt = select(func.min(OutboxMessage.next_attempt_at)).where(
-        OutboxMessage.status == OutboxStatus.pending, OutboxMessage.platform.in_(list(platforms))
+    """When the earliest row can next be claimed: a pending row's next attempt, or a leased row's lease
+    end (its worker may have died). The worker claims when this is due and sleeps until then otherwise,
+    so finding nothing to do costs one read, never a write transaction."""
+    where = OutboxMessage.platform.in_(list(platforms))
+    pending = select(func.min(OutboxMessage.next_attempt_at)).where(
+        OutboxMessage.status == OutboxStatus.pending, where
     )
-    value: datetime | None = (await session.execute(stmt)).scalar_one_or_none()
-    if value is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value
+    leased = select(func.min(OutboxMessage.lease_until)).where(
+        OutboxMessage.status == OutboxStatus.sending, where
+    )
+    row = (await session.execute(select(pending.scalar_subquery(), leased.scalar_subquery()))).one()
+    times = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in row if t is not None]
+    return min(times) if times else None
 
 
 async def prune(session: AsyncSession, *, sent_before: datetime, failed_before: datetime) -> int:

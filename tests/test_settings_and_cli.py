@@ -32,6 +32,7 @@ def test_defaults_match_the_design(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (settings.host, settings.port) == ("127.0.0.1", 3978)
     assert settings.slack_api_url == "https://slack.com/api/"
     assert not settings.slack_enabled and not settings.teams_enabled
+    assert settings.public_url is None
 
 
 @pytest.mark.parametrize(
@@ -46,6 +47,7 @@ def test_defaults_match_the_design(monkeypatch: pytest.MonkeyPatch) -> None:
         ("TANDEM_DEFAULT_TIMEZONE", "Europe/Atlantis", "TANDEM_DEFAULT_TIMEZONE: unknown IANA time zone"),
         ("TANDEM_PORT", "eighty", "TANDEM_PORT:"),
         ("SLACK_APP_TOKEN", "xoxb-not-an-app-token", "SLACK_APP_TOKEN: must be an app-level token (xapp-…"),
+        ("TANDEM_PUBLIC_URL", "tandem.example.org", "TANDEM_PUBLIC_URL: must be the bot's address"),
     ],
 )
 def test_a_bad_setting_is_one_clear_line(

@@ -46,10 +46,12 @@ from botframework.connector.auth import (
 )
 from msrest.exceptions import ClientRequestError, HttpOperationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from urllib3 import Retry
 
 from adapters.base import PermanentFailure, RetryLater
+from adapters.images import ImageFiles
 from adapters.teams import inbound
-from adapters.teams.cards import CONTENT_TYPE, render_card, render_form
+from adapters.teams.cards import CONTENT_TYPE, render_form, with_images
 from flows.types import (
     ActionEvent,
     Actor,
@@ -96,6 +98,26 @@ class _BotConfiguration:
         self.APP_TENANTID = config.tenant_id
 
 
+def _one_try(client: ConnectorClient) -> ConnectorClient:
+    """Make every Bot Connector call a single HTTP attempt. msrest sends with `requests`, whose urllib3
+    `Retry` msrest configures for 3 retries with back-off on 408 and 5xx (502, 504, …) and on connection
+    errors; under urllib3 2 that applies to PUT (card updates) and reconnects of any verb, not POST
+    (msrest still sets urllib3 1's `method_whitelist`). Those retries happened inside the send, unseen by
+    the outbox, sleeping in a thread and doubling the load on a Teams that is shedding it. Now a failure
+    surfaces at once as RetryLater and the delivery worker is the one retry mechanism, with its back-off
+    and Retry-After. The client's requests sessions already hold msrest's urllib3 `Retry` object (one
+    per client), so it is changed in place rather than replaced."""
+    policy: Retry = client.config.retry_policy.policy
+    policy.total = 0  # and no connect / read / status counts of its own: the first failure is final
+    policy.connect = policy.read = policy.status = policy.other = None
+    policy.status_forcelist = (
+        frozenset()
+    )  # a 5xx response is returned, for HttpOperationError with its status
+    policy.raise_on_status = False
+    policy.respect_retry_after_header = False
+    return client
+
+
 class _ReusedConnectors(ConnectorFactory):  # type: ignore[misc]
     """One Bot Connector client per (service URL, audience), reused for every turn and every send.
 
@@ -112,7 +134,7 @@ class _ReusedConnectors(ConnectorFactory):  # type: ignore[misc]
         key = (service_url, audience or "")
         client = self.clients.get(key)
         if client is None:
-            client = await self.inner.create(service_url, audience)
+            client = _one_try(await self.inner.create(service_url, audience))
             if len(self.clients) >= 256:  # a few service URLs per cloud region: never many
                 self.clients.clear()
             self.clients[key] = client
@@ -214,8 +236,10 @@ class TeamsAdapter:
         handle: Handle,
         *,
         now: Callable[[], datetime] | None = None,
+        images: ImageFiles | None = None,
     ) -> None:
         self.config = config
+        self.images = images
         self.sessions = sessions
         self.handle = handle
         self.now = now or (lambda: datetime.now(UTC))
@@ -229,9 +253,6 @@ class TeamsAdapter:
         # transaction): where a delivery target posts, and which id a Teams person goes by.
         self._targets: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}
         self._people: dict[tuple[str, ...], tuple[str, float]] = {}
-        bind = sessions.kw.get("bind")
-        dialect = getattr(getattr(bind, "dialect", None), "name", "")
-        self._writers: asyncio.Semaphore | None = asyncio.Semaphore(1) if dialect == "sqlite" else None
 
     # ------------------------------------------------------------ inbound: POST /api/messages
 
@@ -278,13 +299,9 @@ class TeamsAdapter:
         return web.Response(status=200)
 
     async def run(self, event: Event) -> Form | None:
-        """Hand an event to the engine. On SQLite (one writer at a time) the turns' transactions queue
-        here, in order, instead of in SQLite's busy handler, whose sleeps of up to 100 ms made a burst of
-        messages wait far longer than the writes themselves take."""
-        if self._writers is None:
-            return await self.handle(event)
-        async with self._writers:
-            return await self.handle(event)
+        """Hand an event to the engine. (On SQLite, the turns' transactions queue on storage's write gate
+        with every other writer in this process, in order, instead of in SQLite's busy handler.)"""
+        return await self.handle(event)
 
     async def remember(self, activity: Activity) -> None:
         """Store the activity's conversation reference (first contact, install), once per process."""
@@ -372,7 +389,7 @@ class TeamsAdapter:
 
     async def send(self, target: dict[str, Any], card: Card) -> str | None:
         reference, conversation_id = await self._resolve(target)
-        activity = _card_activity(card)
+        activity = self._card_activity(card)
         if reference is None:
             return await self._create_personal(target, activity)
         return await self._post(reference, conversation_id, activity)
@@ -381,7 +398,7 @@ class TeamsAdapter:
         reference, conversation_id = await self._resolve(target)
         if reference is None:
             raise PermanentFailure("no Teams conversation to update the message in")
-        activity = _card_activity(card)
+        activity = self._card_activity(card)
         activity.id = ref
 
         async def logic(turn_context: TurnContext) -> None:
@@ -391,6 +408,14 @@ class TeamsAdapter:
         await self.pacer.wait(conversation_id)
         await self._call(lambda: self.cloud.continue_conversation(reference, logic, self._app_id()))
         return ref
+
+    def _card_activity(self, card: Card) -> Activity:
+        """The message for a card; a chart file goes inline, as a link, or as a line (see with_images)."""
+        return Activity(
+            type=ActivityTypes.message,
+            summary=card.summary,
+            attachments=[Attachment(content_type=CONTENT_TYPE, content=with_images(card, self.images))],
+        )
 
     def _app_id(self) -> str:
         return self.config.app_id or ""
@@ -560,14 +585,6 @@ def _address(activity: Activity, reference: ConversationReference, conversation_
     activity.service_url = reference.service_url
     activity.channel_id = reference.channel_id or "msteams"
     activity.reply_to_id = None
-
-
-def _card_activity(card: Card) -> Activity:
-    return Activity(
-        type=ActivityTypes.message,
-        summary=card.summary,
-        attachments=[Attachment(content_type=CONTENT_TYPE, content=render_card(card))],
-    )
 
 
 def _bad_request(reason: str) -> web.Response:

@@ -8,9 +8,12 @@ Pure functions: no botbuilder import, so the renderer is testable and survives a
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 from typing import Any
 
+from adapters.images import ImageFiles, data_uri, is_remote
 from flows.types import (
     Button,
     Buttons,
@@ -36,6 +39,11 @@ VALUE_KEY = "tandem_value"
 QUESTION_KEY = "tandem_question"
 METADATA_KEY = "tandem_metadata"
 RESERVED = frozenset({ACTION_KEY, VALUE_KEY, QUESTION_KEY, METADATA_KEY})
+
+# A card carrying a chart inline must stay under the strictest message limit Microsoft has published for
+# Teams bots: about 25–28 KB for the whole payload, base64 images included (newer documentation says 40
+# or 100 KB, base64 images excluded; we do not rely on that). Measured as the card's UTF-8 JSON.
+INLINE_CARD_BYTES = 25_000
 
 _STYLES = {"default": "default", "primary": "positive", "danger": "destructive"}
 _LINE = re.compile(r"(?<!\n)\n(?!\n)")
@@ -137,20 +145,18 @@ def _element(element: Element, in_form: bool) -> list[dict[str, Any]]:
     if isinstance(element, Buttons):
         return [{"type": "ActionSet", "actions": [_button(b) for b in element.buttons]}]
     if isinstance(element, Image):
+        if not is_remote(element.url):  # a file on our server: Teams cannot fetch it (see with_images)
+            return [_small(f"Chart not shown ({element.alt}): it is not available on this server.")]
         return [{"type": "Image", "url": element.url, "altText": element.alt}]
     if isinstance(element, Context):
-        return [
-            {
-                "type": "TextBlock",
-                "text": _markdown(element.text),
-                "isSubtle": True,
-                "size": "Small",
-                "wrap": True,
-            }
-        ]
+        return [_small(element.text)]
     if isinstance(element, Divider):
         return []  # drawn as the next element's separator
     raise TypeError(f"cannot render {type(element).__name__} as an Adaptive Card element")
+
+
+def _small(text: str) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": _markdown(text), "isSubtle": True, "size": "Small", "wrap": True}
 
 
 def _body(elements: tuple[Element, ...], in_form: bool) -> list[dict[str, Any]]:
@@ -186,6 +192,49 @@ def _card(
 def render_card(card: Card) -> dict[str, Any]:
     """A message card, exactly as sent (and as validated against the schema in the tests)."""
     return _card(_body(card.elements, in_form=False), card.summary)
+
+
+def card_bytes(card: dict[str, Any]) -> int:
+    return len(json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def with_images(card: Card, images: ImageFiles | None, limit: int = INLINE_CARD_BYTES) -> dict[str, Any]:
+    """`render_card`, with images that are local files (the pulse chart) made showable in Teams:
+    1. inline, as a `data:image/png;base64,…` URL, when the whole card stays within `limit` bytes;
+    2. else a link Tandem serves itself (`GET /images/…`), when TANDEM_PUBLIC_URL is set;
+    3. else a small line saying the chart is too large for Teams and where the file is.
+    A file that is missing (or outside the chart folder) becomes a line saying it is not available."""
+    found = {
+        i: images.load(e.url)
+        for i, e in enumerate(card.elements)
+        if images is not None and isinstance(e, Image) and not is_remote(e.url)
+    }
+    if not any(found.values()):
+        return render_card(card)
+    inline = list(card.elements)
+    for i, image in found.items():
+        element = card.elements[i]
+        if image is not None and isinstance(element, Image):
+            inline[i] = Image(data_uri(image.content), element.alt)
+    rendered = render_card(replace(card, elements=tuple(inline)))
+    if card_bytes(rendered) <= limit:
+        return rendered
+    elements: list[Element] = list(card.elements)
+    for i, image in found.items():
+        element = card.elements[i]
+        if image is None or not isinstance(element, Image) or images is None:
+            continue
+        link = images.link(image)
+        elements[i] = (
+            Image(link, element.alt)
+            if link
+            else Context(
+                f"Chart not shown ({element.alt}): it is too large to carry in a Teams message. "
+                f"Whoever runs Tandem can find it on the server as `{image.name}` in the chart folder, "
+                "or set TANDEM_PUBLIC_URL so that Teams can load it."
+            )
+        )
+    return render_card(replace(card, elements=tuple(elements)))
 
 
 def render_form(form: Form) -> dict[str, Any]:

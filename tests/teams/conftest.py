@@ -22,6 +22,7 @@ from msrest.authentication import BasicTokenAuthentication
 from adapters.local import LocalAdapter
 from adapters.teams import TeamsAdapter, TeamsConfig
 from bot import teams_mount
+from bot.app import mount_images
 from bot.runtime import Runtime
 from bot.settings import Settings
 from flows.clock import ManualClock
@@ -213,6 +214,7 @@ async def make_rig(
     )
     app = web.Application()
     teams_mount.mount(app, runtime, teams_config)
+    mount_images(app, runtime.images)
     adapter = runtime.adapters["teams"]
     assert isinstance(adapter, TeamsAdapter)
     client = TestClient(TestServer(app, host="127.0.0.1"))

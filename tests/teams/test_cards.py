@@ -125,3 +125,10 @@ def test_a_form_is_an_input_card_with_one_submit() -> None:
         {"mood": "2", "note": "tired"},
         "team=3",
     )
+
+
+def test_an_image_that_is_a_file_on_our_server_is_never_sent_as_a_path() -> None:
+    """Teams cannot fetch a local path; without the adapter's image files it is a line, not an Image."""
+    card = valid(render_card(Card("x", (Image("/tmp/tandem-charts/pulse-team1-poll1.png", "Trend"),))))
+    assert [b["type"] for b in card["body"]] == ["TextBlock"]
+    assert "Chart not shown (Trend)" in card["body"][0]["text"] and "/tmp" not in json.dumps(card)

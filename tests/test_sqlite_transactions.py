@@ -1,0 +1,117 @@
+"""SQLite transactions (storage/db.py): a session without `begin()` reads a snapshot that neither waits for
+the writer nor makes it wait; writers in one process take the write gate in arrival order; an idle
+delivery worker looks for work with a read and takes no write lock."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from adapters.local import LocalAdapter
+from bot.delivery import DeliveryWorker
+from flows.clock import ManualClock
+from storage.db import create_engine, session_factory
+
+NOW = datetime(2026, 10, 20, 16, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def sqlite(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, async_sessionmaker[AsyncSession]]]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'gate.db'}")
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (n INTEGER)"))
+    yield engine, session_factory(engine)
+    await engine.dispose()
+
+
+def _statements(engine: AsyncEngine) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement.split()[0] + (" IMMEDIATE" if "IMMEDIATE" in statement else ""))
+
+    return seen
+
+
+async def test_a_reading_session_neither_waits_for_nor_blocks_the_writer(
+    sqlite: tuple[AsyncEngine, async_sessionmaker[AsyncSession]],
+) -> None:
+    engine, sessions = sqlite
+    statements = _statements(engine)
+    writing, finish = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with sessions() as session, session.begin():
+            await session.execute(text("INSERT INTO t VALUES (1)"))
+            writing.set()
+            await finish.wait()  # holds SQLite's write lock and the gate
+
+    task = asyncio.create_task(writer())
+    await asyncio.wait_for(writing.wait(), 5)
+    async with sessions() as session:  # would wait for the writer under BEGIN IMMEDIATE
+        count = await asyncio.wait_for(session.scalar(text("SELECT count(*) FROM t")), 5)
+    assert count == 0  # the snapshot from before the uncommitted insert
+    finish.set()
+    await task
+    async with sessions() as session:
+        assert await session.scalar(text("SELECT count(*) FROM t")) == 1
+    assert statements.count("BEGIN IMMEDIATE") == 1 and statements.count("BEGIN") == 2
+
+
+async def test_writers_in_one_process_take_turns_in_arrival_order(
+    sqlite: tuple[AsyncEngine, async_sessionmaker[AsyncSession]],
+) -> None:
+    _, sessions = sqlite
+    order: list[int] = []
+    first_in, release = asyncio.Event(), asyncio.Event()
+
+    async def write(n: int) -> None:
+        async with sessions() as session, session.begin():
+            await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+            order.append(n)
+            if n == 0:
+                first_in.set()
+                await release.wait()
+
+    tasks = [asyncio.create_task(write(0))]
+    await asyncio.wait_for(first_in.wait(), 5)
+    for n in range(1, 8):  # each queues behind the first, in this order
+        tasks.append(asyncio.create_task(write(n)))
+        await asyncio.sleep(0.01)
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 10)
+    assert order == list(range(8))
+
+
+async def test_a_failed_write_releases_the_gate(
+    sqlite: tuple[AsyncEngine, async_sessionmaker[AsyncSession]],
+) -> None:
+    _, sessions = sqlite
+    with pytest.raises(Exception, match="no such table"):
+        async with sessions() as session, session.begin():
+            await session.execute(text("INSERT INTO missing VALUES (1)"))
+    async with sessions() as session, session.begin():  # would wait 30 s if the gate were still held
+        await asyncio.wait_for(session.execute(text("INSERT INTO t VALUES (2)")), 5)
+
+
+async def test_an_idle_worker_takes_no_write_lock(sqlite_template: Path, tmp_path: Path) -> None:
+    path = tmp_path / "tandem.db"
+    shutil.copy(sqlite_template, path)  # a migrated database
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    statements = _statements(engine)
+    worker = DeliveryWorker(session_factory(engine), {"local": LocalAdapter()}, ManualClock(NOW))
+    try:
+        for _ in range(3):
+            assert await worker.run_once() == 0
+    finally:
+        await engine.dispose()
+    assert "BEGIN IMMEDIATE" not in statements and statements.count("BEGIN") == 3
