@@ -48,8 +48,10 @@ def status(settings: Settings) -> str:
         )
     if dev_mode(settings):
         return (
-            f"{_OFF} WARNING: until then POST /api/messages accepts UNAUTHENTICATED activities on "
-            f"{settings.host} for local development (Bot Framework Emulator); never expose this port."
+            f"Teams: local development only. WARNING: with no MICROSOFT_APP_ID, POST /api/messages accepts "
+            f"UNAUTHENTICATED activities on {settings.host} (Bot Framework Emulator); never expose this "
+            "port. For real Teams, set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD (and "
+            "MICROSOFT_APP_TENANT_ID for a single-tenant bot)."
         )
     return _OFF
 

@@ -122,7 +122,7 @@ def test_serve_starts_without_credentials_and_refuses_a_second_scheduler_on_sqli
         proc.terminate()
         output, _ = proc.communicate(timeout=30)
     assert "Slack: off. To turn it on, set SLACK_SIGNING_SECRET" in output
-    assert "Teams: off. To turn it on, set MICROSOFT_APP_ID" in output
+    assert "Teams: local development only." in output and "set MICROSOFT_APP_ID" in output
     assert proc.returncode == 0
 
 

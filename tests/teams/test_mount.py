@@ -27,8 +27,10 @@ def test_with_an_app_id_teams_is_on(tmp_path: object) -> None:
 def test_without_an_app_id_only_loopback_serves_unauthenticated_and_says_so() -> None:
     local = Settings()
     assert "UNAUTHENTICATED" in teams_mount.status(local)
-    assert teams_mount.status(local).startswith("Teams: off. To turn it on, set MICROSOFT_APP_ID")
+    assert teams_mount.status(local).startswith("Teams: local development only.")
+    assert "set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD" in teams_mount.status(local)
     assert _routes(local) == (["/api/messages"], ["teams"])
     exposed = Settings(TANDEM_HOST="0.0.0.0")  # type: ignore[call-arg]
     assert "UNAUTHENTICATED" not in teams_mount.status(exposed)
+    assert teams_mount.status(exposed).startswith("Teams: off. To turn it on, set MICROSOFT_APP_ID")
     assert _routes(exposed) == ([], [])
