@@ -27,7 +27,8 @@ from flows.pulse_report import (
     side_view_allowed,
 )
 from flows.pulse_schedule import find_instrument
-from flows.recurrence import Recurrence, from_key, local_to_utc, to_key, utc_to_local, zone
+from flows.recurrence import from_key, local_to_utc, to_key, utc_to_local, zone
+from flows.team_schedules import set_team_schedule
 from flows.types import Card, Delivery, Recipient
 from storage import outbox, schedules, teams
 from storage import pulse as store
@@ -118,18 +119,13 @@ class PollLifecycle:
         await ctx.session.flush()
         rule = f"FREQ=DAILY;COUNT={duration}"
         start = opened_local + timedelta(days=1)
-        recurrence = Recurrence(rule, start, team.timezone)
-        following = recurrence.first_firing_after(ctx.now)
-        await schedules.upsert_for_team(
+        await set_team_schedule(
             ctx.session,
-            team_id=team.id,
+            team,
             kind=DAILY_KIND,
             rrule=rule,
-            dtstart_local=to_key(start),
-            timezone=team.timezone,
+            start=start,
             settings={"poll_id": poll.id, "misfire_grace_minutes": 7 * 24 * 60},
-            next_occurrence_local=to_key(following) if following else None,
-            next_fire_at=recurrence.fire_at(following) if following else None,
             now=ctx.now,
         )
         closes = closes_text(poll, team)
@@ -258,18 +254,13 @@ class PollLifecycle:
         start = utc_to_local(ctx.now, zone(team.timezone)).replace(second=0, microsecond=0) + timedelta(
             hours=1
         )
-        recurrence = Recurrence(rule, start, team.timezone)
-        following = recurrence.first_firing_after(ctx.now)
-        await schedules.upsert_for_team(
+        await set_team_schedule(
             ctx.session,
-            team_id=team.id,
+            team,
             kind=FORGET_KIND,
             rrule=rule,
-            dtstart_local=to_key(start),
-            timezone=team.timezone,
+            start=start,
             settings={"poll_ids": [*earlier, poll_id], "misfire_grace_minutes": FORGET_HOURS * 60},
-            next_occurrence_local=to_key(following) if following else None,
-            next_fire_at=recurrence.fire_at(following) if following else None,
             now=ctx.now,
         )
 

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.content.instruments import DEFAULT_INSTRUMENT, Instrument, instrument_from_data, instruments
-from flows.recurrence import Recurrence, to_key, utc_to_local, zone
+from flows.recurrence import utc_to_local, zone
+from flows.team_schedules import set_team_schedule
 from storage import flow_state, schedules
 from storage.models import Schedule, Team
 
@@ -55,18 +56,13 @@ async def set_quarterly_schedule(
     """Open `instrument_id` every quarter from `first` (its weekday of the month), 9 AM in the team's zone."""
     start = datetime.combine(first, OPENS_AT)
     rule = quarterly_rule(first)
-    recurrence = Recurrence(rule, start, team.timezone)
-    following = recurrence.first_firing_after(now)
-    return await schedules.upsert_for_team(
+    return await set_team_schedule(
         session,
-        team_id=team.id,
+        team,
         kind=QUARTERLY_KIND,
         rrule=rule,
-        dtstart_local=to_key(start),
-        timezone=team.timezone,
+        start=start,
         settings={"instrument": instrument_id, "misfire_grace_minutes": 24 * 60},
-        next_occurrence_local=to_key(following) if following else None,
-        next_fire_at=recurrence.fire_at(following) if following else None,
         now=now,
     )
 

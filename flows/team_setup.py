@@ -20,7 +20,8 @@ from flows.formatting import meeting_time
 from flows.pulse_schedule import ALIASES as PULSE_ALIASES
 from flows.pulse_schedule import apply_team_file as apply_pulse_fields
 from flows.pulse_schedule import team_poll_data
-from flows.recurrence import Recurrence, from_key, to_key, zone
+from flows.recurrence import Recurrence, from_key, zone
+from flows.team_schedules import set_team_schedule
 from flows.types import ActionEvent, Card, CommandEvent, Fields, Header
 from storage import audit, schedules, teams
 from storage.models import Team
@@ -263,19 +264,15 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
 async def set_meeting_schedule(
     session: AsyncSession, team: Team, rrule: str, start: datetime, lead_minutes: int, now: datetime
 ) -> None:
-    recurrence = Recurrence(rrule, start, team.timezone, lead=timedelta(minutes=lead_minutes))
-    following = recurrence.first_firing_after(now)
-    await schedules.upsert_for_team(
+    await set_team_schedule(
         session,
-        team_id=team.id,
+        team,
         kind=MEETING_KIND,
         rrule=rrule,
-        dtstart_local=to_key(start),
-        timezone=team.timezone,
+        start=start,
         settings={"lead_minutes": lead_minutes, "misfire_grace_minutes": max(lead_minutes, 5)},
-        next_occurrence_local=to_key(following) if following else None,
-        next_fire_at=recurrence.fire_at(following) if following else None,
         now=now,
+        lead=timedelta(minutes=lead_minutes),
     )
 
 
