@@ -25,9 +25,17 @@ async def healthz(request: web.Request) -> web.Response:
             await connection.execute(text("SELECT 1"))
     except Exception as exc:
         return web.json_response({"status": "unavailable", "database": str(exc)[:200]}, status=503)
-    return web.json_response(
-        {"status": "ok", "database": "ok", "platforms": sorted(p for p in runtime.adapters if p != "local")}
-    )
+    body: dict[str, object] = {
+        "status": "ok",
+        "database": "ok",
+        "platforms": sorted(p for p in runtime.adapters if p != "local"),
+    }
+    link = runtime.link
+    if link is not None:  # the engine runs in the worker process: say whether it is up
+        body["worker"] = {"pid": link.pid, "running": link.alive, "restarts": link.restarts}
+        if not link.alive:
+            body["status"] = "degraded"
+    return web.json_response(body)
 
 
 async def metrics_view(request: web.Request) -> web.Response:
@@ -35,6 +43,16 @@ async def metrics_view(request: web.Request) -> web.Response:
     async with runtime.sessions() as session:
         counts = await outbox.counts_by_status(session)
         enabled = await schedules.count_enabled(session)
+    if runtime.link is not None:  # the worker process ticks and delivers
+        counters = await runtime.link.stats()
+    else:
+        stats = runtime.worker.stats
+        counters = {
+            "ticks": runtime.ticker.ticks,
+            "sent": stats.sent,
+            "retried": stats.retried,
+            "failed": stats.failed,
+        }
     samples: list[tuple[str, str, str, dict[str, str], float]] = [
         ("tandem_outbox_messages", "gauge", "Outbox rows by status.", {"status": s}, float(counts.get(s, 0)))
         for s in ("pending", "sending", "sent", "failed")
@@ -44,18 +62,18 @@ async def metrics_view(request: web.Request) -> web.Response:
         (
             "tandem_scheduler_ticks_total",
             "counter",
-            "Ticks run by this process.",
+            "Scheduler ticks run by this Tandem (its worker process, if it has one).",
             {},
-            float(runtime.ticker.ticks),
+            float(counters["ticks"]),
         )
     )
-    stats = runtime.worker.stats
-    for name, value in (("sent", stats.sent), ("retried", stats.retried), ("failed", stats.failed)):
+    for name in ("sent", "retried", "failed"):
+        value = counters[name]
         samples.append(
             (
                 "tandem_deliveries_total",
                 "counter",
-                "Delivery outcomes in this process.",
+                "Delivery outcomes since this Tandem started.",
                 {"outcome": name},
                 float(value),
             )

@@ -10,7 +10,6 @@ in flight (with `concurrency=1`, only the one message in flight).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -94,6 +93,7 @@ class DeliveryWorker:
         self.stats = DeliveryStats()
         self._wake = asyncio.Event()
         self._idle = poll_seconds  # how long run_forever may sleep after a run_once that found nothing
+        self._settled = False  # run_once ended knowing there is nothing ready (and `_idle` says until when)
 
     def wake(self) -> None:
         """Called when new rows were committed in this process: send now, don't wait for the poll."""
@@ -102,23 +102,28 @@ class DeliveryWorker:
     def backoff(self, attempts: int) -> float:
         return float(min(self.max_backoff, self.base_backoff * (2 ** max(0, attempts - 1))))
 
-    async def run_once(self) -> int:
+    async def run_once(self, *, woken: bool = False) -> int:
         """Claim a batch and send it, and the batches that became ready meanwhile; the number of rows
-        handled. Whether anything is ready is read first (a read takes no lock on SQLite), so an idle
-        worker never holds the write lock; the last chunk of a batch is recorded in the same
-        transaction that claims the next batch, so a busy worker writes once per chunk."""
+        handled. Unless `woken` (rows were just committed in this process, so there is work), whether
+        anything is ready is read first (a read takes no lock on SQLite), so an idle worker never holds
+        the write lock. The last chunk of a batch is recorded in the same transaction that claims the
+        next batch, so a busy worker writes once per chunk; when that claim finds nothing, the same
+        transaction reads when to look again (`_idle`), so a batch ends without another round trip."""
+        self._settled = False
         if not self.adapters:
             return 0
         now = self.clock.now()
-        due = await self._next_due()
-        if due is None or due > now:
-            self._idle = self.poll_seconds if due is None else (due - now).total_seconds()
-            self._idle = max(0.0, min(self.poll_seconds, self._idle))
-            return 0
+        if not woken:
+            due = await self._next_due()
+            if due is None or due > now:
+                self._rest_until(due, now)
+                return 0
         async with self.sessions() as session, session.begin():
             claimed = await self._claim(session)
-        if not claimed:  # another replica took them meanwhile: look again soon
-            self._idle = min(self.poll_seconds, 0.05)
+            due = None if claimed else await self._due(session)
+        if not claimed:  # held for later, or another replica took them meanwhile
+            self._rest_until(due, now)
+            return 0
         handled = 0
         while claimed:
             handled += len(claimed)
@@ -126,8 +131,23 @@ class DeliveryWorker:
             claimed = []
             for i, chunk in enumerate(chunks):
                 outcomes = await asyncio.gather(*(self._send(message) for message in chunk))
-                claimed = await self._record(outcomes, claim_next=i == len(chunks) - 1)
+                claimed, due = await self._record(outcomes, claim_next=i == len(chunks) - 1)
+        self._rest_until(due, self.clock.now())
         return handled
+
+    def _rest_until(self, due: datetime | None, now: datetime) -> None:
+        """Nothing to claim now: rest until `due` (None: nothing queued), at most the poll interval; the
+        next look is settled (run_forever waits instead of looking again at once)."""
+        self._settled = True
+        if due is None:
+            self._idle = self.poll_seconds
+        elif due <= now:  # ready, but another replica holds it: look again soon
+            self._idle = min(self.poll_seconds, 0.05)
+        else:
+            self._idle = min(self.poll_seconds, (due - now).total_seconds())
+
+    async def _due(self, session: AsyncSession) -> datetime | None:
+        return await outbox.next_ready_at(session, sorted(self.adapters))
 
     async def _claim(self, session: AsyncSession) -> list[outbox.ClaimedMessage]:
         return await outbox.claim_batch(
@@ -191,17 +211,15 @@ class DeliveryWorker:
 
     async def _record(
         self, outcomes: Sequence[_Outcome], *, claim_next: bool = False
-    ) -> list[outbox.ClaimedMessage]:
+    ) -> tuple[list[outbox.ClaimedMessage], datetime | None]:
         """One transaction for a chunk's outcomes (a crash before it resends only that chunk), which also
-        claims the next batch when asked (the rows claimed, else [])."""
+        claims the next batch when asked: (the rows claimed, and when none were, when the next is due)."""
         now = self.clock.now()
         claimed: list[outbox.ClaimedMessage] = []
+        due: datetime | None = None
         async with self.sessions() as session, session.begin():
             await outbox.mark_sent(
-                session,
-                [(o.message.id, o.ref) for o in outcomes if o.status == "sent"],
-                now,
-                sensitive={o.message.id for o in outcomes if o.message.sensitive},
+                session, [(o.message.id, o.ref) for o in outcomes if o.status == "sent"], now
             )
             for o in outcomes:
                 if o.status == "sent":
@@ -221,6 +239,7 @@ class DeliveryWorker:
                     await outbox.mark_failed(session, o.message.id, attempts=o.attempts, error=o.error or "")
             if claim_next:
                 claimed = await self._claim(session)
+                due = None if claimed else await self._due(session)
         for o in outcomes:
             if o.status == "sent":
                 self.stats.sent += 1
@@ -231,7 +250,7 @@ class DeliveryWorker:
                 self.stats.retried += 1
             else:
                 self.stats.failed += 1
-        return claimed
+        return claimed, due
 
     async def _previous_ref(self, message: outbox.ClaimedMessage) -> tuple[str | None, bool]:
         if message.replaces_key is None:
@@ -244,7 +263,7 @@ class DeliveryWorker:
     async def _next_due(self) -> datetime | None:
         """When the earliest row can be claimed (a read: no lock on SQLite)."""
         async with self.sessions() as session:
-            return await outbox.next_ready_at(session, sorted(self.adapters))
+            return await self._due(session)
 
     async def drain(self) -> int:
         """Send until nothing is ready (tests and the demo)."""
@@ -256,14 +275,22 @@ class DeliveryWorker:
     async def run_forever(self) -> None:
         """Send while anything is ready; then sleep until the earliest row is due, a wake-up (a row
         committed in this process) or the poll interval (rows from other replicas), whichever is first."""
+        woken = False
         while True:
             self._wake.clear()  # before looking: a row committed while we look wakes the next wait
             try:
-                handled = await self.run_once()
+                handled = await self.run_once(woken=woken)
             except Exception:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():  # stopping: an error while unwinding
+                    raise
                 log.exception("delivery batch failed; retrying shortly")
-                handled, self._idle = 0, self.poll_seconds
-            if handled:
+                handled, self._idle, self._settled = 0, self.poll_seconds, True
+            if handled and not self._settled:
+                woken = False
                 continue
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
+                woken = True
+            except TimeoutError:
+                woken = False

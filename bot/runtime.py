@@ -14,12 +14,14 @@ from adapters.base import Adapter
 from adapters.images import ImageFiles
 from bot import housekeeping
 from bot.delivery import DeliveryWorker
+from bot.engine_link import EngineLink
 from bot.scheduler import SqliteSchedulerLock, Ticker
 from bot.settings import Settings
 from flows import default_flows
 from flows.clock import Clock, SystemClock
 from flows.engine import Engine
 from flows.pulse_chart import chart_dir
+from flows.types import Handle
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 
@@ -28,7 +30,12 @@ log = logging.getLogger("tandem")
 
 class Runtime:
     def __init__(
-        self, settings: Settings, *, clock: Clock | None = None, adapters: Mapping[str, Adapter] | None = None
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        adapters: Mapping[str, Adapter] | None = None,
+        worker_process: bool = False,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -54,6 +61,13 @@ class Runtime:
         )
         self._lock = SqliteSchedulerLock(settings.database_url)
         self._worker_task: asyncio.Task[None] | None = None
+        # With a worker process, this process is the HTTP front: the adapters hand events to the engine
+        # over there (bot.worker_process), which also ticks and delivers. Without, everything runs here.
+        self.link: EngineLink | None = EngineLink() if worker_process else None
+        self.handle: Handle = self.link.handle if self.link is not None else self.engine.handle
+        # How many acknowledged Slack requests are processed at once: one on this loop (it also answers
+        # the acks), more when the work happens in the worker process.
+        self.handle_concurrency = 16 if self.link is not None else 1
 
     def add_adapter(self, adapter: Adapter) -> None:
         self.adapters[adapter.platform] = adapter
@@ -62,6 +76,9 @@ class Runtime:
     async def start(self, *, migrate: bool = True, schedule: bool = True, deliver: bool = True) -> None:
         if migrate:
             await upgrade(self.db)
+        if self.link is not None:  # the worker process ticks and delivers
+            await self.link.start()
+            return
         if schedule:
             self._lock.acquire()
             self.ticker.start()
@@ -69,6 +86,8 @@ class Runtime:
             self._worker_task = asyncio.create_task(self.worker.run_forever(), name="tandem-delivery")
 
     async def stop(self) -> None:
+        if self.link is not None:
+            await self.link.stop()
         self.ticker.shutdown()
         if self._worker_task is not None:
             self._worker_task.cancel()

@@ -46,17 +46,17 @@ def off_reason(settings: Settings) -> str:
     )
 
 
-def build(runtime: Runtime) -> SlackInbound:
-    """The Slack adapter and its inbound handler for `runtime` (Slack must be configured)."""
+def adapter(runtime: Runtime) -> SlackAdapter:
+    """The Slack adapter for `runtime`: outbound calls, and App Home republished on change (Slack must be
+    configured). The worker process uses it alone; `build` puts the inbound half in front of it."""
     settings = runtime.settings
-    assert settings.slack_signing_secret is not None
     workspaces = Workspaces(
         runtime.sessions,
         runtime.clock.now,
         bot_token=settings.slack_bot_token,
         secret_key=settings.secret_key,
     )
-    adapter = SlackAdapter(workspaces, settings.slack_api_url)
+    slack = SlackAdapter(workspaces, settings.slack_api_url)
 
     async def build_home(workspace: str | None, user: str) -> Card:
         async with runtime.sessions() as session:
@@ -68,14 +68,25 @@ def build(runtime: Runtime) -> SlackInbound:
                 runtime.clock.now(),
             )
 
-    adapter.home_builder = build_home
+    slack.home_builder = build_home
+    return slack
+
+
+def build(runtime: Runtime) -> SlackInbound:
+    """The Slack adapter and its inbound handler for `runtime` (Slack must be configured). Events go to
+    `runtime.handle`: the engine here, or in the worker process."""
+    settings = runtime.settings
+    assert settings.slack_signing_secret is not None
+    slack = adapter(runtime)
+    assert slack.home_builder is not None
     return SlackInbound(
         signing_secret=settings.slack_signing_secret,
-        workspaces=workspaces,
-        adapter=adapter,
-        handle=runtime.engine.handle,
-        home_card=build_home,
+        workspaces=slack.workspaces,
+        adapter=slack,
+        handle=runtime.handle,
+        home_card=slack.home_builder,
         api_url=settings.slack_api_url,
+        concurrency=runtime.handle_concurrency,
     )
 
 

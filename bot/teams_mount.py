@@ -65,23 +65,31 @@ def config(settings: Settings) -> TeamsConfig:
     )
 
 
-def mount(app: web.Application, runtime: Runtime, teams_config: TeamsConfig | None = None) -> None:
-    """Add `POST /api/messages` to `app` and the Teams adapter to `runtime` (see the module doc)."""
+def adapter(runtime: Runtime, teams_config: TeamsConfig | None = None) -> TeamsAdapter | None:
+    """The Teams adapter for `runtime`, or None when Teams is off (see the module doc). Its events go to
+    `runtime.handle`: the engine here, or in the worker process, which uses the adapter only to send."""
     settings = runtime.settings
     if not settings.teams_enabled and not dev_mode(settings):
-        return
-    if not settings.teams_enabled:
-        log.warning(
-            "Teams: NO AUTHENTICATION. MICROSOFT_APP_ID is not set, so POST /api/messages on %s accepts "
-            "any activity without a token. Local development only.",
-            settings.host,
-        )
-    adapter = TeamsAdapter(
+        return None
+    return TeamsAdapter(
         teams_config or config(settings),
         runtime.sessions,
-        runtime.engine.handle,
+        runtime.handle,
         now=runtime.clock.now,
         images=runtime.images,
     )
-    app.router.add_post("/api/messages", adapter.handle_request)
-    runtime.add_adapter(adapter)
+
+
+def mount(app: web.Application, runtime: Runtime, teams_config: TeamsConfig | None = None) -> None:
+    """Add `POST /api/messages` to `app` and the Teams adapter to `runtime` (see the module doc)."""
+    teams = adapter(runtime, teams_config)
+    if teams is None:
+        return
+    if not runtime.settings.teams_enabled:
+        log.warning(
+            "Teams: NO AUTHENTICATION. MICROSOFT_APP_ID is not set, so POST /api/messages on %s accepts "
+            "any activity without a token. Local development only.",
+            runtime.settings.host,
+        )
+    app.router.add_post("/api/messages", teams.handle_request)
+    runtime.add_adapter(teams)

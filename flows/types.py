@@ -7,6 +7,7 @@ round-trips through JSON (`card_to_json` / `card_from_json`) because deliveries 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -212,6 +213,11 @@ class Form:
     elements: tuple[Element, ...]
     submit_label: str = "Submit"
     metadata: str = ""
+
+
+# The engine's entry point as the adapters see it: an Event in, the Form a flow wants shown (or None) out.
+# The engine itself, or the link to it in the worker process (bot.engine_link).
+Handle = Callable[[Event], Awaitable[Form | None]]
 
 
 # ---------------------------------------------------------------- recipients

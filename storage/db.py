@@ -166,14 +166,26 @@ def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
             raise
 
     def _on_end(conn: Connection) -> None:
-        gate.release(_key(conn))
+        try:
+            key = _key(conn)
+        except Exception:  # invalidated mid-transaction (a cancelled task): released by `_on_lost` below
+            return
+        gate.release(key)
 
     event.listen(sync_engine, "commit", _on_end)
     event.listen(sync_engine, "rollback", _on_end)
 
     @event.listens_for(sync_engine, "checkin")
     def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
-        gate.release(id(dbapi_connection))
+        if dbapi_connection is not None:
+            gate.release(id(dbapi_connection))
+
+    def _on_lost(dbapi_connection: Any, _record: Any, *_: Any) -> None:
+        if dbapi_connection is not None:
+            gate.release(id(dbapi_connection))
+
+    event.listen(sync_engine, "invalidate", _on_lost)
+    event.listen(sync_engine, "close", _on_lost)
 
 
 class TandemSession(Session):

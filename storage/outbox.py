@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, delete, func, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage, OutboxStatus
 from storage.sql import dialect_name
+
+_T: Table = OutboxMessage.__table__  # type: ignore[assignment]  # Core statements on the delivery hot path
 
 
 @dataclass(frozen=True)
@@ -65,77 +67,65 @@ async def claim_batch(
     limit: int,
     platforms: Sequence[str],
 ) -> list[ClaimedMessage]:
-    """Lease up to `limit` ready rows to `worker`. A row whose lease expired (its worker died) is ready
-    again. On PostgreSQL, FOR UPDATE SKIP LOCKED keeps concurrent workers off each other's rows."""
+    """Lease up to `limit` ready rows to `worker`, oldest first, in one statement (UPDATE … RETURNING). A
+    row whose lease expired (its worker died) is ready again. On PostgreSQL, FOR UPDATE SKIP LOCKED keeps
+    concurrent workers off each other's rows."""
     ready = or_(
-        and_(OutboxMessage.status == OutboxStatus.pending, OutboxMessage.next_attempt_at <= now),
-        and_(OutboxMessage.status == OutboxStatus.sending, OutboxMessage.lease_until < now),
+        and_(_T.c.status == OutboxStatus.pending, _T.c.next_attempt_at <= now),
+        and_(_T.c.status == OutboxStatus.sending, _T.c.lease_until < now),
     )
-    stmt = (
-        select(OutboxMessage)
-        .where(ready, OutboxMessage.platform.in_(list(platforms)))
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    )
+    ids = select(_T.c.id).where(ready, _T.c.platform.in_(list(platforms))).order_by(_T.c.id).limit(limit)
     if dialect_name(session) == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = list((await session.execute(stmt)).scalars())
-    claimed = []
-    for row in rows:
-        row.status = OutboxStatus.sending
-        row.lease_until = now + lease
-        row.claimed_by = worker
-        claimed.append(
-            ClaimedMessage(
-                row.id,
-                row.team_id,
-                row.platform,
-                dict(row.target),
-                dict(row.payload or {}),
-                row.attempts,
-                row.replaces_key,
-                bool(row.sensitive),
-            )
+        ids = ids.with_for_update(skip_locked=True)
+    stmt = (
+        update(_T)
+        .where(_T.c.id.in_(ids.scalar_subquery()))
+        .values(status=OutboxStatus.sending, lease_until=now + lease, claimed_by=worker)
+        .returning(
+            _T.c.id,
+            _T.c.team_id,
+            _T.c.platform,
+            _T.c.target,
+            _T.c.payload,
+            _T.c.attempts,
+            _T.c.replaces_key,
+            _T.c.sensitive,
         )
-    await session.flush()
-    return claimed
+    )
+    rows = sorted((await session.execute(stmt)).all(), key=lambda row: int(row.id))
+    return [
+        ClaimedMessage(
+            row.id,
+            row.team_id,
+            row.platform,
+            dict(row.target),
+            dict(row.payload or {}),
+            row.attempts,
+            row.replaces_key,
+            bool(row.sensitive),
+        )
+        for row in rows
+    ]
 
 
-async def mark_sent(
-    session: AsyncSession,
-    sent: Sequence[tuple[int, str | None]],
-    now: datetime,
-    sensitive: Collection[int] | None = None,
-) -> None:
-    """Record sends as (row id, platform reference): one executemany, then erase sensitive payloads
-    (a delivered card may carry secrets meant only for its recipient). `sensitive`: the ids among
-    `sent` known to be sensitive (the claim says), so the erasing statement runs only when needed;
-    None: look at every row."""
+async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+    """Record sends as (row id, platform reference) in one executemany, erasing sensitive payloads on the
+    way (a delivered card may carry secrets meant only for its recipient)."""
     if not sent:
         return
-    await session.execute(
-        update(OutboxMessage),
-        [
-            {
-                "id": row_id,
-                "status": OutboxStatus.sent,
-                "platform_ref": ref,
-                "sent_at": now,
-                "lease_until": None,
-                "last_error": None,
-            }
-            for row_id, ref in sent
-        ],
+    stmt = (
+        update(_T)
+        .where(_T.c.id == bindparam("row_id"))
+        .values(
+            status=OutboxStatus.sent,
+            platform_ref=bindparam("ref"),
+            sent_at=now,
+            lease_until=None,
+            last_error=None,
+            payload=case((_T.c.sensitive.is_(True), null()), else_=_T.c.payload),
+        )
     )
-    erase = [row_id for row_id, _ in sent] if sensitive is None else [i for i, _ in sent if i in sensitive]
-    if not erase:
-        return
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(erase), OutboxMessage.sensitive.is_(True))
-        .values(payload=None)
-        .execution_options(synchronize_session=False)
-    )
+    await session.execute(stmt, [{"row_id": row_id, "ref": ref} for row_id, ref in sent])
 
 
 async def mark_retry(

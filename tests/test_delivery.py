@@ -255,3 +255,26 @@ async def test_housekeeping_prunes_old_rows_and_event_keys_and_forget_drops_a_ke
     async with stack.sessions() as session:
         assert await outbox.messages(session) == []
         assert await session.get(ProcessedEvent, "k1") is None
+
+
+async def test_a_running_worker_sends_a_row_committed_here_without_waiting_for_its_poll(
+    stack: Stack,
+) -> None:
+    """The engine wakes the worker when it commits rows: they go out at once, not at the next poll (an
+    hour away here), and the worker goes back to sleep when the outbox is empty."""
+    adapter = FlakyAdapter()
+    worker = DeliveryWorker(stack.sessions, {"local": adapter}, stack.clock, poll_seconds=3600)
+    running = asyncio.create_task(worker.run_forever())
+    try:
+        for round_ in range(2):
+            await _enqueue(stack, 3)
+            worker.wake()
+            async with asyncio.timeout(10):
+                while len(adapter.delivered) < 3 * (round_ + 1):
+                    await asyncio.sleep(0.01)
+        assert Counter(adapter.delivered) == {"m00": 2, "m01": 2, "m02": 2}
+        assert worker._idle == 3600  # nothing queued: it rests until woken (or the poll)
+    finally:
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running

@@ -203,6 +203,20 @@ def workspace_of(body: dict[str, Any]) -> tuple[str, str]:
     return str(team_id), str(enterprise_id or "")
 
 
+def sender_of(body: dict[str, Any]) -> str:
+    """Who sent a request (workspace and user id), "" when it names nobody (an uninstall)."""
+    user = body.get("user")
+    event = body.get("event")
+    user_id = (
+        (user.get("id") if isinstance(user, dict) else None)
+        or body.get("user_id")
+        or (event.get("user") if isinstance(event, dict) else None)
+    )
+    if not isinstance(user_id, str) or not user_id:
+        return ""
+    return f"{workspace_of(body)[0]}:{user_id}"
+
+
 def _action_value(action: dict[str, Any]) -> str | None:
     for key in ("selected_option",):
         option = action.get(key)

@@ -15,11 +15,12 @@ flow declined and replied instead). A Form returned for anything else (a slash c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -32,11 +33,10 @@ from adapters.slack import events, render
 from adapters.slack.adapter import SlackAdapter, web_client
 from adapters.slack.install import Workspaces
 from adapters.slack.users import Directory
-from flows.types import Actor, Card, CommandEvent, Event, Form, InstalledEvent
+from flows.types import Actor, Card, CommandEvent, Event, Form, Handle, InstalledEvent
 
 log = logging.getLogger("tandem.slack")
 
-Handle = Callable[[Event], Awaitable[Form | None]]
 HomeCard = Callable[[str, str], Awaitable[Card]]  # (workspace, user id) → the App Home card
 
 REPLAY_WINDOW = 60 * 5
@@ -65,6 +65,30 @@ class ReplayGuard:
         return True
 
 
+class _PerKeyOrder:
+    """`async with order(key):` one holder per key at a time, in arrival order (asyncio.Lock's waiters
+    are first come, first served); a key's lock is dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def __call__(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
 class SlackInbound:
     """Owns the bolt AsyncApp and the background work started by acks."""
 
@@ -90,8 +114,10 @@ class SlackInbound:
         self._tasks: set[asyncio.Task[None]] = set()
         # At most this many acknowledged requests are processed at once; the rest wait, parked, so the
         # event loop's ready queue stays short and a new request's ack is not queued behind a burst
-        # of database work (bench/slack_ack.py measures it).
+        # of database work (bench/slack_ack.py measures it). One person's requests run in the order
+        # they were acknowledged, whatever the concurrency (a second click must not overtake the first).
         self._working = asyncio.Semaphore(concurrency)
+        self._in_order = _PerKeyOrder()
         self._bot_user_ids: dict[str, str | None] = {}
         self.directory = Directory(adapter._call, workspaces.sessions)
         self.app = AsyncApp(
@@ -109,7 +135,7 @@ class SlackInbound:
 
         async def ack_and_process(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
             await ack()  # the ack goes back to Slack now; the database work runs after it
-            self.spawn(self._process(body, self._open_loading(body)))
+            self.spawn(self._process(body, self._open_loading(body)), key=events.sender_of(body))
 
         self.app.command(any_)(ack_and_process)
         self.app.action(any_)(ack_and_process)
@@ -199,10 +225,12 @@ class SlackInbound:
 
     # ------------------------------------------------------------ after the ack
 
-    def spawn(self, work: Awaitable[None]) -> None:
+    def spawn(self, work: Awaitable[None], key: str = "") -> None:
+        """Run `work` after the ack: in order with the other work of the same `key` (a person)."""
+
         async def run() -> None:
             try:
-                async with self._working:
+                async with self._in_order(key), self._working:
                     await work
             except Exception:
                 log.exception("Slack request processing failed after the ack")

@@ -58,6 +58,7 @@ from flows.types import (
     Card,
     Event,
     Form,
+    Handle,
     InstalledEvent,
     MemberJoinedEvent,
 )
@@ -65,7 +66,6 @@ from storage import teams_conversations as store
 
 log = logging.getLogger("tandem.teams")
 
-Handle = Callable[[Event], Awaitable[Form | None]]
 
 RETRYABLE = {408, 412, 429, 500, 502, 503, 504}
 GONE = {403, 404}
