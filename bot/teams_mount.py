@@ -85,3 +85,8 @@ def mount(app: web.Application, runtime: Runtime, teams_config: TeamsConfig | No
     )
     app.router.add_post("/api/messages", adapter.handle_request)
     runtime.add_adapter(adapter)
+
+    async def close(_: web.Application) -> None:
+        await adapter.close()  # its outbound HTTP session
+
+    app.on_cleanup.append(close)
