@@ -93,3 +93,8 @@ def mount(app: web.Application, runtime: Runtime, teams_config: TeamsConfig | No
         )
     app.router.add_post("/api/messages", teams.handle_request)
     runtime.add_adapter(teams)
+
+    async def close(_: web.Application) -> None:
+        await teams.close()  # its outbound HTTP session
+
+    app.on_cleanup.append(close)

@@ -6,10 +6,13 @@ and checked (400 with a reason), the request authenticated (401, before anything
 run by a TeamsActivityHandler that translates the activity into a neutral Event for the engine, and the
 invoke response written here. Replies go out through the outbox, not inside the turn.
 
-Outbound (the delivery worker's `send` / `update`), every message is proactive: a stored conversation
-reference and `continue_conversation`, or a new personal chat created in the tenant for a person who has
-never written to the bot. Sends are paced per conversation (Teams allows about 7 per second); 429, 412,
-5xx and timeouts are `RetryLater`, a conversation that is gone (the app was removed) a `PermanentFailure`.
+Outbound (the delivery worker's `send` / `update`), every message is proactive: posted with a stored
+conversation reference, or into a new personal chat created in the tenant for a person who has never
+written to the bot. Those calls go through our aiohttp Bot Connector client (connector.py), not botbuilder's
+msrest client, which sends with `requests` in a thread pool. Sends are paced per conversation (Teams allows
+about 7 per second); 429, 412, 5xx and timeouts are `RetryLater`, a conversation that is gone (the app was
+removed) a `PermanentFailure`. Inside inbound turns (a form shown in reply, roster reads) the SDK's own
+connector client is still used.
 """
 
 from __future__ import annotations
@@ -19,14 +22,18 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
+)
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
@@ -39,19 +46,20 @@ from botbuilder.schema import (
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import (
     AuthenticateRequestResult,
+    AuthenticationConstants,
     ClaimsIdentity,
     ConnectorFactory,
     ServiceClientCredentialsFactory,
     UserTokenClient,
 )
-from msrest.exceptions import ClientRequestError, HttpOperationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from urllib3 import Retry
 
-from adapters.base import PermanentFailure, RetryLater
+from adapters.base import PermanentFailure
 from adapters.images import ImageFiles
 from adapters.teams import inbound
 from adapters.teams.cards import CONTENT_TYPE, render_form, with_images
+from adapters.teams.connector import BotConnector, ConnectorAuth
 from flows.types import (
     ActionEvent,
     Actor,
@@ -65,10 +73,6 @@ from flows.types import (
 from storage import teams_conversations as store
 
 log = logging.getLogger("tandem.teams")
-
-
-RETRYABLE = {408, 412, 429, 500, 502, 503, 504}
-GONE = {403, 404}
 
 
 @dataclass(frozen=True)
@@ -99,14 +103,14 @@ class _BotConfiguration:
 
 
 def _one_try(client: ConnectorClient) -> ConnectorClient:
-    """Make every Bot Connector call a single HTTP attempt. msrest sends with `requests`, whose urllib3
-    `Retry` msrest configures for 3 retries with back-off on 408 and 5xx (502, 504, …) and on connection
-    errors; under urllib3 2 that applies to PUT (card updates) and reconnects of any verb, not POST
-    (msrest still sets urllib3 1's `method_whitelist`). Those retries happened inside the send, unseen by
-    the outbox, sleeping in a thread and doubling the load on a Teams that is shedding it. Now a failure
-    surfaces at once as RetryLater and the delivery worker is the one retry mechanism, with its back-off
-    and Retry-After. The client's requests sessions already hold msrest's urllib3 `Retry` object (one
-    per client), so it is changed in place rather than replaced."""
+    """Make every call of the SDK's Bot Connector client a single HTTP attempt. (The delivery worker no
+    longer uses it, see connector.py; inbound turns still do: a form shown in reply, roster and member
+    reads.) msrest sends with `requests`, whose urllib3 `Retry` msrest configures for 3 retries with
+    back-off on 408 and 5xx (502, 504, …) and on connection errors; under urllib3 2 that applies to PUT and
+    reconnects of any verb, not POST (msrest still sets urllib3 1's `method_whitelist`). Those retries
+    sleep in a thread inside the call and double the load on a Teams that is shedding it; a turn is
+    better off failing at once. The client's requests sessions already hold msrest's urllib3 `Retry`
+    object (one per client), so it is changed in place rather than replaced."""
     policy: Retry = client.config.retry_policy.policy
     policy.total = 0  # and no connect / read / status counts of its own: the first failure is final
     policy.connect = policy.read = policy.status = policy.other = None
@@ -119,12 +123,12 @@ def _one_try(client: ConnectorClient) -> ConnectorClient:
 
 
 class _ReusedConnectors(ConnectorFactory):  # type: ignore[misc]
-    """One Bot Connector client per (service URL, audience), reused for every turn and every send.
+    """One SDK Bot Connector client per (service URL, audience), reused for every turn.
 
-    botbuilder builds a new ConnectorClient (and a user token client) for every inbound activity and every
-    proactive send; each construction costs ~5 ms of CPU in msrest's retry-policy set-up and opens a new
-    HTTP connection. Reusing them keeps connections alive and takes that cost off every message; the
-    credentials inside still fetch and refresh their tokens as before."""
+    botbuilder builds a new ConnectorClient (and a user token client) for every inbound activity; each
+    construction costs ~5 ms of CPU in msrest's retry-policy set-up and opens a new HTTP connection.
+    Reusing them keeps connections alive and takes that cost off every turn; the credentials inside still
+    fetch and refresh their tokens as before."""
 
     def __init__(self, inner: ConnectorFactory, clients: dict[tuple[str, str], ConnectorClient]) -> None:
         self.inner = inner
@@ -142,12 +146,17 @@ class _ReusedConnectors(ConnectorFactory):  # type: ignore[misc]
 
 
 class _Authentication(ConfigurationBotFrameworkAuthentication):  # type: ignore[misc]
-    """The SDK's authentication, with connector clients and the user token client reused (see above)."""
+    """The SDK's authentication, with connector clients and the user token client reused (see above), and
+    the credentials for our own outbound client (`outbound_auth`)."""
 
     def __init__(
         self, configuration: Any, credentials_factory: ServiceClientCredentialsFactory | None
     ) -> None:
-        super().__init__(configuration, credentials_factory=credentials_factory)
+        # the factory ConfigurationBotFrameworkAuthentication would make itself, kept for outbound_auth
+        self.credentials_factory: ServiceClientCredentialsFactory = (
+            credentials_factory or ConfigurationServiceClientCredentialFactory(configuration)
+        )
+        super().__init__(configuration, credentials_factory=self.credentials_factory)
         self.clients: dict[tuple[str, str], ConnectorClient] = {}
         self._token_clients: dict[str, UserTokenClient] = {}
 
@@ -161,6 +170,19 @@ class _Authentication(ConfigurationBotFrameworkAuthentication):  # type: ignore[
 
     def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
         return self.reuse(super().create_connector_factory(claims_identity))
+
+    def outbound_auth(self, app_id: str) -> ConnectorAuth:
+        """The credentials the SDK's connector factory would use for a proactive call from `app_id`:
+        `create_credentials(app_id, <to-channel OAuth scope>, <login endpoint>, validate_authority=True)`.
+        Our configuration names no channel service and no custom endpoints, so botbuilder picks its public
+        cloud settings (the login endpoint below; the scope is `get_originating_audience()`)."""
+        return ConnectorAuth(
+            self.credentials_factory,
+            app_id,
+            self.get_originating_audience(),
+            AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX,
+            validate_authority=True,
+        )
 
     async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
         app_id = str(claims_identity.claims.get("aud") or claims_identity.claims.get("appid") or "")
@@ -198,28 +220,6 @@ class ConversationPacer:
             await self.sleep(slot - now)
 
 
-@dataclass
-class _Sent:
-    ids: list[str] = field(default_factory=list)
-    conversation_id: str | None = None
-
-
-def _status(exc: HttpOperationError) -> int | None:
-    response = getattr(exc, "response", None)
-    code = getattr(response, "status_code", None)
-    return int(code) if code is not None else None
-
-
-def _retry_after(exc: HttpOperationError) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    raw = headers.get("Retry-After")
-    try:
-        return max(0.0, float(raw)) if raw is not None else None
-    except ValueError:
-        return None
-
-
 def _serialize(body: Any) -> Any:
     if hasattr(body, "serialize"):
         return body.serialize()
@@ -247,6 +247,8 @@ class TeamsAdapter:
         self.cloud = CloudAdapter(self.auth)
         self.bot = TandemTeamsBot(self)
         self.pacer = ConversationPacer(config.sends_per_second)
+        # the delivery worker's sends, updates and new personal chats (one aiohttp session)
+        self.connector = BotConnector(self.auth.outbound_auth(self._app_id()))
         # (conversation, service url, sender) already stored by this process: one write per first contact
         self._known: set[tuple[str, str, str]] = set()
         # Read-through caches that keep the database off the hot path (SQLite serialises every
@@ -399,15 +401,15 @@ class TeamsAdapter:
         if reference is None:
             raise PermanentFailure("no Teams conversation to update the message in")
         activity = self._card_activity(card)
+        _address(activity, reference, conversation_id)
         activity.id = ref
-
-        async def logic(turn_context: TurnContext) -> None:
-            _address(activity, reference, conversation_id)
-            await turn_context.adapter.update_activity(turn_context, activity)
-
         await self.pacer.wait(conversation_id)
-        await self._call(lambda: self.cloud.continue_conversation(reference, logic, self._app_id()))
+        await self.connector.update(reference.service_url, conversation_id, ref, activity)
         return ref
+
+    async def close(self) -> None:
+        """Close the outbound HTTP session (the app's cleanup calls this)."""
+        await self.connector.close()
 
     def _card_activity(self, card: Card) -> Activity:
         """The message for a card; a chart file goes inline, as a link, or as a line (see with_images)."""
@@ -475,16 +477,9 @@ class TeamsAdapter:
     async def _post(
         self, reference: ConversationReference, conversation_id: str, activity: Activity
     ) -> str | None:
-        sent = _Sent()
-
-        async def logic(turn_context: TurnContext) -> None:
-            _address(activity, reference, conversation_id)
-            responses = await turn_context.adapter.send_activities(turn_context, [activity])
-            sent.ids.extend(r.id for r in responses if r is not None and r.id)
-
+        _address(activity, reference, conversation_id)
         await self.pacer.wait(conversation_id)
-        await self._call(lambda: self.cloud.continue_conversation(reference, logic, self._app_id()))
-        return sent.ids[0] if sent.ids else None
+        return await self.connector.send(reference.service_url, conversation_id, activity)
 
     async def _create_personal(self, target: dict[str, Any], activity: Activity) -> str | None:
         """Open a personal chat with someone who never wrote to the bot, in their tenant, and post."""
@@ -509,63 +504,38 @@ class TeamsAdapter:
             tenant_id=tenant_id,
             channel_data={"tenant": {"id": tenant_id}} if tenant_id else None,
         )
-        sent = _Sent()
-
-        async def logic(turn_context: TurnContext) -> None:
-            conversation = turn_context.activity.conversation
-            sent.conversation_id = conversation.id if conversation is not None else None
-            activity.conversation = conversation
-            activity.from_property = known.bot
-            activity.recipient = ChannelAccount(id=member_id)
-            activity.service_url = row.service_url
-            activity.channel_id = "msteams"
-            responses = await turn_context.adapter.send_activities(turn_context, [activity])
-            sent.ids.extend(r.id for r in responses if r is not None and r.id)
-
-        await self._call(
-            lambda: self.cloud.create_conversation(
-                self._app_id(), logic, parameters, "msteams", row.service_url, None
-            )
+        # as botbuilder's create_conversation did: create the chat, then post into it (two calls)
+        created = await self.connector.create_conversation(row.service_url, parameters)
+        conversation_id = str(created.id)
+        activity.conversation = ConversationAccount(id=conversation_id, tenant_id=tenant_id)
+        activity.from_property = known.bot
+        activity.recipient = ChannelAccount(id=member_id)
+        activity.service_url = row.service_url
+        activity.channel_id = "msteams"
+        ref = await self.connector.send(row.service_url, conversation_id, activity)
+        reference = ConversationReference(
+            bot=known.bot,
+            user=ChannelAccount(id=member_id),
+            conversation=ConversationAccount(
+                id=conversation_id, conversation_type="personal", tenant_id=tenant_id
+            ),
+            channel_id="msteams",
+            service_url=row.service_url,
         )
-        if sent.conversation_id:
-            reference = ConversationReference(
-                bot=known.bot,
-                user=ChannelAccount(id=member_id),
-                conversation=ConversationAccount(
-                    id=sent.conversation_id, conversation_type="personal", tenant_id=tenant_id
-                ),
-                channel_id="msteams",
+        async with self.sessions() as session, session.begin():
+            await store.save_conversation(
+                session,
+                conversation_id=conversation_id,
+                kind="personal",
+                tenant_id=tenant_id or "",
                 service_url=row.service_url,
+                reference=reference.serialize(),
+                now=self.now(),
+                user_id=member_id,
+                aad_object_id=member.aad_object_id if member is not None else None,
             )
-            async with self.sessions() as session, session.begin():
-                await store.save_conversation(
-                    session,
-                    conversation_id=sent.conversation_id,
-                    kind="personal",
-                    tenant_id=tenant_id or "",
-                    service_url=row.service_url,
-                    reference=reference.serialize(),
-                    now=self.now(),
-                    user_id=member_id,
-                    aad_object_id=member.aad_object_id if member is not None else None,
-                )
-                await store.remember_dm_address(session, [user, member_id], sent.conversation_id)
-        return sent.ids[0] if sent.ids else None
-
-    async def _call(self, operation: Callable[[], Awaitable[Any]]) -> Any:
-        try:
-            return await operation()
-        except HttpOperationError as exc:
-            status = _status(exc)
-            if status in RETRYABLE:
-                raise RetryLater(f"Teams answered {status}", _retry_after(exc)) from exc
-            if status in GONE:
-                raise PermanentFailure(
-                    f"Teams answered {status}: the conversation is gone or the app was removed"
-                ) from exc
-            raise PermanentFailure(f"Teams refused the message ({status}): {exc}") from exc
-        except (ClientRequestError, OSError, TimeoutError) as exc:
-            raise RetryLater(f"cannot reach the Bot Connector: {exc}") from exc
+            await store.remember_dm_address(session, [user, member_id], conversation_id)
+        return ref
 
 
 def _looks_like_channel(address: str) -> bool:

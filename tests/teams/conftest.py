@@ -53,6 +53,7 @@ class Call:
     activity_id: str | None
     body: Any
     authorization: str | None
+    raw_path: str = ""  # as sent, percent-escapes and all
 
 
 @dataclass
@@ -82,7 +83,15 @@ class FakeConnector:
         rest = (match.group("rest") if match else None) or ""
         activity_id = rest.split("/", 1)[1] if rest.startswith("activities/") else None
         self.calls.append(
-            Call(request.method, path, conversation, activity_id, body, request.headers.get("Authorization"))
+            Call(
+                request.method,
+                path,
+                conversation,
+                activity_id,
+                body,
+                request.headers.get("Authorization"),
+                request.raw_path,
+            )
         )
         if request.method in ("POST", "PUT") and self.failures:
             status, headers = self.failures.pop(0)
