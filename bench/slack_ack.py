@@ -225,6 +225,14 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return own.user + own.system + children, children
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, every process: the load around the apps)."""
+    import psutil
+
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -307,7 +315,8 @@ async def bench_backend(backend: str, rate: int, seconds: float) -> dict[str, An
         }
         servers = {"bare": processes[1].pid, "tandem": processes[2].pid}
         results: dict[str, Any] = {
-            name: {"latencies": [], "errors": 0, "cpu": 0.0, "worker_cpu": 0.0} for name in targets
+            name: {"latencies": [], "errors": 0, "cpu": 0.0, "worker_cpu": 0.0, "cores": 0.0, "wall": 0.0}
+            for name in targets
         }
         for url in targets.values():
             await drive(url, rate, 1.0, respond_url)  # warm-up
@@ -315,10 +324,16 @@ async def bench_backend(backend: str, rate: int, seconds: float) -> dict[str, An
         rounds = max(1, round(seconds))
         for _ in range(rounds):
             for name, url in targets.items():
-                before = cpu_seconds(servers[name])
+                before, busy_before, wall_before = (
+                    cpu_seconds(servers[name]),
+                    machine_busy(),
+                    time.monotonic(),
+                )
                 latencies, errors = await drive(url, rate, seconds / rounds, respond_url)
                 await asyncio.sleep(0.3)  # the work queued after the acks belongs to this round
                 after = cpu_seconds(servers[name])
+                results[name]["cores"] += machine_busy() - busy_before
+                results[name]["wall"] += time.monotonic() - wall_before
                 results[name]["latencies"] += latencies
                 results[name]["errors"] += errors
                 results[name]["cpu"] += after[0] - before[0]
@@ -345,7 +360,7 @@ async def main_async(backends: list[str], rate: int, seconds: float) -> int:
     print(f"signed block_actions, open loop, {rate} req/s for {seconds:g} s each (after 1 s warm-up)")
     print("latency = request sent → HTTP response read (ms); fake Slack Web API for outbound")
     header = f"{'backend':<11}{'app':<8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
-    print(header + f"{'cpu ms/req':>12}{'p99 ratio':>11}{'recorded':>12}")
+    print(header + f"{'cpu ms/req':>12}{'cores busy':>12}{'p99 ratio':>11}{'recorded':>12}")
     ok = True
     for backend in backends:
         r = await bench_backend(backend, rate, seconds)
@@ -357,6 +372,7 @@ async def main_async(backends: list[str], rate: int, seconds: float) -> int:
                 f"{backend:<11}{name:<8}{pct(lat, 0.5):>9.1f}{pct(lat, 0.99):>9.1f}"
                 f"{max(lat) if lat else float('nan'):>9.1f}{data['errors']:>8}"
                 f"{1000 * data['cpu'] / max(1, len(lat)):>12.2f}"
+                f"{data['cores'] / max(1e-9, data['wall']):>12.2f}"
             )
             if name == "tandem":
                 line += f"{ratio:>11.2f}{r['recorded']:>7}/{r['expected']}"

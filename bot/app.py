@@ -73,7 +73,7 @@ async def metrics_view(request: web.Request) -> web.Response:
             (
                 "tandem_deliveries_total",
                 "counter",
-                "Delivery outcomes since this Tandem started.",
+                "Delivery outcomes since the process that delivers (the worker process, if any) started.",
                 {"outcome": name},
                 float(value),
             )

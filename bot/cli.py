@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -50,7 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Library chatter at INFO (a line per scheduler tick, per migration step) buries what Tandem says.
-    for noisy in ("alembic", "apscheduler"):
+    # (aiohttp.access: a line per HTTP request, i.e. per Slack event and Teams activity.)
+    for noisy in ("alembic", "apscheduler", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command is None:
         parser.print_help()
@@ -170,6 +172,9 @@ async def _serve(settings: Settings) -> None:
     for line in platform_status(runtime):
         print(line)
     print("Without any platform you can still try the flows: `tandem demo`. Stop with Ctrl-C.", flush=True)
+    # Everything loaded so far (SQLAlchemy, botbuilder, slack-bolt: a large heap) lives as long as the
+    # process: out of the garbage collector's sight, its full collections stop pausing the acks.
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

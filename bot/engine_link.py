@@ -45,7 +45,7 @@ class EngineLink:
         max_restart_delay: float = 10.0,
         max_deaths: int = 3,
         stop_timeout: float = 30.0,
-        nice: int = 10,
+        nice: int = 19,
     ) -> None:
         self.python = python
         self.restart_delay = restart_delay
@@ -79,6 +79,10 @@ class EngineLink:
         result = await self._request("handle", event)
         assert result is None or isinstance(result, Form)
         return result
+
+    async def slack(self, body: dict[str, Any], bot_user_id: str | None) -> None:
+        """Process an acknowledged Slack request (its body) in the worker process (`SlackInbound.process`)."""
+        await self._request("slack", (body, bot_user_id))
 
     async def stats(self) -> dict[str, int]:
         """The worker's counters (scheduler ticks, deliveries) for /metrics."""

@@ -65,9 +65,6 @@ class Runtime:
         # over there (bot.worker_process), which also ticks and delivers. Without, everything runs here.
         self.link: EngineLink | None = EngineLink() if worker_process else None
         self.handle: Handle = self.link.handle if self.link is not None else self.engine.handle
-        # How many acknowledged Slack requests are processed at once: one on this loop (it also answers
-        # the acks), more when the work happens in the worker process.
-        self.handle_concurrency = 16 if self.link is not None else 1
 
     def add_adapter(self, adapter: Adapter) -> None:
         self.adapters[adapter.platform] = adapter

@@ -72,9 +72,10 @@ def adapter(runtime: Runtime) -> SlackAdapter:
     return slack
 
 
-def build(runtime: Runtime) -> SlackInbound:
-    """The Slack adapter and its inbound handler for `runtime` (Slack must be configured). Events go to
-    `runtime.handle`: the engine here, or in the worker process."""
+def build(runtime: Runtime, *, concurrency: int = 1) -> SlackInbound:
+    """The Slack adapter and its inbound handler for `runtime` (Slack must be configured). With a worker
+    process, acknowledged requests are forwarded to the worker's own SlackInbound (`bot.worker_process`);
+    without, processed here, `concurrency` at a time (one: this loop also answers the acks)."""
     settings = runtime.settings
     assert settings.slack_signing_secret is not None
     slack = adapter(runtime)
@@ -86,7 +87,8 @@ def build(runtime: Runtime) -> SlackInbound:
         handle=runtime.handle,
         home_card=slack.home_builder,
         api_url=settings.slack_api_url,
-        concurrency=runtime.handle_concurrency,
+        concurrency=concurrency,
+        forward=runtime.link.slack if runtime.link is not None else None,
     )
 
 

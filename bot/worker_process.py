@@ -3,15 +3,18 @@
 `tandem serve` with a worker process (TANDEM_WORKER_PROCESS, on by default with PostgreSQL) splits in two:
 
 - the **front** (the `tandem serve` process) answers HTTP: it checks signatures and tokens, acknowledges
-  Slack and Teams, and hands each neutral Event to the worker (`bot.engine_link.EngineLink`);
-- the **worker** (this module, started by the front as `python -m bot.worker_process`) runs each Event
-  through the engine, ticks the schedules and sends the outbox through the adapters.
+  Slack and hands the acknowledged request over, and for Teams runs the turn and hands its neutral Event
+  to the worker, waiting for the answer (an invoke needs it) (`bot.engine_link.EngineLink`);
+- the **worker** (this module, started by the front as `python -m bot.worker_process`) processes the
+  Slack requests (identity, the engine, forms), runs each Event through the engine, ticks the schedules
+  and sends the outbox through the adapters.
 
 So an acknowledgement never waits behind the database work of the clicks before it: on a 2-core machine
 the two halves get a core each instead of sharing one event loop (bench/slack_ack.py).
 
 The two talk over a socket pair the front creates (the worker's end is passed as a file descriptor):
-length-prefixed pickled tuples, `("handle", id, event)` and `("stats", id)` in, `("ok", id, result)` or
+length-prefixed pickled tuples, `("handle", id, event)`, `("slack", id, (body, bot user id))` and
+`("stats", id)` in, `("ok", id, result)` or
 `("error", id, text)` out. Both ends run the same code from the same installation, so pickle is safe here;
 nothing else can reach the socket. When the front closes its end, the worker finishes the events it
 has, stops the scheduler and the delivery worker, and exits.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import pickle
@@ -32,6 +36,9 @@ from typing import Any
 log = logging.getLogger("tandem.worker")
 
 _HEADER = struct.Struct("!I")
+# Acknowledged Slack requests processed at once here (one person's always in order): this loop answers
+# no acks, so it can overlap a few requests' database round trips.
+SLACK_CONCURRENCY = 4
 MAX_FRAME = 64 * 1024 * 1024
 
 
@@ -57,15 +64,17 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[Any, ...] | None:
 
 
 async def serve(fd: int) -> None:
+    from adapters.slack import SlackInbound
     from bot import slack_mount, teams_mount
     from bot.runtime import Runtime
     from bot.settings import load_settings
 
     settings = load_settings()
     runtime = Runtime(settings)
-    if settings.slack_enabled:
-        slack = slack_mount.adapter(runtime)
-        runtime.add_adapter(slack)
+    slack: SlackInbound | None = None
+    if settings.slack_enabled:  # no HTTP here: the front forwards the requests it acknowledged
+        slack = slack_mount.build(runtime, concurrency=SLACK_CONCURRENCY)
+        runtime.add_adapter(slack.adapter)
     teams = teams_mount.adapter(runtime)
     if teams is not None:
         runtime.add_adapter(teams)
@@ -77,6 +86,10 @@ async def serve(fd: int) -> None:
         try:
             if kind == "handle":
                 result: Any = await runtime.engine.handle(payload)
+            elif kind == "slack" and slack is not None:
+                body, bot_user_id = payload
+                await slack.process(body, bot_user_id)
+                result = None
             elif kind == "stats":
                 stats = runtime.worker.stats
                 result = {
@@ -93,6 +106,7 @@ async def serve(fd: int) -> None:
             reply = frame(("error", request_id, f"{type(exc).__name__}: {exc}"))
         writer.write(reply)
 
+    gc.freeze()  # as in `tandem serve`: the long-lived heap out of the collector's sight
     log.info("worker process ready: engine, scheduler and delivery run here")
     try:
         while (message := await read_frame(reader)) is not None:
@@ -103,6 +117,8 @@ async def serve(fd: int) -> None:
     finally:
         if working:
             await asyncio.gather(*working, return_exceptions=True)
+        if slack is not None:
+            await slack.drain()
         writer.close()
         for adapter in runtime.adapters.values():
             close = getattr(adapter, "close", None)

@@ -71,7 +71,7 @@ async def enqueue(
             session, delivery.replaces, platform, target.get("address"), payload
         ):
             continue
-        outbox.add(
+        await outbox.add(
             session,
             team_id=delivery.team_id,
             platform=platform,

@@ -10,6 +10,9 @@ click on a button that opens a form (`Button.opens_form`) therefore opens a "loa
 the queue, and the form replaces it with `views.update` when the flow has run (or a short notice, if the
 flow declined and replied instead). A Form returned for anything else (a slash command) is opened with
 `views.open` from the task, as soon as the flow returns.
+
+With a worker process (bot.worker_process), the front's SlackInbound only acknowledges: `forward` hands
+each acknowledged body to the worker's SlackInbound, whose `process` does all of the above there.
 """
 
 from __future__ import annotations
@@ -24,9 +27,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack import events, render
@@ -38,6 +44,8 @@ from flows.types import Actor, Card, CommandEvent, Event, Form, Handle, Installe
 log = logging.getLogger("tandem.slack")
 
 HomeCard = Callable[[str, str], Awaitable[Card]]  # (workspace, user id) → the App Home card
+# Hands an acknowledged request (its body, the workspace's bot user id) to another process's `process`.
+Forward = Callable[[dict[str, Any], str | None], Awaitable[None]]
 
 REPLAY_WINDOW = 60 * 5
 # Slack signs with the request's timestamp and refuses anything older than five minutes.
@@ -63,6 +71,18 @@ class ReplayGuard:
             return False
         self._seen[signature] = now
         return True
+
+
+class _CheckedRequest(AsyncBoltRequest):
+    """bolt's request for a body this handler has already parsed and checked. (slack-bolt's aiohttp
+    adapter, `to_bolt_request`, would parse it a second time: a URL-decode and a JSON parse of up to a
+    megabyte, on every request, in the ack's path.)"""
+
+    def __init__(self, request: web.Request, raw: bytes, body: dict[str, Any]) -> None:
+        super().__init__(body="", query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+        self.raw_body = raw.decode("utf-8")  # bolt checks the signature again, over these bytes
+        self.body = body
+        self.context = build_async_context(AsyncBoltContext({}), body)
 
 
 class _PerKeyOrder:
@@ -103,6 +123,7 @@ class SlackInbound:
         api_url: str = "https://slack.com/api/",
         attempts: int = 3,
         concurrency: int = 1,
+        forward: Forward | None = None,
     ) -> None:
         self.verifier = SignatureVerifier(signing_secret)
         self.workspaces = workspaces
@@ -110,6 +131,7 @@ class SlackInbound:
         self.handle = handle
         self.home_card = home_card
         self.attempts = attempts
+        self.forward = forward
         self.replays = ReplayGuard()
         self._tasks: set[asyncio.Task[None]] = set()
         # At most this many acknowledged requests are processed at once; the rest wait, parked, so the
@@ -135,7 +157,7 @@ class SlackInbound:
 
         async def ack_and_process(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
             await ack()  # the ack goes back to Slack now; the database work runs after it
-            self.spawn(self._process(body, self._open_loading(body)), key=events.sender_of(body))
+            self.after_ack(body)
 
         self.app.command(any_)(ack_and_process)
         self.app.action(any_)(ack_and_process)
@@ -209,11 +231,11 @@ class SlackInbound:
         if not self.replays.first_time(signature):
             return web.json_response({"ok": False, "error": "replayed request"}, status=401)
         try:
-            events.parse_request(body, request.content_type)
+            checked = events.parse_request(body, request.content_type)
         except events.PayloadError as exc:
             return web.json_response({"ok": False, "error": str(exc)}, status=400)
         try:
-            bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+            bolt_response = await self.app.async_dispatch(_CheckedRequest(request, body, checked.body))
         except Exception:
             log.exception("slack-bolt failed on a valid, signed request")
             return web.json_response({"ok": False, "error": "could not process the request"}, status=400)
@@ -225,13 +247,27 @@ class SlackInbound:
 
     # ------------------------------------------------------------ after the ack
 
-    def spawn(self, work: Awaitable[None], key: str = "") -> None:
-        """Run `work` after the ack: in order with the other work of the same `key` (a person)."""
+    def after_ack(self, body: dict[str, Any]) -> None:
+        """Start the work on an acknowledged request: here (`process`), or handed to `forward`."""
+        if self.forward is not None:
+            team, _ = events.workspace_of(body)
+            self._track(self.forward(body, self._bot_user_ids.get(team)))
+        else:
+            self._track(self.process(body))
 
+    async def process(self, body: dict[str, Any], bot_user_id: str | None = None) -> None:
+        """Process an acknowledged request: in order with the same person's others, at most `concurrency`
+        at once. `bot_user_id`: the workspace's bot user, when the request was authorised elsewhere."""
+        if bot_user_id:
+            self._bot_user_ids[events.workspace_of(body)[0]] = bot_user_id
+        loading = self._open_loading(body)  # beside the queue: a trigger id lives 3 seconds
+        async with self._in_order(events.sender_of(body)), self._working:
+            await self._process(body, loading)
+
+    def _track(self, work: Awaitable[None]) -> None:
         async def run() -> None:
             try:
-                async with self._in_order(key), self._working:
-                    await work
+                await work
             except Exception:
                 log.exception("Slack request processing failed after the ack")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -212,3 +213,32 @@ async def test_unknown_events_are_acknowledged_not_retried(tandem: SlackTandem) 
         "event": {"type": "reaction_added", "user": "W1"},
     }
     assert (await tandem.event(body)).status == 200
+
+
+async def test_one_persons_requests_run_in_order_others_alongside() -> None:
+    """With more than one request processed at once (the worker process), a person's second click never
+    overtakes their first; someone else's runs meanwhile."""
+    from adapters.slack.inbound import _PerKeyOrder
+
+    order = _PerKeyOrder()
+    first_may_finish = asyncio.Event()
+    log: list[str] = []
+
+    async def work(key: str, name: str, wait: asyncio.Event | None = None) -> None:
+        async with order(key):
+            log.append(f"start {name}")
+            if wait is not None:
+                await wait.wait()
+            log.append(f"end {name}")
+
+    tasks = [
+        asyncio.create_task(work("T1:W111", "ana-1", first_may_finish)),
+        asyncio.create_task(work("T1:W111", "ana-2")),
+        asyncio.create_task(work("T1:W222", "ben-1")),
+    ]
+    await asyncio.sleep(0.05)
+    assert log == ["start ana-1", "start ben-1", "end ben-1"]  # ana-2 waits for ana-1
+    first_may_finish.set()
+    await asyncio.gather(*tasks)
+    assert log[3:] == ["end ana-1", "start ana-2", "end ana-2"]
+    assert order._locks == {}  # nothing kept for people with nothing running

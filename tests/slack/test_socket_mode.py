@@ -4,10 +4,6 @@ effect once even when Slack redelivers them; the connection closed on shutdown."
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +14,7 @@ from sqlalchemy import select
 
 from flows.clock import ManualClock
 from storage.models import ProcessedEvent
+from tests.serve_process import tandem_serve
 from tests.slack.conftest import (
     BOT_TOKEN,
     BOT_USER,
@@ -147,25 +144,14 @@ async def test_shutdown_closes_the_socket(
 async def test_tandem_serve_runs_slack_in_socket_mode_and_stops_cleanly(
     fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "SLACK_", "MICROSOFT_"))}
-    env.update(
-        TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}",
-        TANDEM_PORT=str(_free_port()),
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_APP_TOKEN=APP_TOKEN,
-        SLACK_API_URL=fake_slack.api_url,
-    )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "serve",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
+    env = {
+        "TANDEM_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "SLACK_API_URL": fake_slack.api_url,
+    }
+    async with tandem_serve(env, wait_healthy=False) as served:
         await asyncio.wait_for(fake_slack.socket_open.wait(), timeout=60)
         authored = envelopes(fake_slack)[0]
         await fake_slack.send_envelope(authored)
@@ -175,18 +161,7 @@ async def test_tandem_serve_runs_slack_in_socket_mode_and_stops_cleanly(
             await asyncio.sleep(0.05)
         ((name, body),) = fake_slack.responses
         assert name == "authored" and "What Tandem can do" in str(body)
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-        output, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
-    text = output.decode()
-    assert proc.returncode == 0, text
-    assert "Slack: on, one workspace (SLACK_BOT_TOKEN), in Socket Mode (SLACK_APP_TOKEN)" in text
-    assert "Traceback" not in text
+    assert served.process.returncode == 0, served.output
+    assert "Slack: on, one workspace (SLACK_BOT_TOKEN), in Socket Mode (SLACK_APP_TOKEN)" in served.output
+    assert "Traceback" not in served.output
     await asyncio.wait_for(fake_slack.socket_closed.wait(), timeout=5)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
