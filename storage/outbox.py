@@ -28,6 +28,65 @@ class ClaimedMessage:
     sensitive: bool = True  # unknown counts as sensitive: its payload is erased once sent
 
 
+# The delivery hot path's statements, built once (building a statement costs more Python than running it).
+_ADD = insert(_T)
+
+
+def _claim(dialect: str) -> Any:
+    ready = or_(
+        and_(_T.c.status == OutboxStatus.pending, _T.c.next_attempt_at <= bindparam("now")),
+        and_(_T.c.status == OutboxStatus.sending, _T.c.lease_until < bindparam("now")),
+    )
+    ids = (
+        select(_T.c.id)
+        .where(ready, _T.c.platform.in_(bindparam("platforms", expanding=True)))
+        .order_by(_T.c.id)
+        .limit(bindparam("limit"))
+    )
+    if dialect == "postgresql":
+        ids = ids.with_for_update(skip_locked=True)
+    return (
+        update(_T)
+        .where(_T.c.id.in_(ids.scalar_subquery()))
+        .values(
+            status=OutboxStatus.sending, lease_until=bindparam("lease_until"), claimed_by=bindparam("worker")
+        )
+        .returning(
+            _T.c.id,
+            _T.c.team_id,
+            _T.c.platform,
+            _T.c.target,
+            _T.c.payload,
+            _T.c.attempts,
+            _T.c.replaces_key,
+            _T.c.sensitive,
+        )
+    )
+
+
+_CLAIM = {dialect: _claim(dialect) for dialect in ("postgresql", "sqlite")}
+_MARK_SENT = (
+    update(_T)
+    .where(_T.c.id == bindparam("row_id"))
+    .values(
+        status=OutboxStatus.sent,
+        platform_ref=bindparam("ref"),
+        sent_at=bindparam("sent_at"),
+        lease_until=None,
+        last_error=None,
+        payload=case((_T.c.sensitive.is_(True), null()), else_=_T.c.payload),
+    )
+)
+_NEXT_READY = select(
+    select(func.min(_T.c.next_attempt_at))
+    .where(_T.c.status == OutboxStatus.pending, _T.c.platform.in_(bindparam("platforms", expanding=True)))
+    .scalar_subquery(),
+    select(func.min(_T.c.lease_until))
+    .where(_T.c.status == OutboxStatus.sending, _T.c.platform.in_(bindparam("platforms", expanding=True)))
+    .scalar_subquery(),
+)
+
+
 async def add(
     session: AsyncSession,
     *,
@@ -44,19 +103,20 @@ async def add(
     """Queue one message, in the caller's transaction (a Core INSERT: on the path of every click, the
     ORM's unit of work cost more than the statement)."""
     await session.execute(
-        insert(_T).values(
-            team_id=team_id,
-            platform=platform,
-            target=target,
-            payload=payload,
-            sensitive=sensitive,
-            status=OutboxStatus.pending,
-            attempts=0,
-            next_attempt_at=max(now, not_before) if not_before else now,
-            created_at=now,
-            message_key=message_key,
-            replaces_key=replaces_key,
-        )
+        _ADD,
+        {
+            "team_id": team_id,
+            "platform": platform,
+            "target": target,
+            "payload": payload,
+            "sensitive": sensitive,
+            "status": OutboxStatus.pending,
+            "attempts": 0,
+            "next_attempt_at": max(now, not_before) if not_before else now,
+            "created_at": now,
+            "message_key": message_key,
+            "replaces_key": replaces_key,
+        },
     )
 
 
@@ -72,29 +132,10 @@ async def claim_batch(
     """Lease up to `limit` ready rows to `worker`, oldest first, in one statement (UPDATE … RETURNING). A
     row whose lease expired (its worker died) is ready again. On PostgreSQL, FOR UPDATE SKIP LOCKED keeps
     concurrent workers off each other's rows."""
-    ready = or_(
-        and_(_T.c.status == OutboxStatus.pending, _T.c.next_attempt_at <= now),
-        and_(_T.c.status == OutboxStatus.sending, _T.c.lease_until < now),
-    )
-    ids = select(_T.c.id).where(ready, _T.c.platform.in_(list(platforms))).order_by(_T.c.id).limit(limit)
-    if dialect_name(session) == "postgresql":
-        ids = ids.with_for_update(skip_locked=True)
-    stmt = (
-        update(_T)
-        .where(_T.c.id.in_(ids.scalar_subquery()))
-        .values(status=OutboxStatus.sending, lease_until=now + lease, claimed_by=worker)
-        .returning(
-            _T.c.id,
-            _T.c.team_id,
-            _T.c.platform,
-            _T.c.target,
-            _T.c.payload,
-            _T.c.attempts,
-            _T.c.replaces_key,
-            _T.c.sensitive,
-        )
-    )
-    rows = sorted((await session.execute(stmt)).all(), key=lambda row: int(row.id))
+    stmt = _CLAIM["postgresql" if dialect_name(session) == "postgresql" else "sqlite"]
+    params = {"now": now, "lease_until": now + lease, "worker": worker, "limit": limit}
+    params["platforms"] = list(platforms)
+    rows = sorted((await session.execute(stmt, params)).all(), key=lambda row: int(row.id))
     return [
         ClaimedMessage(
             row.id,
@@ -115,19 +156,7 @@ async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, str | None]
     way (a delivered card may carry secrets meant only for its recipient)."""
     if not sent:
         return
-    stmt = (
-        update(_T)
-        .where(_T.c.id == bindparam("row_id"))
-        .values(
-            status=OutboxStatus.sent,
-            platform_ref=bindparam("ref"),
-            sent_at=now,
-            lease_until=None,
-            last_error=None,
-            payload=case((_T.c.sensitive.is_(True), null()), else_=_T.c.payload),
-        )
-    )
-    await session.execute(stmt, [{"row_id": row_id, "ref": ref} for row_id, ref in sent])
+    await session.execute(_MARK_SENT, [{"row_id": i, "ref": ref, "sent_at": now} for i, ref in sent])
 
 
 async def mark_retry(
@@ -229,14 +258,7 @@ async def next_ready_at(session: AsyncSession, platforms: Sequence[str]) -> date
     """When the earliest row can next be claimed: a pending row's next attempt, or a leased row's lease
     end (its worker may have died). The worker claims when this is due and sleeps until then otherwise,
     so finding nothing to do costs one read, never a write transaction."""
-    where = OutboxMessage.platform.in_(list(platforms))
-    pending = select(func.min(OutboxMessage.next_attempt_at)).where(
-        OutboxMessage.status == OutboxStatus.pending, where
-    )
-    leased = select(func.min(OutboxMessage.lease_until)).where(
-        OutboxMessage.status == OutboxStatus.sending, where
-    )
-    row = (await session.execute(select(pending.scalar_subquery(), leased.scalar_subquery()))).one()
+    row = (await session.execute(_NEXT_READY, {"platforms": list(platforms)})).one()
     times = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in row if t is not None]
     return min(times) if times else None
 

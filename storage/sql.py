@@ -12,9 +12,15 @@ def dialect_name(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
+_IGNORING: dict[tuple[str, type[Any]], Any] = {}  # built once per dialect and model: on every event's path
+
+
 async def insert_ignore(session: AsyncSession, model: type[Any], values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted (we won the race)."""
-    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
-    stmt = insert(model).values(**values).on_conflict_do_nothing()
-    result = await session.execute(stmt)
+    dialect = dialect_name(session)
+    stmt = _IGNORING.get((dialect, model))
+    if stmt is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = _IGNORING[(dialect, model)] = insert(model.__table__).on_conflict_do_nothing()
+    result = await session.execute(stmt, values)
     return bool(getattr(result, "rowcount", 0))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -59,9 +59,17 @@ async def members(session: AsyncSession, team_id: int) -> list[MemberView]:
     return [MemberView(*row) for row in (await session.execute(stmt)).all()]
 
 
+_PERSON_BY_IDENTITY = (  # built once: every inbound event looks its sender up
+    select(Person)
+    .join(Identity)
+    .where(Identity.platform == bindparam("platform"), Identity.user_id == bindparam("user_id"))
+    .limit(1)
+)
+
+
 async def person_by_identity(session: AsyncSession, platform: str, user_id: str) -> Person | None:
-    stmt = select(Person).join(Identity).where(Identity.platform == platform, Identity.user_id == user_id)
-    return (await session.execute(stmt.limit(1))).scalar_one_or_none()
+    params = {"platform": platform, "user_id": user_id}
+    return (await session.execute(_PERSON_BY_IDENTITY, params)).scalar_one_or_none()
 
 
 async def teams_of_person(session: AsyncSession, person_id: int) -> list[Team]:
