@@ -9,7 +9,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flows.recurrence import zone
-from storage.db import is_sqlite, normalise_url
+from storage.db import normalise_url
 
 
 class SettingsError(Exception):
@@ -29,9 +29,9 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(None, alias="TANDEM_SECRET_KEY")
     # Optional: the https address the bot is reachable at, for links to the images it serves (charts).
     public_url: str | None = Field(None, alias="TANDEM_PUBLIC_URL")
-    # Where `tandem serve` runs the engine and the delivery worker: in a second process ("on"), beside the
-    # HTTP front ("off"), or "auto": a second process on PostgreSQL, one process on SQLite (one writer).
-    worker_process: Literal["auto", "on", "off"] = Field("auto", alias="TANDEM_WORKER_PROCESS")
+    # "on": `tandem serve` runs the engine, the schedules and the delivery worker in a second process, and
+    # answers HTTP in the first (bot/worker_process.py); "off" (the default): all in one process.
+    worker_process: Literal["on", "off"] = Field("off", alias="TANDEM_WORKER_PROCESS")
 
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
@@ -83,8 +83,6 @@ class Settings(BaseSettings):
     @property
     def uses_worker_process(self) -> bool:
         """Whether `tandem serve` runs the engine in a worker process (TANDEM_WORKER_PROCESS)."""
-        if self.worker_process == "auto":
-            return not is_sqlite(self.database_url)
         return self.worker_process == "on"
 
     @property

@@ -1,6 +1,6 @@
 """The worker process: the engine, the scheduler and the delivery worker, apart from the HTTP front.
 
-`tandem serve` with a worker process (TANDEM_WORKER_PROCESS, on by default with PostgreSQL) splits in two:
+`tandem serve` with TANDEM_WORKER_PROCESS=on splits in two:
 
 - the **front** (the `tandem serve` process) answers HTTP: it checks signatures and tokens, acknowledges
   Slack and hands the acknowledged request over, and for Teams runs the turn and hands its neutral Event
@@ -9,8 +9,11 @@
   Slack requests (identity, the engine, forms), runs each Event through the engine, ticks the schedules
   and sends the outbox through the adapters.
 
-So an acknowledgement never waits behind the database work of the clicks before it: on a 2-core machine
-the two halves get a core each instead of sharing one event loop (bench/slack_ack.py).
+An acknowledgement then never waits behind the database work of the clicks before it on one event loop,
+the engine can use a second core, and a worker that crashes (or is killed for memory) is replaced without
+the HTTP side going down: what it held is sent again (bot/engine_link.py). On the 2-core benchmark machine
+it did not make acks faster (bench/README.md): the two processes compete for the same cores, and the
+split adds the hand-over; it is off by default.
 
 The two talk over a socket pair the front creates (the worker's end is passed as a file descriptor):
 length-prefixed pickled tuples, `("handle", id, event)`, `("slack", id, (body, bot user id))` and
