@@ -31,6 +31,7 @@ import gc
 import logging
 import os
 import pickle
+import signal
 import socket
 import struct
 import sys
@@ -136,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fd", type=int, required=True, help="the socket to the front")
     parser.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority by this much")
     args = parser.parse_args(argv)
+    # Ctrl-C in a terminal, and a service manager stopping the unit, signal the whole process group; the
+    # front decides when the worker stops (it closes the link, and the worker finishes what it holds).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if args.nice:
         os.nice(args.nice)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s [worker]: %(message)s")

@@ -58,6 +58,12 @@ async def test_events_run_through_the_engine_in_the_worker_process(worker_env: s
         assert await counts(worker_env) == (11, 11)
         stats = await link.stats()
         assert set(stats) == {"ticks", "sent", "retried", "failed"}
+        # Ctrl-C reaches the whole process group: the worker leaves stopping to the front
+        assert link.pid is not None
+        os.kill(link.pid, signal.SIGINT)
+        os.kill(link.pid, signal.SIGTERM)
+        assert await link.handle(help_command("local:help:after-signals")) is None
+        assert link.restarts == 0
     finally:
         await link.stop()
     assert link.process is not None and link.process.returncode == 0  # it stopped cleanly, not killed
