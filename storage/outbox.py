@@ -28,7 +28,8 @@ class ClaimedMessage:
     sensitive: bool = True  # unknown counts as sensitive: its payload is erased once sent
 
 
-# The delivery hot path's statements, built once (building a statement costs more Python than running it).
+# The delivery hot path's statements, built once (building a statement costs more Python than running it),
+# and run on the session's connection: Core, without the ORM session's execute machinery around them.
 _ADD = insert(_T)
 
 
@@ -102,7 +103,7 @@ async def add(
 ) -> None:
     """Queue one message, in the caller's transaction (a Core INSERT: on the path of every click, the
     ORM's unit of work cost more than the statement)."""
-    await session.execute(
+    await (await session.connection()).execute(
         _ADD,
         {
             "team_id": team_id,
@@ -135,7 +136,8 @@ async def claim_batch(
     stmt = _CLAIM["postgresql" if dialect_name(session) == "postgresql" else "sqlite"]
     params = {"now": now, "lease_until": now + lease, "worker": worker, "limit": limit}
     params["platforms"] = list(platforms)
-    rows = sorted((await session.execute(stmt, params)).all(), key=lambda row: int(row.id))
+    result = await (await session.connection()).execute(stmt, params)
+    rows = sorted(result.all(), key=lambda row: int(row.id))
     return [
         ClaimedMessage(
             row.id,
@@ -156,7 +158,8 @@ async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, str | None]
     way (a delivered card may carry secrets meant only for its recipient)."""
     if not sent:
         return
-    await session.execute(_MARK_SENT, [{"row_id": i, "ref": ref, "sent_at": now} for i, ref in sent])
+    params = [{"row_id": i, "ref": ref, "sent_at": now} for i, ref in sent]
+    await (await session.connection()).execute(_MARK_SENT, params)
 
 
 async def mark_retry(
@@ -258,7 +261,7 @@ async def next_ready_at(session: AsyncSession, platforms: Sequence[str]) -> date
     """When the earliest row can next be claimed: a pending row's next attempt, or a leased row's lease
     end (its worker may have died). The worker claims when this is due and sleeps until then otherwise,
     so finding nothing to do costs one read, never a write transaction."""
-    row = (await session.execute(_NEXT_READY, {"platforms": list(platforms)})).one()
+    row = (await (await session.connection()).execute(_NEXT_READY, {"platforms": list(platforms)})).one()
     times = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in row if t is not None]
     return min(times) if times else None
 

@@ -22,5 +22,5 @@ async def insert_ignore(session: AsyncSession, model: type[Any], values: dict[st
     if stmt is None:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         stmt = _IGNORING[(dialect, model)] = insert(model.__table__).on_conflict_do_nothing()
-    result = await session.execute(stmt, values)
+    result = await (await session.connection()).execute(stmt, values)  # Core: no ORM machinery around it
     return bool(getattr(result, "rowcount", 0))
