@@ -22,10 +22,11 @@ from flows.clock import Clock, SystemClock
 from flows.engine import Engine
 from flows.pulse_chart import chart_dir
 from flows.types import Handle
-from storage.db import create_engine, session_factory
+from storage.db import checkpoint, create_engine, is_sqlite, session_factory
 from storage.migrate import upgrade
 
 log = logging.getLogger("tandem")
+CHECKPOINT_SECONDS = 1.0
 
 
 class Runtime:
@@ -61,6 +62,7 @@ class Runtime:
         )
         self._lock = SqliteSchedulerLock(settings.database_url)
         self._worker_task: asyncio.Task[None] | None = None
+        self._checkpoint_task: asyncio.Task[None] | None = None
         # With a worker process, this process is the HTTP front: the adapters hand events to the engine
         # over there (bot.worker_process), which also ticks and delivers. Without, everything runs here.
         self.link: EngineLink | None = EngineLink() if worker_process else None
@@ -81,11 +83,26 @@ class Runtime:
             self.ticker.start()
         if deliver:
             self._worker_task = asyncio.create_task(self.worker.run_forever(), name="tandem-delivery")
+        if is_sqlite(self.settings.database_url) and (schedule or deliver):
+            self._checkpoint_task = asyncio.create_task(self._checkpoint_forever(), name="tandem-checkpoint")
+
+    async def _checkpoint_forever(self) -> None:
+        """SQLite: move the WAL into the database file every second, off every commit's path (storage.db)."""
+        while True:
+            await asyncio.sleep(CHECKPOINT_SECONDS)
+            try:
+                await checkpoint(self.db)
+            except Exception:  # a busy moment or a full disk: the next try, or the backstop, will do it
+                log.warning("SQLite checkpoint failed; will retry", exc_info=True)
 
     async def stop(self) -> None:
         if self.link is not None:
             await self.link.stop()
         self.ticker.shutdown()
+        if self._checkpoint_task is not None:
+            self._checkpoint_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoint_task
         if self._worker_task is not None:
             self._worker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

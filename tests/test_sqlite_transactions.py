@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from adapters.local import LocalAdapter
 from bot.delivery import DeliveryWorker
 from flows.clock import ManualClock
-from storage.db import create_engine, session_factory
+from storage.db import checkpoint, create_engine, session_factory
 
 NOW = datetime(2026, 10, 20, 16, 0, tzinfo=UTC)
 
@@ -115,3 +115,23 @@ async def test_an_idle_worker_takes_no_write_lock(sqlite_template: Path, tmp_pat
     finally:
         await engine.dispose()
     assert "BEGIN IMMEDIATE" not in statements and statements.count("BEGIN") == 3
+
+
+async def test_the_checkpoint_copies_the_wal_without_waiting_for_the_writer(
+    sqlite: tuple[AsyncEngine, async_sessionmaker[AsyncSession]],
+) -> None:
+    """`tandem serve` moves the WAL into the database file every second, off the commits' path: the
+    checkpoint copies what is committed while a writer holds its transaction open, and never takes the
+    write gate (the writer's transaction carries on and commits)."""
+    engine, sessions = sqlite
+    async with engine.connect() as connection:
+        assert (await connection.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 10_000
+    for n in range(50):
+        async with sessions() as session, session.begin():
+            await session.execute(text("INSERT INTO t (n) VALUES (:n)"), {"n": n})
+    async with sessions() as writer, writer.begin():
+        await writer.execute(text("INSERT INTO t (n) VALUES (-1)"))  # holds the write lock and the gate
+        frames, copied = await asyncio.wait_for(checkpoint(engine), timeout=5)
+        assert frames > 0 and copied == frames  # every committed frame is in the database file now
+    async with sessions() as session:
+        assert (await session.execute(text("SELECT count(*) FROM t"))).scalar_one() == 51
