@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import pickle
 import socket
 import sys
 from dataclasses import dataclass
@@ -155,16 +156,23 @@ class EngineLink:
                 while (message := await read_frame(self._reader)) is not None:
                     delay = self.restart_delay  # it answers: a later death starts the back-off afresh
                     self._answer(message)
-            except (OSError, ValueError, EOFError) as exc:
+            except (OSError, ValueError, EOFError, pickle.UnpicklingError) as exc:
                 log.error("the link to the worker process broke: %s", exc)
             if self._stopping:
                 return
             await self._worker_died()
             await asyncio.sleep(delay)
             delay = min(self.max_restart_delay, delay * 2)
+            while not self._stopping:
+                try:
+                    await self._spawn()
+                    break
+                except OSError as exc:  # cannot start a process right now (out of memory, no PIDs)
+                    log.error("could not start the worker process (%s); retrying in %g s", exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(self.max_restart_delay, delay * 2)
             if self._stopping:
                 return
-            await self._spawn()
             self.restarts += 1
             assert self._writer is not None
             for request_id, request in sorted(self._pending.items()):
