@@ -93,6 +93,15 @@ async def test_slash_command_replies_privately_through_the_response_url(tandem: 
     assert "/tandem help" in json.dumps(body["blocks"]) and body["text"] == "What Tandem can do"
 
 
+async def test_a_command_whose_text_says_payload_is_still_a_command(tandem: SlackTandem) -> None:
+    """slack-bolt's own parser reads any form body containing "payload" as an interactive payload (and
+    gets {}); Tandem hands bolt the body it parsed itself, so the command is routed and answered."""
+    assert (await tandem.command("payload please")).status == 200
+    await tandem.settle()
+    [(_, body)] = tandem.fake.responses
+    assert "I don't know the command “payload”" in json.dumps(body, ensure_ascii=False)
+
+
 async def test_a_command_from_a_member_is_answered_with_their_team(tandem: SlackTandem) -> None:
     await tandem.import_team(slack_team_spec())
     await tandem.command("norms")
