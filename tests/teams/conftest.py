@@ -27,7 +27,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from flows.clock import ManualClock
 from flows.team_setup import import_team, parse_team_file
-from storage.models import Team
+from storage.models import OutboxMessage, Team
 
 # Microsoft-authored payloads (see shared/fixtures/README.md); shared/ sits beside the checkout.
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "teams"
@@ -35,6 +35,7 @@ FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "teams"
 APP_ID = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b"
 TENANT = "50612dbb-0237-4969-b378-8d42590f9c00"
 CHANNEL = "19:6848757105754c8981c67612732d9aa7@thread.tacv2"
+INSTALLED_CHANNEL = "19:0b7f32667e064dd9b25d7969801541f4@thread.tacv2"  # the bot-added-to-team fixture's
 TEAM = "19:66P469zibfbsGI-_a0aN_toLTZpyzS6u7CT3TsXdgPw1@thread.tacv2"
 RIDO_AAD = "b15a9416-0ad3-4172-9210-7beb711d3f70"
 RIDO_29 = "29:17bUvCasIPKfQIXHvNzcPjD86fwm6GkWc1PvCGP2-NSkNb7AyGYpjQ7Xw-XgTwaHW5JxZ4KMNDxn1kcL8fwX1Nw"
@@ -197,6 +198,24 @@ class TeamsRig:
 
     async def deliver(self) -> int:
         return await self.runtime.worker.drain()
+
+    async def queue(self, text: str, **keys: Any) -> None:
+        """An outbox row for the channel the bot-added-to-team fixture installs in, as a flow would write
+        it (`keys`: message / replaces key)."""
+        async with self.runtime.sessions() as session, session.begin():
+            session.add(
+                OutboxMessage(
+                    platform="teams",
+                    target={"address": INSTALLED_CHANNEL},
+                    payload={"summary": text, "elements": [{"type": "text", "text": text}]},
+                    sensitive=False,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=self.clock.now(),
+                    created_at=self.clock.now(),
+                    **keys,
+                )
+            )
 
 
 async def make_rig(

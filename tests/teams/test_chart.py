@@ -21,10 +21,10 @@ from PIL import Image as PILImage
 from adapters.teams.cards import INLINE_CARD_BYTES, card_bytes
 from flows.clock import ManualClock
 from flows.content.instruments import instruments
+from tests.teams.conftest import INSTALLED_CHANNEL as CHANNEL
 from tests.teams.conftest import FakeConnector, TeamsRig, make_rig
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "adaptive-card-1.5.schema.json").read_text())
-CHANNEL = "19:0b7f32667e064dd9b25d7969801541f4@thread.tacv2"  # the install fixture's channel
 START = datetime(2026, 10, 5, 16, 0, tzinfo=UTC)
 PUBLIC = "https://tandem.example.org"
 

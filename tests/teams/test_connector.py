@@ -26,8 +26,8 @@ from adapters.teams.connector import TOKEN_REUSE, BotConnector, ConnectorAuth
 from flows.clock import ManualClock
 from flows.types import Card
 from tests.teams.conftest import APP_ID, FakeConnector, FixedTokenCredentials, TeamsRig, make_rig
+from tests.teams.conftest import INSTALLED_CHANNEL as CHANNEL
 
-CHANNEL = "19:0b7f32667e064dd9b25d7969801541f4@thread.tacv2"  # the install fixture's channel
 THREAD = f"{CHANNEL};messageid=1759881511856"
 SCOPE = "https://api.botframework.com"
 LOGIN = "https://login.microsoftonline.com/"

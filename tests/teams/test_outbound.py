@@ -9,9 +9,8 @@ from adapters.base import PermanentFailure, RetryLater
 from adapters.teams.adapter import ConversationPacer
 from flows.types import Card
 from storage.models import OutboxMessage
+from tests.teams.conftest import INSTALLED_CHANNEL as CHANNEL
 from tests.teams.conftest import TeamsRig
-
-CHANNEL = "19:0b7f32667e064dd9b25d7969801541f4@thread.tacv2"  # the team fixture's channel
 
 
 async def _installed(rig: TeamsRig) -> None:
@@ -70,19 +69,7 @@ async def test_a_channel_of_an_uninstalled_team_fails_for_good(rig: TeamsRig) ->
 async def test_the_worker_honours_retry_after_and_records_permanent_failures(rig: TeamsRig) -> None:
     await _installed(rig)
     for text in ("one", "two"):
-        async with rig.runtime.sessions() as session, session.begin():
-            session.add(
-                OutboxMessage(
-                    platform="teams",
-                    target={"address": CHANNEL},
-                    payload={"summary": text, "elements": [{"type": "text", "text": text}]},
-                    sensitive=False,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=rig.clock.now(),
-                    created_at=rig.clock.now(),
-                )
-            )
+        await rig.queue(text)
     rig.connector.fail_next(429, {"Retry-After": "30"})
     rig.connector.fail_next(403)
     await rig.deliver()

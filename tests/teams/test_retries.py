@@ -10,7 +10,6 @@ import asyncio
 import socket
 import time
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -18,9 +17,9 @@ from sqlalchemy import select
 from adapters.base import RetryLater
 from flows.types import Card
 from storage.models import OutboxMessage
+from tests.teams.conftest import INSTALLED_CHANNEL as CHANNEL
 from tests.teams.conftest import TeamsRig
 
-CHANNEL = "19:0b7f32667e064dd9b25d7969801541f4@thread.tacv2"  # the install fixture's channel
 STATUSES = [412, 429, 500, 502, 503, 504]
 
 
@@ -28,23 +27,6 @@ async def _installed(rig: TeamsRig) -> None:
     assert (await rig.post(rig.activity("conversation_update_bot_added_to_team")))[0] == 200
     await rig.deliver()
     rig.connector.calls.clear()
-
-
-async def _queue(rig: TeamsRig, text: str, **keys: Any) -> None:
-    async with rig.runtime.sessions() as session, session.begin():
-        session.add(
-            OutboxMessage(
-                platform="teams",
-                target={"address": CHANNEL},
-                payload={"summary": text, "elements": [{"type": "text", "text": text}]},
-                sensitive=False,
-                status="pending",
-                attempts=0,
-                next_attempt_at=rig.clock.now(),
-                created_at=rig.clock.now(),
-                **keys,
-            )
-        )
 
 
 async def _rows(rig: TeamsRig) -> list[OutboxMessage]:
@@ -59,7 +41,7 @@ def _writes(rig: TeamsRig, method: str) -> int:
 @pytest.mark.parametrize("status", STATUSES)
 async def test_a_failed_post_is_one_call_and_the_outbox_retries_it(rig: TeamsRig, status: int) -> None:
     await _installed(rig)
-    await _queue(rig, "hello")
+    await rig.queue("hello")
     rig.connector.fail_next(status)
     await rig.deliver()
     assert _writes(rig, "POST") == 1  # no retry inside the send
@@ -77,11 +59,11 @@ async def test_a_failed_post_is_one_call_and_the_outbox_retries_it(rig: TeamsRig
 @pytest.mark.parametrize("status", STATUSES)
 async def test_a_failed_card_update_is_one_call_and_the_outbox_retries_it(rig: TeamsRig, status: int) -> None:
     await _installed(rig)
-    await _queue(rig, "first", message_key="card-1")
+    await rig.queue("first", message_key="card-1")
     await rig.deliver()
     [original] = await _rows(rig)
     assert original.status == "sent" and original.platform_ref
-    await _queue(rig, "second", replaces_key="card-1")
+    await rig.queue("second", replaces_key="card-1")
     rig.connector.fail_next(status)
     await rig.deliver()
     assert _writes(rig, "PUT") == 1  # urllib3 would have retried this PUT on 5xx by itself
