@@ -10,6 +10,7 @@ in flight (with `concurrency=1`, only the one message in flight).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -92,12 +93,47 @@ class DeliveryWorker:
         self.concurrency = max(1, concurrency)
         self.stats = DeliveryStats()
         self._wake = asyncio.Event()
+        self._look = False  # rows were committed here that nobody claimed yet: claim without reading first
+        self._handed: list[outbox.ClaimedMessage] = []
         self._idle = poll_seconds  # how long run_forever may sleep after a run_once that found nothing
         self._settled = False  # run_once ended knowing there is nothing ready (and `_idle` says until when)
+        # Take rows as they are written (lease / hand_over): set while run_forever runs, so a worker that
+        # never runs is never handed anything (tests that drain by hand may set it themselves).
+        self.takes_hand_over = False
 
     def wake(self) -> None:
         """Called when new rows were committed in this process: send now, don't wait for the poll."""
+        self._look = True
         self._wake.set()
+
+    def lease_for(self, now: datetime) -> outbox.Lease | None:
+        """For the engine: rows written now are stored claimed by this worker, if it takes them."""
+        if not self.takes_hand_over:
+            return None
+        return outbox.Lease(self.name, now + self.lease, frozenset(self.adapters))
+
+    def hand_over(self, messages: Sequence[outbox.ClaimedMessage]) -> None:
+        """Committed rows leased to this worker (`lease_for`): sent next, without a claim transaction."""
+        self._handed.extend(messages)
+        self._wake.set()
+
+    async def send_handed(self) -> int:
+        """Send the rows handed over, in the order they were committed; the number sent or retried."""
+        handled = 0
+        while self._handed:
+            batch, self._handed = self._handed, []
+            handled += len(batch)
+            for chunk in _chunks(batch, self.concurrency):
+                outcomes = await asyncio.gather(*(self._send(message) for message in chunk))
+                await self._record(outcomes)
+        return handled
+
+    async def release(self) -> int:
+        """Stopping: give back the rows this worker holds (handed over or claimed and not yet recorded),
+        so the next worker sends them at once rather than when their leases end."""
+        self._handed = []
+        async with self.sessions() as session, session.begin():
+            return await outbox.release(session, self.name)
 
     def backoff(self, attempts: int) -> float:
         return float(min(self.max_backoff, self.base_backoff * (2 ** max(0, attempts - 1))))
@@ -217,6 +253,10 @@ class DeliveryWorker:
         now = self.clock.now()
         claimed: list[outbox.ClaimedMessage] = []
         due: datetime | None = None
+        if not claim_next and all(o.status == "sent" for o in outcomes):  # the common case: all went out
+            await outbox.record_sent(self.sessions, [(o.message.id, o.ref) for o in outcomes], now)
+            self._count(outcomes)
+            return claimed, due
         async with self.sessions() as session, session.begin():
             await outbox.mark_sent(
                 session, [(o.message.id, o.ref) for o in outcomes if o.status == "sent"], now
@@ -240,6 +280,10 @@ class DeliveryWorker:
             if claim_next:
                 claimed = await self._claim(session)
                 due = None if claimed else await self._due(session)
+        self._count(outcomes)
+        return claimed, due
+
+    def _count(self, outcomes: Sequence[_Outcome]) -> None:
         for o in outcomes:
             if o.status == "sent":
                 self.stats.sent += 1
@@ -250,7 +294,6 @@ class DeliveryWorker:
                 self.stats.retried += 1
             else:
                 self.stats.failed += 1
-        return claimed, due
 
     async def _previous_ref(self, message: outbox.ClaimedMessage) -> tuple[str | None, bool]:
         if message.replaces_key is None:
@@ -267,30 +310,39 @@ class DeliveryWorker:
 
     async def drain(self) -> int:
         """Send until nothing is ready (tests and the demo)."""
-        total = 0
+        total = await self.send_handed()
         while handled := await self.run_once():
             total += handled
-        return total
+        return total + await self.send_handed()
 
     async def run_forever(self) -> None:
-        """Send while anything is ready; then sleep until the earliest row is due, a wake-up (a row
-        committed in this process) or the poll interval (rows from other replicas), whichever is first."""
-        woken = False
-        while True:
-            self._wake.clear()  # before looking: a row committed while we look wakes the next wait
-            try:
-                handled = await self.run_once(woken=woken)
-            except Exception:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():  # stopping: an error while unwinding
-                    raise
-                log.exception("delivery batch failed; retrying shortly")
-                handled, self._idle, self._settled = 0, self.poll_seconds, True
-            if handled and not self._settled:
-                woken = False
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
-                woken = True
-            except TimeoutError:
-                woken = False
+        """Send what is handed over and what is ready in the outbox; then sleep until the earliest row is
+        due, a hand-over, a wake-up (a row committed in this process) or the poll interval (rows from
+        other replicas), whichever is first."""
+        loop = asyncio.get_running_loop()
+        look_at = loop.time()  # when to look in the outbox next
+        self.takes_hand_over = True
+        try:
+            while True:
+                self._wake.clear()  # before looking: a row committed while we look wakes the next wait
+                woken, self._look = self._look, False
+                try:
+                    await self.send_handed()
+                    if woken or loop.time() >= look_at:
+                        handled = await self.run_once(woken=woken)
+                        look_at = loop.time() + (0.0 if handled and not self._settled else self._idle)
+                except Exception:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():  # stopping: an error while unwinding
+                        raise
+                    log.exception("delivery batch failed; retrying shortly")
+                    look_at = loop.time() + self.poll_seconds
+                if self._handed or self._look or loop.time() >= look_at:
+                    continue
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+                # arrives as the wake-up does, and the worker would never stop
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(look_at):
+                        await self._wake.wait()
+        finally:
+            self.takes_hand_over = False

@@ -34,6 +34,7 @@ from flows.types import (
 )
 from storage import audit, events, flow_state, schedules, teams
 from storage.models import Person, Schedule, Team
+from storage.outbox import ClaimedMessage, Lease
 
 log = logging.getLogger("tandem.engine")
 
@@ -50,9 +51,14 @@ class FlowContext:
     written: int = 0
     form: Form | None = None
     deliver_at: datetime | None = None  # a prepared occurrence's messages wait until its fire time
+    handover: outbox.Handover | None = None  # messages leased to the local delivery worker as written
 
     async def send(self, delivery: Delivery) -> None:
-        self.written += await outbox.enqueue(self.session, delivery, self.now, self.deliver_at)
+        self.written += await outbox.enqueue(self.session, delivery, self.now, self.deliver_at, self.handover)
+
+    @property
+    def handed(self) -> list[ClaimedMessage]:
+        return self.handover.messages if self.handover is not None else []
 
     def open_form(self, form: Form) -> None:
         """Show `form` to the person who just acted (a Slack modal, a Teams card in the invoke response).
@@ -131,6 +137,19 @@ class Flow(Protocol):
     async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None: ...
 
 
+class Courier(Protocol):
+    """The delivery worker of this process, as the engine sees it."""
+
+    def lease_for(self, now: datetime) -> Lease | None:
+        """A lease for messages written now, if the worker runs here and takes them as they are written."""
+
+    def hand_over(self, messages: Sequence[ClaimedMessage]) -> None:
+        """Committed messages leased to the worker: send them."""
+
+    def wake(self) -> None:
+        """Committed messages wait in the outbox: look now."""
+
+
 @dataclass
 class TickReport:
     ran: int = 0
@@ -149,7 +168,7 @@ class Engine:
         flows: Sequence[Flow],
         *,
         name: str = "tandem",
-        on_deliveries: Callable[[], None] | None = None,
+        courier: Courier | None = None,
         batch: int = 200,
         default_misfire_grace: timedelta = timedelta(hours=1),
         prepare_ahead: timedelta = timedelta(minutes=2),
@@ -158,7 +177,7 @@ class Engine:
         self.clock = clock
         self.flows = {flow.name: flow for flow in flows}
         self.name = name
-        self.on_deliveries = on_deliveries
+        self.courier = courier
         self.batch = batch
         self.default_misfire_grace = default_misfire_grace
         self.prepare_ahead = prepare_ahead
@@ -181,8 +200,11 @@ class Engine:
                 return None
             person = await teams.person_by_identity(session, event.actor.platform, event.actor.user_id)
             ctx = FlowContext(session, now, event.actor, person, event.conversation)
+            lease = self.courier.lease_for(now) if self.courier is not None else None
+            if lease is not None:  # the replies go straight to the worker: no claim transaction
+                ctx.handover = outbox.Handover(lease)
             await self._dispatch(ctx, event)
-        self._notify(ctx.written)
+        self._notify(ctx)
         return ctx.form
 
     async def _dispatch(self, ctx: FlowContext, event: Event) -> None:
@@ -245,7 +267,7 @@ class Engine:
                 ctx = FlowContext(session, now)
                 for schedule in due:
                     await self._fire(ctx, schedule, report)
-            self._notify(ctx.written)
+            self._notify(ctx)
             if len(due) < self.batch:
                 return report
 
@@ -329,9 +351,14 @@ class Engine:
         finally:
             ctx.deliver_at = None
 
-    def _notify(self, written: int) -> None:
-        if written and self.on_deliveries is not None:
-            self.on_deliveries()
+    def _notify(self, ctx: FlowContext) -> None:
+        """After commit: hand the leased messages to the worker, wake it for the rest."""
+        if self.courier is None:
+            return
+        if ctx.handed:
+            self.courier.hand_over(ctx.handed)
+        if ctx.written > len(ctx.handed):
+            self.courier.wake()
 
 
-__all__ = ["Command", "Engine", "Flow", "FlowContext", "TickReport"]
+__all__ = ["Command", "Courier", "Engine", "Flow", "FlowContext", "TickReport"]

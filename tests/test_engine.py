@@ -69,7 +69,7 @@ async def test_flow_state_survives_a_restart(stack: Stack) -> None:
     await stack.run_until(due)
     # A brand-new engine and worker (a restarted process) carry on from the database.
     worker = DeliveryWorker(stack.sessions, {"local": stack.local}, stack.clock)
-    engine = Engine(stack.sessions, stack.clock, default_flows(), on_deliveries=worker.wake)
+    engine = Engine(stack.sessions, stack.clock, default_flows(), courier=worker)
     async with stack.sessions() as session:
         state = await flow_state.load(session, "norms", team.id, "rotation")
         due = (await schedules.for_team(session, team.id, "meeting"))[0].next_fire_at
