@@ -195,10 +195,16 @@ class Engine:
         show the person (the adapter opens it at once: Slack trigger ids expire in 3 seconds)."""
         async with self.sessions() as session, session.begin():
             now = self.clock.now()
-            if event.idempotency_key and not await events.first_time(session, event.idempotency_key, now):
-                log.info("duplicate event %s ignored", event.idempotency_key)
-                return None
-            person = await teams.person_by_identity(session, event.actor.platform, event.actor.user_id)
+            actor = event.actor
+            if event.idempotency_key:
+                fresh, person = await events.first_time_from(
+                    session, event.idempotency_key, now, actor.platform, actor.user_id
+                )
+                if not fresh:
+                    log.info("duplicate event %s ignored", event.idempotency_key)
+                    return None
+            else:
+                person = await teams.person_by_identity(session, actor.platform, actor.user_id)
             ctx = FlowContext(session, now, event.actor, person, event.conversation)
             lease = self.courier.lease_for(now) if self.courier is not None else None
             if lease is not None:  # the replies go straight to the worker: no claim transaction

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
 from bot.delivery import DeliveryWorker
 from flows import default_flows
 from flows.engine import Engine
 from flows.types import ActionEvent, Actor, Conversation
-from storage import flow_state, outbox, schedules
+from storage import events, flow_state, outbox, schedules
+from storage.models import ProcessedEvent
 from tests.conftest import Stack, team_spec
 
 
@@ -80,3 +83,22 @@ async def test_flow_state_survives_a_restart(stack: Stack) -> None:
     await worker.drain()
     posts = [e.text for e in stack.local.transcript if e.target.get("address") == "team-channel"]
     assert "Norm of focus: Pausing" in posts[0] and "Norm of focus: Paraphrasing" in posts[1]
+
+
+async def test_the_idempotency_insert_and_the_sender_lookup_answer_together(stack: Stack) -> None:
+    """storage.events.first_time_from (one statement on PostgreSQL): a first event and a repeat, from
+    a member and from a stranger."""
+    await stack.import_team(team_spec())
+    now = datetime(2026, 9, 1, tzinfo=UTC)
+    async with stack.sessions() as session, session.begin():
+        fresh, person = await events.first_time_from(session, "k1", now, "local", "cy")
+        assert fresh and person is not None and person.display_name == "Cy Teacher"
+        fresh, _ = await events.first_time_from(session, "k1", now, "local", "cy")
+        assert not fresh
+        fresh, person = await events.first_time_from(session, "k2", now, "local", "nobody")
+        assert fresh and person is None
+        fresh, person = await events.first_time_from(session, "k3", now, "slack", "cy")  # other platform
+        assert fresh and person is None
+    async with stack.sessions() as session:
+        keys = (await session.execute(select(ProcessedEvent.key).order_by(ProcessedEvent.key))).scalars()
+        assert list(keys) == ["k1", "k2", "k3"]
