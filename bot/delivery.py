@@ -27,6 +27,9 @@ from storage import outbox
 
 log = logging.getLogger("tandem.delivery")
 
+# A handed-over row is sent only while its lease has at least this long to run (send_handed).
+LEASE_MARGIN = timedelta(seconds=10)
+
 
 @dataclass(frozen=True)
 class _Outcome:
@@ -118,10 +121,19 @@ class DeliveryWorker:
         self._wake.set()
 
     async def send_handed(self) -> int:
-        """Send the rows handed over, in the order they were committed; the number sent or retried."""
+        """Send the rows handed over, in the order they were committed; the number sent or retried. A row
+        whose lease ends within `LEASE_MARGIN` is left to whichever worker claims it then: sending it
+        here too could send it twice."""
         handled = 0
         while self._handed:
             batch, self._handed = self._handed, []
+            cutoff = self.clock.now() + LEASE_MARGIN
+            ending = [m.lease_until is not None and m.lease_until <= cutoff for m in batch]
+            if any(ending):
+                log.warning(
+                    "%s handed-over deliveries waited too long: sent once their leases end", sum(ending)
+                )
+                batch = [m for m, late in zip(batch, ending, strict=True) if not late]
             handled += len(batch)
             for chunk in _chunks(batch, self.concurrency):
                 outcomes = await asyncio.gather(*(self._send(message) for message in chunk))
@@ -166,6 +178,7 @@ class DeliveryWorker:
             chunks = _chunks(claimed, self.concurrency)
             claimed = []
             for i, chunk in enumerate(chunks):
+                handled += await self.send_handed()  # a reply does not wait for a long fan-out to end
                 outcomes = await asyncio.gather(*(self._send(message) for message in chunk))
                 claimed, due = await self._record(outcomes, claim_next=i == len(chunks) - 1)
         self._rest_until(due, self.clock.now())

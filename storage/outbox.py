@@ -27,6 +27,7 @@ class ClaimedMessage:
     replaces_key: str | None = None
     sensitive: bool = True  # unknown counts as sensitive: its payload is erased once sent
     message_key: str | None = None
+    lease_until: datetime | None = None  # a row handed over as written: when its lease ends
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,9 @@ async def add(
         return None
     values.update(status=OutboxStatus.sending, lease_until=lease.until, claimed_by=lease.worker)
     row_id = (await connection.execute(_ADD_LEASED, values)).scalar_one()
-    return ClaimedMessage(row_id, team_id, platform, target, payload, 0, replaces_key, sensitive, message_key)
+    return ClaimedMessage(
+        row_id, team_id, platform, target, payload, 0, replaces_key, sensitive, message_key, lease.until
+    )
 
 
 async def claim_batch(

@@ -177,3 +177,63 @@ async def test_a_send_recorded_outside_a_transaction_leaves_the_connection_trans
         assert (row.status, row.platform_ref, row.payload) == (OutboxStatus.sent, "ref-1", None)
     finally:
         await engine.dispose()
+
+
+class GatedAdapter:
+    """Records what it sends; the first send waits until `gate` opens."""
+
+    platform = "local"
+
+    def __init__(self) -> None:
+        self.delivered: list[str] = []
+        self.first_started = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def send(self, target: dict[str, Any], card: Card) -> str | None:
+        if not self.first_started.is_set():
+            self.first_started.set()
+            await self.gate.wait()
+        self.delivered.append(card.summary)
+        return f"ref-{card.summary}"
+
+
+async def test_a_reply_does_not_wait_for_a_long_fan_out_to_end(stack: Stack) -> None:
+    """A batch of queued messages is going out one at a time when a reply is handed over: the reply goes
+    right after the message in flight, not after the whole batch (whose end could be minutes away,
+    longer than the reply's lease)."""
+    team = await stack.import_team(team_spec())
+    now = stack.clock.now()
+    async with stack.sessions() as session, session.begin():
+        for i in range(5):
+            await enqueue(session, Delivery(Recipient.team_channels(team.id), Card.plain(f"m{i}")), now)
+    adapter = GatedAdapter()
+    worker = DeliveryWorker(stack.sessions, {"local": adapter}, stack.clock, concurrency=1)
+    worker.takes_hand_over = True
+    batch = asyncio.create_task(worker.run_once(woken=True))
+    await asyncio.wait_for(adapter.first_started.wait(), timeout=10)
+    lease = worker.lease_for(now)
+    assert lease is not None
+    handover = Handover(lease)
+    async with stack.sessions() as session, session.begin():
+        reply = Delivery(Recipient.team_channels(team.id), Card.plain("reply"))
+        await enqueue(session, reply, now, None, handover)
+    worker.hand_over(handover.messages)
+    adapter.gate.set()
+    assert await asyncio.wait_for(batch, timeout=10) == 6
+    assert adapter.delivered == ["m0", "reply", "m1", "m2", "m3", "m4"]
+
+
+async def test_a_handed_row_near_the_end_of_its_lease_is_left_to_the_next_claim(stack: Stack) -> None:
+    """A reply that waited in memory until its lease nearly ended is not sent from memory (a worker
+    claiming it when the lease ends would send it as well): it goes out once, through that claim."""
+    await stack.import_team(team_spec())
+    await stack.local.command("cy", "help")
+    stack.clock.advance(stack.worker.lease - timedelta(seconds=5))
+    assert await stack.worker.send_handed() == 0
+    assert not stack.local.transcript
+    assert [r.status for r in await _rows(stack)] == [OutboxStatus.sending]
+    stack.clock.advance(timedelta(seconds=6))
+    assert await stack.worker.drain() == 1
+    assert await stack.worker.drain() == 0
+    assert len(stack.local.transcript) == 1
+    assert [r.status for r in await _rows(stack)] == [OutboxStatus.sent]
