@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/slack_ack.py                      # SQLite and PostgreSQL, 200 req/s for 5 s
     .venv/bin/python bench/slack_ack.py --rate 200 --seconds 5 --backend sqlite
+    .venv/bin/python bench/slack_ack.py --repeat 5                     # five runs, each ratio and the median
 
 What it does, per backend, in one run:
 1. starts a fake Slack Web API (aiohttp, its own process) that answers every method `ok` and takes the
@@ -28,6 +29,7 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -356,11 +358,34 @@ async def bench_backend(backend: str, rate: int, seconds: float) -> dict[str, An
             await pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
-async def main_async(backends: list[str], rate: int, seconds: float) -> int:
+async def main_async(backends: list[str], rate: int, seconds: float, repeat: int = 1) -> int:
     print(f"signed block_actions, open loop, {rate} req/s for {seconds:g} s each (after 1 s warm-up)")
     print("latency = request sent → HTTP response read (ms); fake Slack Web API for outbound")
     header = f"{'backend':<11}{'app':<8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
     print(header + f"{'cpu ms/req':>12}{'cores busy':>12}{'p99 ratio':>11}{'recorded':>12}")
+    ok = True
+    ratios: dict[str, list[float]] = {backend: [] for backend in backends}
+    for run in range(repeat):
+        if repeat > 1:
+            print(f"run {run + 1} of {repeat} (load average {os.getloadavg()[0]:.2f})", flush=True)
+        ok = await one_run(backends, rate, seconds, ratios) and ok
+    if repeat > 1:  # one run's p99 is the 10th-slowest of 1,000 acks: the spread between runs is wide
+        for backend, values in ratios.items():
+            met = sum(1 for v in values if v <= 1.5)
+            listed = ", ".join(f"{v:.2f}" for v in values)
+            print(
+                f"{backend}: p99 ratios {listed}; median {statistics.median(values):.2f};"
+                f" ≤ 1.5 in {met} of {len(values)}"
+            )
+    print(
+        "goal: Tandem p99 ≤ 1.5 × bare p99, zero errors —",
+        "met" if ok else "NOT met",
+        "in every run" if repeat > 1 else "",
+    )
+    return 0 if ok else 1
+
+
+async def one_run(backends: list[str], rate: int, seconds: float, ratios: dict[str, list[float]]) -> bool:
     ok = True
     for backend in backends:
         r = await bench_backend(backend, rate, seconds)
@@ -380,9 +405,9 @@ async def main_async(backends: list[str], rate: int, seconds: float) -> int:
             if name == "tandem" and data["worker_cpu"]:
                 share = 1000 * data["worker_cpu"] / max(1, len(lat))
                 print(f"{'':<19}(of which the worker process: {share:.2f} ms/req)")
+        ratios[backend].append(ratio)
         ok = ok and ratio <= 1.5 and bare["errors"] == tandem["errors"] == 0
-    print("goal: Tandem p99 ≤ 1.5 × bare p99, zero errors —", "met" if ok else "NOT met")
-    return 0 if ok else 1
+    return ok
 
 
 def main() -> int:
@@ -392,6 +417,9 @@ def main() -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run it this many times; print each ratio and the median"
+    )
     parser.add_argument("--role", choices=["driver", "fake", "bare"], default="driver")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--api", default="")
@@ -405,7 +433,9 @@ def main() -> int:
     if args.rate < 1 or args.rate > 2000 or args.seconds <= 0 or args.seconds > 60:
         parser.error("keep it bounded: 1 ≤ rate ≤ 2000, 0 < seconds ≤ 60")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    return asyncio.run(main_async(backends, args.rate, args.seconds))
+    if not 1 <= args.repeat <= 50:
+        parser.error("keep it bounded: 1 ≤ repeat ≤ 50")
+    return asyncio.run(main_async(backends, args.rate, args.seconds, args.repeat))
 
 
 if __name__ == "__main__":
