@@ -15,6 +15,26 @@ def _plain(text: str) -> str:
     return _BOLD.sub(r"\1", text)
 
 
+KEY_WIDTH = 24  # a longer label goes on its own line, its value under it
+
+
+def _fields(fields: Fields) -> list[str]:
+    """Label and value side by side, the values lined up and wrapped; a long label (a command's usage)
+    on a line of its own, so one long label does not push every value off the screen."""
+    width = max((len(k) for k, _ in fields.pairs if len(k) <= KEY_WIDTH), default=0)
+    lines: list[str] = []
+    for key, value in fields.pairs:
+        if len(key) <= KEY_WIDTH:
+            first, rest = f"  {key.ljust(width)}  ", " " * (width + 4)
+        else:
+            lines.append(f"  {key}")
+            first = rest = " " * 6
+        lines.extend(
+            textwrap.wrap(_plain(value), WIDTH, initial_indent=first, subsequent_indent=rest) or [first]
+        )
+    return lines
+
+
 def _wrap(text: str, indent: str = "") -> list[str]:
     lines: list[str] = []
     for paragraph in _plain(text).split("\n"):
@@ -30,8 +50,7 @@ def render_text(card: Card) -> str:
         elif isinstance(element, Text):
             lines.extend(_wrap(element.text))
         elif isinstance(element, Fields):
-            width = max(len(k) for k, _ in element.pairs) if element.pairs else 0
-            lines.extend(f"  {k.ljust(width)}  {_plain(v)}" for k, v in element.pairs)
+            lines.extend(_fields(element))
         elif isinstance(element, Question):
             lines.append(_plain(element.prompt))
             lines.append("  " + "  ".join(f"({c.value}) {c.label}" for c in element.choices))
