@@ -3,6 +3,7 @@
     .venv/bin/python bench/slack_ack.py                      # SQLite and PostgreSQL, 200 req/s for 5 s
     .venv/bin/python bench/slack_ack.py --rate 200 --seconds 5 --backend sqlite
     .venv/bin/python bench/slack_ack.py --repeat 5                     # five runs, each ratio and the median
+    .venv/bin/python bench/slack_ack.py --percentiles                  # also p50 … p99.5 of each app
 
 What it does, per backend, in one run:
 1. starts a fake Slack Web API (aiohttp, its own process) that answers every method `ok` and takes the
@@ -358,7 +359,12 @@ async def bench_backend(backend: str, rate: int, seconds: float) -> dict[str, An
             await pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
-async def main_async(backends: list[str], rate: int, seconds: float, repeat: int = 1) -> int:
+PERCENTILES = (50, 75, 90, 95, 97, 98, 99, 99.5)
+
+
+async def main_async(
+    backends: list[str], rate: int, seconds: float, repeat: int = 1, percentiles: bool = False
+) -> int:
     print(f"signed block_actions, open loop, {rate} req/s for {seconds:g} s each (after 1 s warm-up)")
     print("latency = request sent → HTTP response read (ms); fake Slack Web API for outbound")
     header = f"{'backend':<11}{'app':<8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
@@ -368,7 +374,7 @@ async def main_async(backends: list[str], rate: int, seconds: float, repeat: int
     for run in range(repeat):
         if repeat > 1:
             print(f"run {run + 1} of {repeat} (load average {os.getloadavg()[0]:.2f})", flush=True)
-        ok = await one_run(backends, rate, seconds, ratios) and ok
+        ok = await one_run(backends, rate, seconds, ratios, percentiles) and ok
     if repeat > 1:  # one run's p99 is the 10th-slowest of 1,000 acks: the spread between runs is wide
         for backend, values in ratios.items():
             met = sum(1 for v in values if v <= 1.5)
@@ -385,7 +391,9 @@ async def main_async(backends: list[str], rate: int, seconds: float, repeat: int
     return 0 if ok else 1
 
 
-async def one_run(backends: list[str], rate: int, seconds: float, ratios: dict[str, list[float]]) -> bool:
+async def one_run(
+    backends: list[str], rate: int, seconds: float, ratios: dict[str, list[float]], percentiles: bool = False
+) -> bool:
     ok = True
     for backend in backends:
         r = await bench_backend(backend, rate, seconds)
@@ -402,6 +410,8 @@ async def one_run(backends: list[str], rate: int, seconds: float, ratios: dict[s
             if name == "tandem":
                 line += f"{ratio:>11.2f}{r['recorded']:>7}/{r['expected']}"
             print(line, flush=True)
+            if percentiles:  # where the two distributions part (the tail, or all of it)
+                print(f"{'':<19}" + "  ".join(f"p{q:g} {pct(lat, q / 100):.2f}" for q in PERCENTILES))
             if name == "tandem" and data["worker_cpu"]:
                 share = 1000 * data["worker_cpu"] / max(1, len(lat))
                 print(f"{'':<19}(of which the worker process: {share:.2f} ms/req)")
@@ -420,6 +430,9 @@ def main() -> int:
     parser.add_argument(
         "--repeat", type=int, default=1, help="run it this many times; print each ratio and the median"
     )
+    parser.add_argument(
+        "--percentiles", action="store_true", help="also print p50 … p99.5 of each app's latencies"
+    )
     parser.add_argument("--role", choices=["driver", "fake", "bare"], default="driver")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--api", default="")
@@ -435,7 +448,7 @@ def main() -> int:
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     if not 1 <= args.repeat <= 50:
         parser.error("keep it bounded: 1 ≤ repeat ≤ 50")
-    return asyncio.run(main_async(backends, args.rate, args.seconds, args.repeat))
+    return asyncio.run(main_async(backends, args.rate, args.seconds, args.repeat, args.percentiles))
 
 
 if __name__ == "__main__":
