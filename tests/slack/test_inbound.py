@@ -6,11 +6,20 @@ import asyncio
 import json
 import time
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import func, select
 
 from storage.models import OutboxMessage, ProcessedEvent
-from tests.slack.conftest import BOT_USER, SlackTandem, fixture, sign, slack_team_spec, with_response_url
+from tests.slack.conftest import (
+    BOT_USER,
+    FIXTURES,
+    SlackTandem,
+    fixture,
+    sign,
+    slack_team_spec,
+    with_response_url,
+)
 
 
 async def _processed(tandem: SlackTandem) -> list[str]:
@@ -251,3 +260,23 @@ async def test_one_persons_requests_run_in_order_others_alongside() -> None:
     await asyncio.gather(*tasks)
     assert log[3:] == ["end ana-1", "start ana-2", "end ana-2"]
     assert order._locks == {}  # nothing kept for people with nothing running
+
+
+async def test_slacks_own_form_encoded_slash_command_body_is_answered(tandem: SlackTandem) -> None:
+    """The body exactly as Slack sends it (slash_command.form.txt), byte for byte but for the command name
+    and the response_url, which must reach the fake: parsed, routed and answered like any command."""
+    raw = (FIXTURES / "slash_command.form.txt").read_text().strip()
+    assert "command=%2Fhello-world" in raw and "text=Hi" in raw
+    slack_url = "https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT111%2F111%2Fxxxxx"
+    body = (
+        raw.replace("command=%2Fhello-world", "command=%2Ftandem")
+        .replace("text=Hi", "text=help")
+        .replace(slack_url, quote(tandem.fake.response_url("form"), safe=""))
+    )
+    assert body.count("%2Ftandem") == 1 and "hooks.slack.com" not in body
+    response = await tandem.post(body.encode(), "application/x-www-form-urlencoded")
+    assert response.status == 200
+    await tandem.settle()
+    [(name, answer)] = tandem.fake.responses
+    assert name == "form" and answer["response_type"] == "ephemeral"
+    assert "/tandem help" in json.dumps(answer["blocks"])
