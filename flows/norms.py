@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from flows.content import checkin_prompts, meeting_roles
+from flows.content import checkin_prompts, meeting_roles, roles_why
 from flows.engine import Command, FlowContext, ScheduleHandler
 from flows.formatting import meeting_day, meeting_time
 from flows.home import refresh_homes
@@ -283,10 +283,7 @@ def _reminder_card(
             Text(f"**Opening check-in:** {prompt}"),
             Context(f"Our norms: {' · '.join(n.title for n in pack.norms)}"),
             Buttons((Button("Pass my role", PASS_ACTION, to_key(occurrence)),)),
-            Context(
-                "Roles rotate so everyone gets to facilitate, take notes and keep time. Can't take yours "
-                "today? Pass it: it goes to the next person and you're first in line next time."
-            ),
+            Context(roles_why()),
             *((Context(f"{pack.name}: {pack.attribution}"),) if pack.attribution else ()),
         ),
     )

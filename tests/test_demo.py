@@ -27,5 +27,7 @@ async def test_demo_shows_three_meetings_with_rotating_roles_and_focus(tmp_path:
     facilitators = re.findall(r"Facilitator\s+(.+)", text)
     assert len(facilitators) == 4 and len(set(facilitators)) == 3
     flat = " ".join(text.split())
+    assert flat.count("Roles rotate so everyone gets to facilitate") == 4  # why, under every reminder
+    assert not re.search(r"\d{3}:L\d", text)  # the content files' source line references stay in the files
     assert re.search(r"Roles update for Tue 10 Nov: \w+ \w+ passed note-taker; \w+ \w+ takes it\.", flat)
     assert (tmp_path / "demo.db").exists()

@@ -44,7 +44,7 @@ class Instrument:
     instructions: str | None = None
     attribution: str | None = None
     source: str | None = None
-    credit: str | None = None  # one short line under an invitation: who made it, where "why" comes from
+    credit: str | None = None  # one short line under an invitation: who made it
 
     @property
     def items(self) -> tuple[Item, ...]:
