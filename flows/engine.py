@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flows import outbox
 from flows.clock import Clock
+from flows.content import small_talk
 from flows.recurrence import Recurrence, from_key, to_key
 from flows.types import (
     ActionEvent,
@@ -234,24 +235,28 @@ class Engine:
             return
         command = self._commands.get(word)
         if command is None:
-            await ctx.reply(
-                Card.plain(
-                    f"I don't know the command “{word}”. "
-                    f"Type `{ctx.command_prefix}help` to see what I can do."
-                )
-            )
+            await ctx.reply(self._not_a_command(word, ctx.command_prefix))
             return
         mentions = event.mentions if isinstance(event, CommandEvent) else ()
         command_event = CommandEvent(event.actor, event.conversation, text, event.idempotency_key, mentions)
         await command.handler(ctx, command_event, rest.strip())
 
-    def help_card(self, prefix: str) -> Card:
+    def _not_a_command(self, word: str, prefix: str) -> Card:
+        """A hello gets the help list, a thank-you a you're-welcome, anything else what to type instead."""
+        talk, bare = small_talk(), word.strip("!.,?:;")
+        if bare in talk["hello"].words:
+            return self.help_card(prefix, title=talk["hello"].reply)
+        if bare in talk["thanks"].words:
+            return Card.plain(talk["thanks"].reply.format(prefix=prefix))
+        return Card.plain(f"I don't know the command “{word}”. Type `{prefix}help` to see what I can do.")
+
+    def help_card(self, prefix: str, title: str = "What Tandem can do") -> Card:
         pairs = [(f"{prefix}help", "Show this list.")]
         pairs += [(f"{prefix}{c.usage}", c.summary) for c in self._commands.values()]
         return Card(
-            summary="What Tandem can do",
+            summary=title,
             elements=(
-                Header("What Tandem can do"),
+                Header(title),
                 Text("Tandem helps your labor–management team keep its norms, roles and promises visible."),
                 Fields(tuple(pairs)),
             ),

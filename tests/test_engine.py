@@ -32,6 +32,19 @@ async def test_unknown_command_gets_a_helpful_reply_and_changes_nothing(stack: S
     assert "I don't know the command “frobnicate”. Type `help`" in stack.local.transcript[-1].text
 
 
+async def test_a_hello_gets_the_help_list_and_a_thank_you_a_reply(stack: Stack) -> None:
+    await stack.import_team(team_spec())
+    for said in ("Hello!", "hi there", "Thanks!", "thank you", "hellooo"):
+        await stack.local.command("cy", said)
+    await stack.worker.drain()
+    hello, hi, thanks, thank_you, unknown = (e.text for e in stack.local.transcript[-5:])
+    for text in (hello, hi):
+        assert text.startswith("HI! HERE IS WHAT TANDEM CAN DO") and "  norms" in text
+        assert "don't know" not in text
+    assert thanks == thank_you == "You're welcome. Type `help` any time to see what I can do."
+    assert "I don't know the command “hellooo”" in unknown
+
+
 async def test_a_stranger_is_told_how_to_join(stack: Stack) -> None:
     await stack.import_team(team_spec())
     await stack.local.command("zed", "norms")

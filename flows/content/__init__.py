@@ -1,4 +1,4 @@
-"""Content shipped as data (YAML with attribution): norm packs, check-in prompts, meeting roles."""
+"""Content shipped as data (YAML with attribution): norms, check-in prompts, meeting roles, small talk."""
 
 from __future__ import annotations
 
@@ -78,3 +78,20 @@ def meeting_roles() -> tuple[Role, ...]:
 @cache
 def roles_why() -> str:
     return str(_load(CONTENT_DIR / "roles.yaml")["why"]).strip()
+
+
+@dataclass(frozen=True)
+class SmallTalk:
+    """A kind of chat message that is not a command (a hello, a thank-you): its first words and the reply."""
+
+    words: frozenset[str]
+    reply: str
+
+
+@cache
+def small_talk() -> dict[str, SmallTalk]:
+    data = _load(CONTENT_DIR / "prompts" / "small-talk.yaml")
+    return {
+        kind: SmallTalk(frozenset(str(w).lower() for w in entry["words"]), str(entry["reply"]).strip())
+        for kind, entry in data.items()
+    }

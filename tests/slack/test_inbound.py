@@ -169,6 +169,16 @@ async def test_app_mention_is_a_command_and_an_events_api_retry_is_recorded_once
     assert "What Tandem can do" in _texts(ephemeral.args)
 
 
+async def test_saying_hi_to_the_bot_gets_a_hello_and_the_help_list(tandem: SlackTandem) -> None:
+    body = fixture("event_app_mention.json")  # "<@W111> Hi there!": W111 is the bot in Slack's example
+    body["event"]["text"] = body["event"]["text"].replace("<@W111>", f"<@{BOT_USER}>")
+    assert (await tandem.event(body)).status == 200
+    await tandem.settle()
+    (ephemeral,) = tandem.fake.called("chat.postEphemeral")
+    assert ephemeral.args["text"] == "Hi! Here is what Tandem can do"
+    assert "/tandem norms" in _texts(ephemeral.args)
+
+
 async def test_direct_message_is_read_as_a_command_and_answered_in_the_dm_thread(tandem: SlackTandem) -> None:
     body = fixture("event_message_im.json")
     body["event"]["text"] = "help"
