@@ -136,7 +136,13 @@ class ChatSetupFlow:
         spec = {
             "name": name,
             "timezone": timezone,
-            "channels": [{"platform": conversation.platform, "id": conversation.conversation_id}],
+            "channels": [
+                {
+                    "platform": conversation.platform,
+                    "id": conversation.conversation_id,
+                    **({"name": conversation.name} if conversation.name else {}),
+                }
+            ],
             "members": members,
         }
         try:

@@ -41,6 +41,7 @@ class Conversation:
     reply_url: str | None = (
         None  # where the platform takes a private reply to this interaction, if it has one
     )
+    name: str | None = None  # the channel's name as people see it ("#solutions"), if the platform says
 
 
 @dataclass(frozen=True)

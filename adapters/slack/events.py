@@ -243,6 +243,14 @@ def _state_values(state: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+def channel_name(name: Any) -> str | None:
+    """A slash command's `channel_name` as people see it ("#solutions"). Slack puts placeholders there for
+    private channels and DMs ("privategroup", "directmessage", "mpdm-…"): those say nothing."""
+    if not isinstance(name, str) or not name or name in ("privategroup", "directmessage"):
+        return None
+    return None if name.startswith("mpdm-") else f"#{name}"
+
+
 def command_event(form: dict[str, Any], bot_user_id: str | None = None) -> Translated:
     team_id, enterprise_id = workspace_of(form)
     user = str(form["user_id"])
@@ -250,7 +258,12 @@ def command_event(form: dict[str, Any], bot_user_id: str | None = None) -> Trans
     # Replies to a slash command are ephemeral in the channel it was typed in (or via its response_url),
     # which also covers DMs between two people, where the bot cannot post.
     conversation = Conversation(
-        "slack", channel, is_direct=False, workspace=team_id, reply_url=form.get("response_url") or None
+        "slack",
+        channel,
+        is_direct=False,
+        workspace=team_id,
+        reply_url=form.get("response_url") or None,
+        name=channel_name(form.get("channel_name")),
     )
     key = f"slack:command:{form.get('trigger_id') or ''}:{user}" if form.get("trigger_id") else None
     text, mentions = read_mentions(str(form.get("text", "")), bot_user_id)

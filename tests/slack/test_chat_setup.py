@@ -26,6 +26,10 @@ async def test_setup_through_a_signed_slack_slash_command(tandem: SlackTandem) -
         ("David", "management", True),
     ]
     assert sorted(identities) == [("slack", "W111"), ("slack", "W222")]
-    assert [(c.platform, c.address) for c in team.channels] == [("slack", "C777")]
+    # the channel keeps the name people know it by (the command's channel_name), not only its id
+    assert [(c.platform, c.address, c.name) for c in team.channels] == [("slack", "C777", "#random")]
     posted = [c for c in tandem.fake.called("chat.postMessage") if c.args["channel"] == "C777"]
     assert posted and "Riverside DLT" in json.dumps(posted[-1].args["blocks"])
+    assert "#random (slack)" in json.dumps(posted[-1].args["blocks"]) and "C777" not in json.dumps(
+        posted[-1].args["blocks"]
+    )

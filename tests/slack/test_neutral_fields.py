@@ -32,6 +32,10 @@ def test_command_and_action_conversations_carry_workspace_and_reply_url() -> Non
     assert event.text == "roles @0" and event.mentions == (Actor("slack", "W222", "ben"),)
     assert event.conversation.workspace == "T111"
     assert event.conversation.reply_url == form["response_url"]
+    assert event.conversation.name == "#random"  # Slack's channel_name
+    for placeholder in ("privategroup", "directmessage", "mpdm-ana--ben-1"):  # private, DM, group DM
+        form["channel_name"] = placeholder
+        assert events.command_event(form).event.conversation.name is None
     action = events.interactive_event(fixture("block_actions_button.json")).event
     assert isinstance(action, ActionEvent)
     assert action.conversation.reply_url == fixture("block_actions_button.json")["response_url"]
