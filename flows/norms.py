@@ -16,7 +16,7 @@ from flows.formatting import meeting_day, meeting_time
 from flows.home import refresh_homes
 from flows.recurrence import from_key, local_to_utc, to_key, zone
 from flows.rotation import PastAssignment, assign_roles, next_after_pass
-from flows.team_setup import MEETING_KIND, PASS_WINDOW_AFTER_START, team_norms
+from flows.team_setup import MEETING_KIND, NO_MEETING, PASS_WINDOW_AFTER_START, team_norms
 from flows.types import (
     ActionEvent,
     Button,
@@ -219,7 +219,7 @@ class NormsFlow:
         if meeting and meeting[0].next_occurrence_local:
             when = meeting_time(from_key(meeting[0].next_occurrence_local), team.timezone)
             return f" The next meeting is {when}."
-        return ""
+        return f" Next meeting: {NO_MEETING}."
 
     # ------------------------------------------------------------ showing norms and roles
 

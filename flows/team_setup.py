@@ -276,6 +276,10 @@ async def set_meeting_schedule(
     )
 
 
+# A team set up in chat has no meeting schedule until someone who runs Tandem imports its team file.
+NO_MEETING = "none scheduled yet (whoever runs Tandem adds the schedule with a team file)"
+
+
 async def describe_team(session: AsyncSession, team: Team) -> Card:
     """A compact card: sides, co-chairs, members, channels, norms and the next meeting."""
     members = await teams.members(session, team.id)
@@ -294,6 +298,8 @@ async def describe_team(session: AsyncSession, team: Team) -> Card:
         pairs.append(
             ("Next meeting", meeting_time(from_key(meeting[0].next_occurrence_local), team.timezone))
         )
+    else:
+        pairs.append(("Next meeting", NO_MEETING))
     return Card(summary=f"{team.name}", elements=(Header(team.name), Fields(tuple(pairs))))
 
 

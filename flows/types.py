@@ -202,7 +202,19 @@ class Card:
     @staticmethod
     def plain(text: str) -> Card:
         """A one-paragraph card: replies, confirmations, errors."""
-        return Card(summary=text[:80], elements=(Text(text),))
+        return Card(summary=one_line(text), elements=(Text(text),))
+
+
+SUMMARY_LENGTH = 80
+
+
+def one_line(text: str, limit: int = SUMMARY_LENGTH) -> str:
+    """`text` as a notification line: whole if it fits, else cut at a word with a visible "…"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    return (head.rsplit(" ", 1)[0] if " " in head else head).rstrip(",;:—-–") + "…"
 
 
 @dataclass(frozen=True)

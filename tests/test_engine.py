@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.delivery import DeliveryWorker
 from flows import default_flows
 from flows.engine import Engine
-from flows.types import ActionEvent, Actor, Conversation
+from flows.types import SUMMARY_LENGTH, ActionEvent, Actor, Card, Conversation
 from storage import events, flow_state, outbox, schedules
 from storage.models import ProcessedEvent
 from tests.conftest import Stack, team_spec
@@ -115,3 +115,14 @@ async def test_the_idempotency_insert_and_the_sender_lookup_answer_together(stac
     async with stack.sessions() as session:
         keys = (await session.execute(select(ProcessedEvent.key).order_by(ProcessedEvent.key))).scalars()
         assert list(keys) == ["k1", "k2", "k3"]
+
+
+def test_a_replys_notification_line_is_cut_at_a_word_with_an_ellipsis() -> None:
+    short = "Thank you — your answers are in."
+    assert Card.plain(short).summary == short
+    long = "A poll can close early once 5 have answered (1 so far); otherwise it closes on Tue 27 Oct."
+    summary = Card.plain(long).summary
+    assert summary == "A poll can close early once 5 have answered (1 so far); otherwise it closes on…"
+    assert len(summary) <= SUMMARY_LENGTH
+    assert Card.plain("x" * 200).summary == "x" * (SUMMARY_LENGTH - 1) + "…"
+    assert Card.plain("two\nlines").summary == "two lines"

@@ -33,3 +33,10 @@ async def test_setup_through_a_signed_slack_slash_command(tandem: SlackTandem) -
     assert "#random (slack)" in json.dumps(posted[-1].args["blocks"]) and "C777" not in json.dumps(
         posted[-1].args["blocks"]
     )
+    # no meeting yet: the card and `roles` say so, and who can add one
+    assert "none scheduled yet" in json.dumps(posted[-1].args["blocks"])
+    await tandem.command("roles", user="W222", channel="C777")
+    await tandem.settle()
+    reply = tandem.fake.responses[-1][1]
+    assert "Next meeting: none scheduled yet (whoever runs Tandem" in json.dumps(reply["blocks"])
+    assert reply["text"] == "Roles are announced before each meeting. Next meeting: none scheduled yet…"
