@@ -147,11 +147,16 @@ def component_results(
 
 
 def strongest_and_weakest(items: Sequence[ItemResult], n: int = 2) -> tuple[tuple[ItemResult, ...], ...]:
-    """The `n` highest and `n` lowest items (instrument order breaks ties); never the same item twice."""
+    """The `n` highest and `n` lowest items (instrument order breaks ties); never the same item twice.
+    A strength scored above the lowest item and an area for growth below the highest: when every item
+    scored the same there are neither, rather than a "strength" and a "weakness" with the same mean."""
+    if not items:
+        return (), ()
+    low, high = min(r.mean for r in items), max(r.mean for r in items)
     order = {item.id: i for i, item in enumerate(items)}
-    by_high = sorted(items, key=lambda r: (-r.mean, order[r.id]))
+    by_high = sorted((r for r in items if r.mean > low), key=lambda r: (-r.mean, order[r.id]))
     strongest = tuple(by_high[:n])
-    rest = [r for r in items if r not in strongest]
+    rest = [r for r in items if r not in strongest and r.mean < high]
     weakest = tuple(sorted(rest, key=lambda r: (r.mean, order[r.id]))[:n])
     return strongest, weakest
 

@@ -149,3 +149,32 @@ def test_a_team_defined_poll_is_validated() -> None:
         except ValueError:
             continue
         raise AssertionError(f"accepted {bad}")
+
+
+def test_when_every_item_scores_the_same_there_are_no_strengths_or_areas_for_growth() -> None:
+    def report_for(answers: dict[str, int]) -> tuple[list[str], list[str]]:
+        counts = [ValueCount(RTSA.component_of(i), i, answers.get(i, 3), 5) for i in ANSWERS]
+        report = build_report(
+            RTSA,
+            respondents=5,
+            invited=6,
+            min_responses=5,
+            counts=counts,
+            side_counts={None: 5},
+            sides_recorded=False,
+            side_means=[],
+            previous={},
+            targets={},
+            comments=[],
+        )
+        return [i.id for i in report.strongest], [i.id for i in report.weakest]
+
+    assert report_for({}) == ([], [])  # all 3.0
+    # one item above the rest: it is the only strength; the other eleven tie below it
+    strong, weak = report_for({"integrity.honesty": 4})
+    assert strong == ["integrity.honesty"] and weak == ["respect.listen", "respect.perspective"]
+    # one item below the rest: the only area for growth
+    assert report_for({"regard.empathy": 2}) == (
+        ["respect.listen", "respect.perspective"],
+        ["regard.empathy"],
+    )
