@@ -29,8 +29,8 @@ from flows.clock import ManualClock
 from flows.team_setup import import_team, parse_team_file
 from storage.models import OutboxMessage, Team
 
-# Microsoft-authored payloads (see shared/fixtures/README.md); shared/ sits beside the checkout.
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "teams"
+# Microsoft-authored payloads, copied into the project with their sources (tests/teams/fixtures/README.md).
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 APP_ID = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b"
 TENANT = "50612dbb-0237-4969-b378-8d42590f9c00"
