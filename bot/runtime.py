@@ -16,6 +16,7 @@ from bot import housekeeping
 from bot.delivery import DeliveryWorker
 from bot.engine_link import EngineLink
 from bot.scheduler import SqliteSchedulerLock, Ticker
+from bot.sealing_key import sealer_for
 from bot.settings import Settings
 from flows import default_flows
 from flows.clock import Clock, SystemClock
@@ -52,6 +53,7 @@ class Runtime:
             default_flows(),
             courier=self.worker,
             prepare_ahead=timedelta(seconds=settings.prepare_seconds),
+            sealer=sealer_for(settings),
         )
         self.ticker = Ticker(
             self.engine,

@@ -36,6 +36,7 @@ from flows.types import (
 from storage import audit, events, flow_state, schedules, teams
 from storage.models import Person, Schedule, Team
 from storage.outbox import ClaimedMessage, Lease
+from storage.sealing import Sealer
 
 log = logging.getLogger("tandem.engine")
 
@@ -46,6 +47,7 @@ class FlowContext:
 
     session: AsyncSession
     now: datetime
+    sealer: Sealer  # seals what people submit to anonymous polls until close (storage/sealing.py)
     actor: Actor | None = None
     person: Person | None = None
     conversation: Conversation | None = None
@@ -173,8 +175,11 @@ class Engine:
         batch: int = 200,
         default_misfire_grace: timedelta = timedelta(hours=1),
         prepare_ahead: timedelta = timedelta(minutes=2),
+        sealer: Sealer | None = None,
     ) -> None:
         self.sessions = sessions
+        # The running bot passes the server's key (bot/sealing_key.py); tests and the demo, a random one.
+        self.sealer = sealer or Sealer.ephemeral()
         self.clock = clock
         self.flows = {flow.name: flow for flow in flows}
         self.name = name
@@ -206,7 +211,7 @@ class Engine:
                     return None
             else:
                 person = await teams.person_by_identity(session, actor.platform, actor.user_id)
-            ctx = FlowContext(session, now, event.actor, person, event.conversation)
+            ctx = FlowContext(session, now, self.sealer, event.actor, person, event.conversation)
             lease = self.courier.lease_for(now) if self.courier is not None else None
             if lease is not None:  # the replies go straight to the worker: no claim transaction
                 ctx.handover = outbox.Handover(lease)
@@ -275,7 +280,7 @@ class Engine:
             now = self.clock.now()
             async with self.sessions() as session, session.begin():
                 due = await schedules.lock_due(session, now + self.prepare_ahead, self.batch)
-                ctx = FlowContext(session, now)
+                ctx = FlowContext(session, now, self.sealer)
                 for schedule in due:
                     await self._fire(ctx, schedule, report)
             self._notify(ctx)

@@ -1,9 +1,10 @@
 """Pulse trust polls (issue 5): the Relational Trust Self-Assessment on a cadence, anonymous by construction.
 
 A co-chair (or the quarterly schedule) opens a poll; every member gets a private message saying why, who sees
-what and when (001:L3537-3540), with a button that opens one form. A submit stores the answers with no link to
-the person (storage/pulse_models.py) and records, separately, only that the person answered. Reminders go
-privately to those who have not answered. At the deadline, or when a co-chair closes it once the minimum is
+what and when (001:L3537-3540), with a button that opens one form. A submit is kept sealed until close,
+one encrypted row per person (storage/pulse_models.py, docs/privacy.md); answering again replaces it.
+At close the answers are shuffled and stored with no person. Reminders go privately to those who have not
+answered. At the deadline, or when a co-chair closes it once the minimum is
 reached, the report goes to the team's channels and to each co-chair in one transaction: nobody previews.
 
 The flow is split by what each part holds: flows/pulse_commands.py (the `pulse` command),
@@ -24,7 +25,6 @@ from flows.pulse_lifecycle import (
     FLOW,
     FORGET_KIND,
     private_prefix,
-    receipt_hash,
     receipt_key,
 )
 from flows.pulse_schedule import QUARTERLY_KIND
@@ -36,7 +36,6 @@ __all__ = [
     "QUARTERLY_KIND",
     "PulseFlow",
     "private_prefix",
-    "receipt_hash",
     "receipt_key",
 ]
 

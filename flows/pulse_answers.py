@@ -1,15 +1,14 @@
-"""Answering a poll: the invitation's button opens one form; a submit is validated whole and stored with no
-link to the person; a receipt token (only its hash stored) lets the person change their answers until close.
+"""Answering a poll: the invitation's button opens one form; a submit is validated whole and kept sealed
+until the poll closes (storage/sealing.py), one sealed row per person, so the person can change their
+answers until then just by answering again. At close the answers are shuffled in with everyone's.
 """
 
 from __future__ import annotations
 
-import secrets
-
 from flows import pulse_cards as cards
 from flows.content.instruments import Instrument, instrument_from_data
 from flows.engine import FlowContext
-from flows.pulse_lifecycle import closes_text, home_refresh, private_prefix, receipt_hash, receipt_key
+from flows.pulse_lifecycle import closes_text, home_refresh, private_prefix, receipt_key, sealed_size
 from flows.pulse_report import (
     SIDES,
 )
@@ -26,15 +25,10 @@ class PulseAnswers:
     async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
         parts = event.action_id.split(".")
         verb = parts[1] if len(parts) > 1 else ""
-        if verb == "answer":
-            await self._open_form(ctx, event.value or "", None)
-        elif verb == "change":
-            poll_id, _, token = (event.value or "").partition(":")
-            await self._open_form(ctx, poll_id, token or None)
+        if verb in ("answer", "change"):
+            await self._open_form(ctx, event.value or "")
         elif verb == "submit" and len(parts) == 3:
-            await self._submit(ctx, parts[2], None, event.values)
-        elif verb == "amend" and len(parts) == 4:
-            await self._submit(ctx, parts[2], parts[3], event.values)
+            await self._submit(ctx, parts[2], event.values)
         else:
             await self._tell(ctx, "That button is no longer in use.")
 
@@ -75,32 +69,19 @@ class PulseAnswers:
             )
         return poll, team, None
 
-    async def _open_form(self, ctx: FlowContext, poll_ref: str, token: str | None) -> None:
+    async def _open_form(self, ctx: FlowContext, poll_ref: str) -> None:
+        """The answer form; for someone who has answered, with their answers in it, to change them."""
         poll, team, why = await self._poll_for(ctx, poll_ref)
         if poll is None or team is None or ctx.person is None:
             await self._tell(ctx, why or "")
             return
         instrument = instrument_from_data(poll.instrument)
-        if token is not None:
-            if not await store.receipt_valid(ctx.session, poll.id, receipt_hash(token)):
-                await self._tell(
-                    ctx,
-                    "That receipt is no longer valid, so those answers can't be changed.",
-                    team.id,
-                    poll.id,
-                )
-                return
-            ctx.open_form(cards.answer_form(instrument, f"{cards.AMEND}.{poll.id}.{token}", amending=True))
-            return
-        if await store.has_participated(ctx.session, poll.id, ctx.person.id):
-            await self._tell(
-                ctx,
-                "You've already answered this poll. To change your answers, use the button on your receipt.",
-                team.id,
-                poll.id,
-            )
-            return
-        ctx.open_form(cards.answer_form(instrument, f"{cards.SUBMIT}.{poll.id}"))
+        mine = await store.sealed_submission(ctx.session, ctx.sealer, poll.id, ctx.person.id)
+        initial = None
+        if mine is not None:
+            initial = {item: str(value) for _, item, value in mine.answers}
+            initial[cards.COMMENT] = mine.comment or ""
+        ctx.open_form(cards.answer_form(instrument, f"{cards.SUBMIT}.{poll.id}", initial=initial))
 
     def _validate(
         self, instrument: Instrument, values: dict[str, str]
@@ -144,9 +125,7 @@ class PulseAnswers:
         comment = " ".join((values.get(cards.COMMENT) or "").split())[: cards.COMMENT_MAX] or None
         return answers, comment, None
 
-    async def _submit(
-        self, ctx: FlowContext, poll_ref: str, token: str | None, values: dict[str, str]
-    ) -> None:
+    async def _submit(self, ctx: FlowContext, poll_ref: str, values: dict[str, str]) -> None:
         poll, team, why = await self._poll_for(ctx, poll_ref)
         if poll is None or team is None or ctx.person is None:
             await self._tell(ctx, why or "", team.id if team else None)
@@ -156,52 +135,27 @@ class PulseAnswers:
         if problem:
             await self._tell(ctx, problem, team.id)
             return
-        closes = closes_text(poll, team)
-        if token is not None:
-            changed = await store.replace_ballot(
-                ctx.session,
-                poll_id=poll.id,
-                receipt_hash=receipt_hash(token),
-                answers=answers,
-                comment=comment,
-            )
-            if not changed:
-                await self._tell(
-                    ctx, "That receipt is no longer valid, so nothing was changed.", team.id, poll.id
-                )
-                return
-            new_token = token
-        else:
-            if not await store.mark_participated(ctx.session, poll.id, ctx.person.id):
-                await self._tell(
-                    ctx, "You've already answered this poll; your first answers stand.", team.id, poll.id
-                )
-                return
-            side = None
-            if poll.sides_recorded:
-                me = next(
-                    m for m in await teams.members(ctx.session, team.id) if m.person_id == ctx.person.id
-                )
-                side = me.side if me.side in SIDES else None
-            new_token = secrets.token_urlsafe(18)
-            await store.add_ballot(
-                ctx.session,
-                poll_id=poll.id,
-                side_group=side,
-                receipt_hash=receipt_hash(new_token),
-                answers=answers,
-                comment=comment,
-            )
+        side = None
+        if poll.sides_recorded:
+            me = next(m for m in await teams.members(ctx.session, team.id) if m.person_id == ctx.person.id)
+            side = me.side if me.side in SIDES else None
+        first = await store.seal_submission(
+            ctx.session,
+            ctx.sealer,
+            poll.id,
+            ctx.person.id,
+            store.Submission(tuple(answers), comment, side),
+            sealed_size(instrument),
+        )
         key = receipt_key(poll.id, ctx.person.id)
         await ctx.send(
             Delivery(
                 Recipient.person(ctx.person.id),
-                cards.receipt(instrument, poll.id, new_token, closes, changed=token is not None),
+                cards.receipt(instrument, poll.id, closes_text(poll, team), changed=not first),
                 team_id=team.id,
-                sensitive=True,  # the receipt token must not outlive the send in our outbox
                 key=key,
                 replaces=key,
             )
         )
-        if token is None:
+        if first:
             await ctx.send(home_refresh(team.id, ctx.person.id))  # only this person's line changed

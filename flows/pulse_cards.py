@@ -26,16 +26,18 @@ from flows.types import (
 
 ANSWER = "pulse.answer"
 CHANGE = "pulse.change"
-SUBMIT = "pulse.submit"  # form ids: pulse.submit.<poll>, pulse.amend.<poll>.<receipt token>
-AMEND = "pulse.amend"
+SUBMIT = "pulse.submit"  # form id: pulse.submit.<poll>
 COMMENT = "comment"
 COMMENT_MAX = 2000
 
 
 def who_sees_what(min_responses: int, closes: str) -> str:
+    """The invitation's promise, as docs/privacy.md states it."""
     return (
-        f"No one, co-chairs included, sees who answered what. Everyone gets the results at once after "
-        f"it closes on {closes}, if at least {min_responses} answer."
+        f"Who sees what: no one, co-chairs and database administrators included, can tell who answered "
+        f"what. Your answers stay sealed until the poll closes on {closes}, then are shuffled in with "
+        f"everyone's and kept without your name. Results go to everyone at once, if at least "
+        f"{min_responses} answer."
     )
 
 
@@ -64,7 +66,9 @@ def invitation(
     return Card(summary=opening, elements=tuple(elements))
 
 
-def answer_form(instrument: Instrument, form_id: str, amending: bool = False) -> Form:
+def answer_form(instrument: Instrument, form_id: str, initial: dict[str, str] | None = None) -> Form:
+    """The one form. `initial`: the person's own sealed answers (item id → value, and the comment), when
+    they open it again to change them."""
     labels = dict(instrument.labels)
     choices = tuple(
         Choice(
@@ -76,8 +80,8 @@ def answer_form(instrument: Instrument, form_id: str, amending: bool = False) ->
     elements: list[Element] = []
     if instrument.instructions:
         elements.append(Context(instrument.instructions))
-    if amending:
-        elements.append(Text("Your new answers replace your earlier ones. Answer every question again."))
+    if initial is not None:
+        elements.append(Text("These are your answers so far. Change any of them and press Submit again."))
     for component in instrument.components:
         elements.append(Header(component.name))
         for item in component.items:
@@ -86,13 +90,15 @@ def answer_form(instrument: Instrument, form_id: str, amending: bool = False) ->
                 prompt = (
                     f"{item.text} — {instrument.scale_min}: {item.low} · {instrument.scale_max}: {item.high}"
                 )
-            elements.append(Question(item.id, prompt, choices, style="radio"))
+            chosen = (initial or {}).get(item.id)
+            elements.append(Question(item.id, prompt, choices, style="radio", initial=chosen))
     elements.append(
         TextInput(
             COMMENT,
             "Anything to add? (optional; shown without your name, but writing style can identify)",
             multiline=True,
             optional=True,
+            initial=(initial or {}).get(COMMENT) or None,
         )
     )
     return Form(
@@ -100,25 +106,23 @@ def answer_form(instrument: Instrument, form_id: str, amending: bool = False) ->
     )
 
 
-def receipt(instrument: Instrument, poll_id: int, token: str, closes: str, changed: bool) -> Card:
-    first = "Your answers are changed." if changed else "Thank you — your answers are in, without your name."
+def receipt(instrument: Instrument, poll_id: int, closes: str, changed: bool) -> Card:
+    first = "Your answers are changed." if changed else "Thank you — your answers are in."
     return Card(
         summary=first,
         elements=(
             Text(
-                f"{first} Results come out to everyone at once when the {instrument.name} closes on {closes}."
+                f"{first} They stay sealed until the {instrument.name} closes on {closes}; then they are "
+                "shuffled in with everyone's, without your name, and results go to everyone at once."
             ),
-            Buttons((Button("Change my answers", CHANGE, f"{poll_id}:{token}", opens_form=True),)),
-            Context(
-                "This message is your private receipt: only its button can change your answers, until the "
-                "poll closes. Tandem keeps only a scrambled form of it, which cannot be traced back to you."
-            ),
+            Buttons((Button("Change my answers", CHANGE, str(poll_id), opens_form=True),)),
+            Context("Only you can change your answers, until the poll closes."),
         ),
     )
 
 
-def receipt_void(instrument: Instrument) -> Card:
-    text = f"The {instrument.name} has closed; your receipt is void and your answers can no longer change."
+def receipt_closed(instrument: Instrument) -> Card:
+    text = f"The {instrument.name} has closed: your answers are counted and can no longer change."
     return Card(summary=text, elements=(Text(text),))
 
 

@@ -173,7 +173,7 @@ class PulseCommands(PollLifecycle):
         if poll is None:
             await ctx.reply(Card.plain("No poll is open."), team_id=team.id)
             return
-        answered = await store.ballot_count(ctx.session, poll.id)
+        answered = await store.participation_count(ctx.session, poll.id)
         if not enough(answered, poll.min_responses):
             await ctx.reply(
                 Card.plain(

@@ -5,7 +5,6 @@ outbox rows of people's private poll messages (receipts, reminders, notes).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -46,13 +45,15 @@ MAX_REMINDERS = 2
 DEFAULT_DURATION_DAYS = 7
 
 
-def receipt_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def sealed_size(instrument: Instrument) -> int:
+    """The one length every submission to a poll of `instrument` is padded to before it is sealed."""
+    items = [(component.id, item.id) for component in instrument.components for item in component.items]
+    return store.sealed_size(items, cards.COMMENT_MAX)
 
 
 def private_prefix(poll_id: int) -> str:
     """The outbox key prefix of every message that says something about one person's participation in a
-    poll (receipts, their voiding, reminders, "you've already answered"): all forgotten after close."""
+    poll (receipts, their closing note, reminders, notes): all forgotten after close."""
     return f"pulse:{poll_id}:private:"
 
 
@@ -192,19 +193,31 @@ class PollLifecycle:
         return len(pending)
 
     async def close(self, ctx: FlowContext, team: Team, poll: PulsePoll, at: datetime | None = None) -> None:
-        """Close and release to the channels and each co-chair in this one transaction."""
+        """Open the sealed submissions, and release to the channels and each co-chair, in this one
+        transaction: the answers are written shuffled (or, below the minimum, never written at all)."""
         instrument = instrument_from_data(poll.instrument)
-        respondents = await store.ballot_count(ctx.session, poll.id)
-        ok = enough(respondents, poll.min_responses)
-        counts = await store.side_counts(ctx.session, poll.id)
-        keep_sides = ok and side_view_allowed(counts, poll.min_responses, poll.sides_recorded)[0]
         answered = await store.participant_ids(ctx.session, poll.id)
+        opened = await store.open_sealed(ctx.session, ctx.sealer, poll.id)
+        if opened.broken:
+            log.error(
+                "pulse poll %s: %s sealed submission(s) did not open with this server's key (was "
+                "TANDEM_SECRET_KEY changed while the poll was open?); they are not counted",
+                poll.id,
+                opened.broken,
+            )
+        respondents = len(opened.submissions)
+        ok = enough(respondents, poll.min_responses)
+        counts: dict[str | None, int] = {}
+        for submission in opened.submissions:
+            counts[submission.side] = counts.get(submission.side, 0) + 1
+        keep_sides = ok and side_view_allowed(counts, poll.min_responses, poll.sides_recorded)[0]
+        if ok:
+            await store.write_shuffled(ctx.session, poll.id, opened.submissions, keep_sides=keep_sides)
         await store.close(
             ctx.session,
             poll,
             now=at or ctx.now,
             status=store.RELEASED if ok else store.WITHHELD,
-            keep_sides=keep_sides,
             respondents=respondents,
         )
         for row in await schedules.for_team(ctx.session, team.id, DAILY_KIND):
@@ -222,12 +235,12 @@ class PollLifecycle:
         await ctx.send(Delivery(Recipient.team_channels(team.id), card, team_id=team.id))
         for chair in (m for m in members if m.co_chair):
             await ctx.send(Delivery(Recipient.person(chair.person_id), card, team_id=team.id))
-        for person_id in answered:  # void the receipts in people's own messages too
+        for person_id in sorted(answered):  # the receipt in each person's DM says the poll has closed
             key = receipt_key(poll.id, person_id)
             await ctx.send(
                 Delivery(
                     Recipient.person(person_id),
-                    cards.receipt_void(instrument),
+                    cards.receipt_closed(instrument),
                     team_id=team.id,
                     key=key,
                     replaces=key,

@@ -149,6 +149,7 @@ class TextInput:
     multiline: bool = False
     optional: bool = False
     placeholder: str | None = None
+    initial: str | None = None  # the text already in the box when the form is shown
     type: Literal["text_input"] = "text_input"
 
 

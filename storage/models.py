@@ -7,12 +7,14 @@ wall-clock* time as text ("2026-11-01T01:30:00") so a DST repeat or gap can neve
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -112,9 +114,18 @@ class Identity(Base):
     person: Mapped[Person] = relationship(back_populates="identities")
 
 
+def one_of(column: str, values: Iterable[str], name: str) -> CheckConstraint:
+    """A CHECK that `column` holds one of `values` (the database refuses anything else)."""
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
 class Membership(Base):
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("team_id", "person_id"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "person_id"),
+        one_of("side", [s.value for s in Side], "side"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
@@ -186,7 +197,10 @@ class OutboxMessage(Base):
     """A message waiting to be sent (or sent). Written in the same transaction as the state it reports."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_ready", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_ready", "status", "next_attempt_at"),
+        one_of("status", [s.value for s in OutboxStatus], "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
@@ -240,6 +254,7 @@ class ProcessedEvent(Base):
     """Inbound idempotency: a platform retry or a double click is recorded once."""
 
     __tablename__ = "processed_events"
+    __table_args__ = (Index("ix_processed_events_processed_at", "processed_at"),)  # the hourly prune
 
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     processed_at: Mapped[datetime]

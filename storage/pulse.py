@@ -1,14 +1,19 @@
-"""Pulse poll queries. Aggregates are computed in SQL (GROUP BY, AVG, COUNT); no query here joins
-participation to ballots, answers or comments, and no function returns an individual answer row."""
+"""Pulse poll queries. While a poll is open, submissions exist only sealed, one row per person
+(`pulse_sealed`, storage/sealing.py); at close they are opened, shuffled and written with no person
+(`write_shuffled`). Aggregates are computed in SQL (GROUP BY, AVG, COUNT); no function returns an individual
+answer row of a closed poll."""
 
 from __future__ import annotations
 
+import json
+import math
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage, OutboxStatus
@@ -16,14 +21,42 @@ from storage.pulse_models import (
     PulseAnswer,
     PulseBallot,
     PulseComment,
-    PulseParticipation,
     PulsePoll,
+    PulseSealed,
     PulseTarget,
     new_id,
 )
+from storage.sealing import SealBroken, Sealer
 from storage.sql import insert_ignore
 
 OPEN, RELEASED, WITHHELD = "open", "released", "withheld"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What one person submitted: (component, item, value) answers, an optional comment, and their side
+    when the poll records sides. Exists in the clear only in the server's memory."""
+
+    answers: tuple[tuple[str, str, int], ...]
+    comment: str | None
+    side: str | None
+
+    def to_data(self) -> dict[str, Any]:
+        return {"answers": [list(a) for a in self.answers], "comment": self.comment, "side": self.side}
+
+    @staticmethod
+    def from_data(data: dict[str, Any]) -> Submission:
+        answers = tuple((str(c), str(i), int(v)) for c, i, v in data.get("answers", []))
+        comment, side = data.get("comment"), data.get("side")
+        return Submission(answers, str(comment) if comment else None, str(side) if side else None)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The sealed submissions of a poll, opened at close, in random order; `broken` did not open."""
+
+    submissions: list[Submission]
+    broken: int
 
 
 @dataclass(frozen=True)
@@ -106,106 +139,116 @@ async def previous_released(session: AsyncSession, poll: PulsePoll) -> PulsePoll
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-# ---------------------------------------------------------------- participation (who, never what)
+# ---------------------------------------------------------------- sealed submissions (who, never what)
 
 
-async def mark_participated(session: AsyncSession, poll_id: int, person_id: int) -> bool:
-    """Record that a person answered; False when they already had (a duplicate submit)."""
-    return await insert_ignore(session, PulseParticipation, {"poll_id": poll_id, "person_id": person_id})
+def sealed_size(item_keys: Sequence[tuple[str, str]], comment_max: int) -> int:
+    """The one plaintext length every submission to a poll is padded to: room for every item with the
+    widest value, the longest comment (4 bytes a character) and the longest side, in whole KiB."""
+    widest = Submission(tuple((c, i, 10**6) for c, i in item_keys), "", "management")
+    room = len(json.dumps(widest.to_data()).encode()) + 4 * comment_max + 64
+    return 1024 * math.ceil(room / 1024)
+
+
+def _context(poll_id: int, person_id: int) -> str:
+    return f"pulse:{poll_id}:{person_id}"
+
+
+async def seal_submission(
+    session: AsyncSession, sealer: Sealer, poll_id: int, person_id: int, submission: Submission, size: int
+) -> bool:
+    """Keep a person's submission sealed until close; True for their first, False when it replaced one."""
+    sealed = sealer.seal(submission.to_data(), context=_context(poll_id, person_id), size=size)
+    values = {"poll_id": poll_id, "person_id": person_id, "sealed": sealed}
+    if await insert_ignore(session, PulseSealed, values):
+        return True
+    await session.execute(
+        update(PulseSealed)
+        .where(PulseSealed.poll_id == poll_id, PulseSealed.person_id == person_id)
+        .values(sealed=sealed)
+    )
+    return False
+
+
+async def sealed_submission(
+    session: AsyncSession, sealer: Sealer, poll_id: int, person_id: int
+) -> Submission | None:
+    """A person's own sealed submission (to show their answers in the form again), if it opens."""
+    stmt = select(PulseSealed.sealed).where(
+        PulseSealed.poll_id == poll_id, PulseSealed.person_id == person_id
+    )
+    sealed = (await session.execute(stmt)).scalar_one_or_none()
+    if sealed is None:
+        return None
+    try:
+        return Submission.from_data(sealer.open(sealed, context=_context(poll_id, person_id)))
+    except SealBroken:
+        return None
+
+
+async def open_sealed(session: AsyncSession, sealer: Sealer, poll_id: int) -> Opened:
+    """Every sealed submission of a poll, opened and shuffled (nothing of the order of the rows remains)."""
+    stmt = select(PulseSealed.person_id, PulseSealed.sealed).where(PulseSealed.poll_id == poll_id)
+    opened: list[Submission] = []
+    broken = 0
+    for person_id, sealed in (await session.execute(stmt)).all():
+        try:
+            opened.append(Submission.from_data(sealer.open(sealed, context=_context(poll_id, person_id))))
+        except SealBroken:
+            broken += 1
+    secrets.SystemRandom().shuffle(opened)
+    return Opened(opened, broken)
 
 
 async def has_participated(session: AsyncSession, poll_id: int, person_id: int) -> bool:
-    stmt = select(func.count()).where(
-        PulseParticipation.poll_id == poll_id, PulseParticipation.person_id == person_id
-    )
+    stmt = select(func.count()).where(PulseSealed.poll_id == poll_id, PulseSealed.person_id == person_id)
     return bool((await session.execute(stmt)).scalar_one())
 
 
 async def participant_ids(session: AsyncSession, poll_id: int) -> set[int]:
     """For reminders only: the people who have answered an open poll (never shown to anyone)."""
-    stmt = select(PulseParticipation.person_id).where(PulseParticipation.poll_id == poll_id)
+    stmt = select(PulseSealed.person_id).where(PulseSealed.poll_id == poll_id)
     return set((await session.execute(stmt)).scalars())
 
 
 async def participation_count(session: AsyncSession, poll_id: int) -> int:
-    stmt = select(func.count()).where(PulseParticipation.poll_id == poll_id)
+    stmt = select(func.count()).select_from(PulseSealed).where(PulseSealed.poll_id == poll_id)
     return int((await session.execute(stmt)).scalar_one())
 
 
-# ---------------------------------------------------------------- ballots
+# ---------------------------------------------------------------- ballots (written once, at close)
 
 
-async def _add_answers(
-    session: AsyncSession,
-    poll_id: int,
-    side_group: str | None,
-    receipt_hash: str | None,
-    answers: Sequence[tuple[str, str, int]],
-    comment: str | None,
+async def write_shuffled(
+    session: AsyncSession, poll_id: int, submissions: Sequence[Submission], *, keep_sides: bool
 ) -> None:
-    ballot = PulseBallot(id=new_id(), poll_id=poll_id, side_group=side_group, receipt_hash=receipt_hash)
-    session.add(ballot)
-    await session.flush()  # the ballot row first: answers refer to it
-    for component_id, item_id, value in answers:
-        session.add(
-            PulseAnswer(
-                id=new_id(),
-                ballot_id=ballot.id,
-                poll_id=poll_id,
-                component_id=component_id,
-                item_id=item_id,
-                value=value,
-            )
-        )
-    if comment:
-        session.add(PulseComment(id=new_id(), poll_id=poll_id, text=comment, receipt_hash=receipt_hash))
-
-
-async def add_ballot(
-    session: AsyncSession,
-    *,
-    poll_id: int,
-    side_group: str | None,
-    receipt_hash: str | None,
-    answers: Sequence[tuple[str, str, int]],
-    comment: str | None,
-) -> None:
-    """Store one submission: (component, item, value) answers and an optional comment, with no person."""
-    await _add_answers(session, poll_id, side_group, receipt_hash, answers, comment)
-    await session.flush()
-
-
-async def replace_ballot(
-    session: AsyncSession,
-    *,
-    poll_id: int,
-    receipt_hash: str,
-    answers: Sequence[tuple[str, str, int]],
-    comment: str | None,
-) -> bool:
-    """Swap the ballot (and comment) holding `receipt_hash` for new answers; False if there is none."""
-    stmt = select(PulseBallot.id, PulseBallot.side_group).where(
-        PulseBallot.poll_id == poll_id, PulseBallot.receipt_hash == receipt_hash
-    )
-    found = (await session.execute(stmt)).one_or_none()
-    if found is None:
-        return False
-    await session.execute(delete(PulseAnswer).where(PulseAnswer.ballot_id == found.id))
-    await session.execute(delete(PulseBallot).where(PulseBallot.id == found.id))
-    await session.execute(
-        delete(PulseComment).where(PulseComment.poll_id == poll_id, PulseComment.receipt_hash == receipt_hash)
-    )
-    await session.flush()
-    await _add_answers(session, poll_id, found.side_group, receipt_hash, answers, comment)
-    await session.flush()
-    return True
-
-
-async def receipt_valid(session: AsyncSession, poll_id: int, receipt_hash: str) -> bool:
-    stmt = select(func.count()).where(
-        PulseBallot.poll_id == poll_id, PulseBallot.receipt_hash == receipt_hash
-    )
-    return bool((await session.execute(stmt)).scalar_one())
+    """Write a closed poll's ballots, answers and comments in one go, each list in its own random order,
+    with random ids and no person: the physical order and the keys record nothing about who said what."""
+    rng = secrets.SystemRandom()
+    ballots: list[dict[str, Any]] = []
+    answers: list[dict[str, Any]] = []
+    comments: list[dict[str, Any]] = []
+    for submission in submissions:
+        ballot_id = new_id()
+        side = submission.side if keep_sides else None
+        ballots.append({"id": ballot_id, "poll_id": poll_id, "side_group": side})
+        answers += [
+            {
+                "id": new_id(),
+                "ballot_id": ballot_id,
+                "poll_id": poll_id,
+                "component_id": c,
+                "item_id": i,
+                "value": v,
+            }
+            for c, i, v in submission.answers
+        ]
+        if submission.comment:
+            comments.append({"id": new_id(), "poll_id": poll_id, "text": submission.comment})
+    for table, rows in ((PulseBallot, ballots), (PulseAnswer, answers), (PulseComment, comments)):
+        rng.shuffle(rows)
+        if rows:
+            await session.execute(insert(table), rows)
 
 
 async def ballot_count(session: AsyncSession, poll_id: int) -> int:
@@ -227,23 +270,11 @@ async def side_counts(session: AsyncSession, poll_id: int) -> dict[str | None, i
 
 
 async def close(
-    session: AsyncSession, poll: PulsePoll, *, now: datetime, status: str, keep_sides: bool, respondents: int
+    session: AsyncSession, poll: PulsePoll, *, now: datetime, status: str, respondents: int
 ) -> None:
-    """Close a poll: forget who answered, void every receipt, drop side labels that could single anyone
-    out, and, when withheld, delete the answers (they can never be shown)."""
-    await session.execute(delete(PulseParticipation).where(PulseParticipation.poll_id == poll.id))
-    await session.execute(update(PulseBallot).where(PulseBallot.poll_id == poll.id).values(receipt_hash=None))
-    await session.execute(
-        update(PulseComment).where(PulseComment.poll_id == poll.id).values(receipt_hash=None)
-    )
-    if not keep_sides:
-        await session.execute(
-            update(PulseBallot).where(PulseBallot.poll_id == poll.id).values(side_group=None)
-        )
-    if status == WITHHELD:
-        await session.execute(delete(PulseAnswer).where(PulseAnswer.poll_id == poll.id))
-        await session.execute(delete(PulseComment).where(PulseComment.poll_id == poll.id))
-        await session.execute(delete(PulseBallot).where(PulseBallot.poll_id == poll.id))
+    """Close a poll: delete every sealed submission (who answered goes with them). The caller has written
+    the released answers with `write_shuffled` in this same transaction, or, when withheld, nothing."""
+    await session.execute(delete(PulseSealed).where(PulseSealed.poll_id == poll.id))
     poll.status = status
     poll.closed_at = now
     poll.respondents = respondents

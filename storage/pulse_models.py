@@ -1,15 +1,19 @@
-"""Pulse trust polls: the tables, laid out so an answer can never be joined to a person.
+"""Pulse trust polls: the tables, laid out so that no one with the database alone can tie an answer to a
+person (the threat model and the promise are in docs/privacy.md).
 
-- `pulse_ballots`, `pulse_answers`, `pulse_comments` hold what people said. They have no person, member or
-  identity column and no foreign key to one, no timestamp (a ballot belongs to its poll, whose times are
-  the finest there are), and random ids (`new_id`), so row ids carry no order. On SQLite they are
-  WITHOUT ROWID tables, so not even the hidden rowid records the order in which answers arrived.
-- `pulse_participation` says who has answered a poll (to stop double answers and to send reminders) and
-  nothing else: no answer, no ballot id, no time. Nothing joins it to a ballot.
-- A ballot's `side_group` ("labor" or "management") is recorded only when both sides are large enough for
-  the poll's minimum; it is erased at close unless the side view can be shown (see flows/pulse_report.py).
-- `receipt_hash` is the SHA-256 of a random token that lives only in the respondent's own confirmation card:
-  it lets that person change their answers until the poll closes, and is erased at close.
+- While a poll is open, what a person submitted exists only in `pulse_sealed`: one row per person who has
+  answered, holding AES-GCM ciphertext under the server's key (storage/sealing.py), padded to one length for
+  the whole poll. A reader of the database sees who has answered (the reminders need that), never what.
+  Editing until close replaces the person's sealed row.
+- At close the server opens every sealed row, shuffles the ballots, their answers and the comments apart,
+  writes them in one transaction in that random order and deletes the sealed rows. So the answer tables are
+  written once per poll, all at one moment, by a transaction that writes no person next to them.
+- `pulse_ballots`, `pulse_answers`, `pulse_comments` hold what people said. They have no person column, no
+  timestamp (a ballot belongs to its poll, whose times are the finest there are) and random ids, so neither
+  keys nor physical order record anything. On SQLite they are WITHOUT ROWID tables.
+- A ballot's `side_group` ("labor" or "management") is written only when the side view can be shown (every
+  side shown meets the poll's minimum; see flows/pulse_report.py). A comment is not linked to its ballot:
+  writing style must not lead to the answers.
 """
 
 from __future__ import annotations
@@ -18,10 +22,21 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base
+from storage.models import Base, one_of
 
 NO_ROWID = {"sqlite_with_rowid": False}
 
@@ -35,7 +50,19 @@ class PulsePoll(Base):
     """One run of an instrument for a team. Not personal data: ordinary ids and times."""
 
     __tablename__ = "pulse_polls"
-    __table_args__ = (Index("ix_pulse_polls_team", "team_id", "instrument_id", "status"),)
+    __table_args__ = (
+        Index("ix_pulse_polls_team", "team_id", "instrument_id", "status"),
+        # at most one open poll per team and instrument, whatever two replicas try at the same moment
+        Index(
+            "uq_pulse_polls_one_open",
+            "team_id",
+            "instrument_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+        one_of("status", ["open", "released", "withheld"], "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
@@ -56,26 +83,30 @@ class PulsePoll(Base):
     chart_path: Mapped[str | None] = mapped_column(Text)
 
 
-class PulseParticipation(Base):
-    """Who has answered an open poll. No answer data, no ballot id, no time; deleted when the poll closes."""
+class PulseSealed(Base):
+    """What one person submitted to an open poll, sealed (storage/sealing.py). Deleted at close."""
 
-    __tablename__ = "pulse_participation"
+    __tablename__ = "pulse_sealed"
     __table_args__ = NO_ROWID
 
     poll_id: Mapped[int] = mapped_column(ForeignKey("pulse_polls.id", ondelete="CASCADE"), primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class PulseBallot(Base):
     """One submission: no person, no time, a random id."""
 
     __tablename__ = "pulse_ballots"
-    __table_args__ = (Index("ix_pulse_ballots_poll", "poll_id"), NO_ROWID)
+    __table_args__ = (
+        Index("ix_pulse_ballots_poll", "poll_id"),
+        one_of("side_group", ["labor", "management"], "side_group"),
+        NO_ROWID,
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     poll_id: Mapped[int] = mapped_column(ForeignKey("pulse_polls.id", ondelete="CASCADE"))
     side_group: Mapped[str | None] = mapped_column(String(16))
-    receipt_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class PulseAnswer(Base):
@@ -101,7 +132,6 @@ class PulseComment(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     poll_id: Mapped[int] = mapped_column(ForeignKey("pulse_polls.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
-    receipt_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class PulseTarget(Base):

@@ -32,6 +32,11 @@ from storage.migrate import upgrade
 from storage.models import Team
 from storage.schema import Base
 
+# The server's secret, as every replica in production has one: it seals poll answers until close
+# (bot/sealing_key.py). `tandem serve` subprocesses get the same (tests/serve_process.py).
+TEST_SECRET_KEY = "tandem-tests-sealing-key"
+os.environ.setdefault("TANDEM_SECRET_KEY", TEST_SECRET_KEY)
+
 PG_ADMIN_URL = os.environ.get(
     "TANDEM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )

@@ -41,6 +41,7 @@ async def tandem_serve(env: dict[str, str], *, wait_healthy: bool = True) -> Asy
     service manager would) on the way out and keep its output on `Served.output`."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "SLACK_", "MICROSOFT_"))}
     port = env.get("TANDEM_PORT") or str(free_port())
+    clean["TANDEM_SECRET_KEY"] = "tandem-tests-sealing-key"  # as tests/conftest.py; `env` may override it
     clean.update(env, TANDEM_PORT=port)
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -15,6 +15,7 @@ from bot.worker_process import frame, read_frame
 from flows.types import Actor, Choice, CommandEvent, Conversation, Form, Question, Text
 from storage.db import create_engine, session_factory
 from storage.models import OutboxMessage, ProcessedEvent
+from tests.conftest import TEST_SECRET_KEY
 
 
 @pytest.fixture
@@ -24,6 +25,7 @@ def worker_env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> str:
         if name.startswith(("TANDEM_", "SLACK_", "MICROSOFT_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("TANDEM_DATABASE_URL", database_url)
+    monkeypatch.setenv("TANDEM_SECRET_KEY", TEST_SECRET_KEY)
     return database_url
 
 

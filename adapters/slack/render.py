@@ -238,6 +238,8 @@ def _text_input(element: TextInput, ids: _Ids, *, in_form: bool) -> dict[str, An
     }
     if element.placeholder:
         field["placeholder"] = _plain_text(element.placeholder, MAX_PLACEHOLDER)
+    if element.initial:
+        field["initial_value"] = element.initial
     block: dict[str, Any] = {
         "type": "input",
         "block_id": element.id[:MAX_BLOCK_ID],

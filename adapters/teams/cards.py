@@ -110,6 +110,8 @@ def _text_input(element: TextInput, in_form: bool) -> list[dict[str, Any]]:
     }
     if element.placeholder:
         field["placeholder"] = element.placeholder
+    if element.initial:
+        field["value"] = element.initial
     if not element.optional:
         field["errorMessage"] = "Please fill this in."
     items = [field]

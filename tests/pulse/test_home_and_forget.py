@@ -84,7 +84,7 @@ async def test_after_close_no_outbox_row_links_a_person_to_a_receipt(stack: Stac
     while day < poll.closes_at:  # reminders on days 3 and 5, the close on day 7
         day += timedelta(days=1)
         await stack.run_until(day + timedelta(minutes=1))
-    assert any("receipt is void" in e.text and e.updated for e in stack.local.transcript)
+    assert any("can no longer change" in e.text and e.updated for e in stack.local.transcript)
     async with stack.sessions() as session:
         assert (await schedules.for_team(session, team.id, FORGET_KIND))[0].enabled
     await stack.run_until(poll.closes_at + timedelta(hours=2))

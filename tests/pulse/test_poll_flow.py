@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from adapters.local.render import render_text
 from storage import outbox, pulse, schedules, teams
 from storage.models import OutboxMessage
-from storage.pulse_models import PulseAnswer, PulseBallot, PulseParticipation, PulsePoll
+from storage.pulse_models import PulseAnswer, PulseBallot, PulsePoll, PulseSealed
 from tests.conftest import Stack, team_spec
 from tests.pulse.conftest import all_items, answer, big_team, current_poll
 
@@ -69,8 +69,8 @@ async def test_every_member_is_told_why_before_the_one_form(stack: Stack) -> Non
     await _open(stack)
     for user in ("l0", "l3", "m5"):
         (dm,) = [t for t in _dms(stack, user) if "Relational Trust Self-Assessment" in t]
-        why, who, button = dm.index("Trust is what"), dm.index("No one"), dm.index("[ Answer now ]")
-        assert why < who < button and "results at once after it closes" in " ".join(dm.split())
+        why, who, button = dm.index("Trust is what"), dm.index("Who sees what"), dm.index("[ Answer now ]")
+        assert why < who < button and "sealed until the poll closes" in " ".join(dm.split())
         before_button = dm[:button]
         assert len([ln for ln in before_button.splitlines() if ln.strip()]) <= 6  # header, what, why, who
         assert "Bryk" not in before_button and "Bryk" in dm[button:]  # the credit only in the context
@@ -95,24 +95,23 @@ async def test_every_member_is_told_why_before_the_one_form(stack: Stack) -> Non
     assert [e.id for e in form.elements if e.type == "text_input"] == ["comment"]
 
 
-async def test_a_submit_is_anonymous_and_cannot_be_repeated(stack: Stack) -> None:
+async def test_a_submit_is_sealed_until_close_and_a_second_one_replaces_it(stack: Stack) -> None:
     _, poll_id = await _open(stack)
     await answer(stack, "l3", poll_id, {**all_items(4), "comment": "We listen well."})
-    assert await _count(stack, PulseBallot) == 1 and await _count(stack, PulseAnswer) == 12
+    # nothing readable is stored while the poll is open: one sealed row for this person, no answers
+    assert await _count(stack, PulseSealed) == 1
+    assert await _count(stack, PulseBallot) == 0 and await _count(stack, PulseAnswer) == 0
+    async with stack.sessions() as session:
+        sealed = (await session.execute(select(PulseSealed.sealed))).scalar_one()
+    assert b"listen" not in sealed and b"comment" not in sealed
     receipt = stack.local.transcript[-1]
     assert receipt.target.get("user") == "l3" and "[ Change my answers ]" in receipt.text
-    # the receipt's payload (its token) is erased from the outbox once sent
-    async with stack.sessions() as session:
-        rows = [m for m in await outbox.messages(session) if m.sensitive]
-    assert rows and all(m.payload is None for m in rows)
-    # a second submit of the same form, and a second click: refused, nothing more stored
+    assert "sealed" in receipt.text
+    # the same form submitted again (a double click, or a change of mind) replaces: still one submission
     await stack.local.submit("l3", f"pulse.submit.{poll_id}", all_items(1))
     await stack.worker.drain()
-    assert "already answered" in stack.local.transcript[-1].text
-    await stack.local.click("l3", "pulse.answer", str(poll_id))
-    assert stack.local.last_form is None
-    assert await _count(stack, PulseBallot) == 1 and await _count(stack, PulseAnswer) == 12
-    assert await _count(stack, PulseParticipation) == 1
+    assert "changed" in stack.local.transcript[-1].text
+    assert await _count(stack, PulseSealed) == 1 and await _count(stack, PulseAnswer) == 0
 
 
 async def test_bad_input_is_refused_and_nothing_is_recorded(stack: Stack) -> None:
@@ -130,17 +129,17 @@ async def test_bad_input_is_refused_and_nothing_is_recorded(stack: Stack) -> Non
     await stack.local.submit("l3", f"pulse.submit.{poll_id}", missing)
     await stack.worker.drain()
     assert "answer every question" in stack.local.transcript[-1].text
-    assert await _count(stack, PulseBallot) == 0 and await _count(stack, PulseParticipation) == 0
+    assert await _count(stack, PulseSealed) == 0
     for user in ("l1", "l2", "l3", "l4", "l5"):
         await answer(stack, user, poll_id, all_items(4))
     await _close_at_deadline(stack, team_id)
     await stack.local.submit("m3", f"pulse.submit.{poll_id}", all_items(4))
     await stack.worker.drain()
     assert "has closed" in stack.local.transcript[-1].text
-    assert await _count(stack, PulseBallot) == 5 and await _count(stack, PulseParticipation) == 0
+    assert await _count(stack, PulseBallot) == 5 and await _count(stack, PulseSealed) == 0
 
 
-async def test_answers_can_change_with_the_receipt_until_close(stack: Stack) -> None:
+async def test_answers_can_change_until_close(stack: Stack) -> None:
     team_id, poll_id = await _open(stack)
     await answer(stack, "l3", poll_id, {**all_items(2), "comment": "first thoughts"})
     change = next(
@@ -151,23 +150,28 @@ async def test_answers_can_change_with_the_receipt_until_close(stack: Stack) -> 
         for b in el.buttons
         if b.action_id == "pulse.change"
     )
+    assert change.value == str(poll_id)  # no secret travels in the button
     await stack.local.click("l3", "pulse.change", change.value)
     form = stack.local.last_form
-    assert form is not None and form.form_id.startswith(f"pulse.amend.{poll_id}.")
+    assert form is not None and form.form_id == f"pulse.submit.{poll_id}"
+    # the form shows this person's own answers so far, and nobody else's
+    shown = {e.id: e.initial for e in form.elements if e.type in ("question", "text_input")}
+    assert shown == {**all_items(2), "comment": "first thoughts"}
+    await stack.local.click("l2", "pulse.answer", str(poll_id))
+    other = stack.local.last_form
+    assert other is not None and {e.initial for e in other.elements if e.type == "question"} == {None}
     await stack.local.submit("l3", form.form_id, {**all_items(5), "comment": "second thoughts"})
     await stack.worker.drain()
     assert "changed" in stack.local.transcript[-1].text
     assert stack.local.transcript[-1].updated  # the receipt card was replaced in place
-    async with stack.sessions() as session:
-        values = set((await session.execute(select(PulseAnswer.value))).scalars())
-        assert values == {5}
-        assert await pulse.comments(session, poll_id) == ["second thoughts"]
     for user in ("l1", "l2", "m1", "m2"):
         await answer(stack, user, poll_id, all_items(4))
     await _close_at_deadline(stack, team_id)
     async with stack.sessions() as session:
-        hashes = (await session.execute(select(PulseBallot.receipt_hash))).scalars().all()
-    assert set(hashes) == {None}
+        values = sorted((await session.execute(select(PulseAnswer.value))).scalars())
+        assert values == [4] * 48 + [5] * 12  # the change counted, the first answers did not
+        assert await pulse.comments(session, poll_id) == ["second thoughts"]
+    assert await _count(stack, PulseSealed) == 0
     await stack.local.click("l3", "pulse.change", change.value)
     assert stack.local.last_form is None
     await stack.worker.drain()
@@ -215,7 +219,8 @@ async def test_no_results_before_close_from_any_path(stack: Stack) -> None:
     async with stack.sessions() as session:
         poll = await pulse.poll_by_id(session, poll_id)
         assert poll is not None
-        assert await pulse.side_counts(session, poll_id)  # labels exist while open…
+        assert await pulse.participation_count(session, poll_id) == 6
+        assert await pulse.ballot_count(session, poll_id) == 0  # answers exist only sealed while open
     texts = [e.text for e in stack.local.transcript]
     assert not any("results" in t.lower() and "4.00" in t for t in texts)
     # App Home: a co-chair's and a respondent's home views show the poll's progress, no figures.
@@ -314,10 +319,15 @@ async def test_sides_are_shown_when_both_meet_the_minimum(stack: Stack) -> None:
 
 
 async def test_a_small_team_never_records_sides(stack: Stack) -> None:
-    _, poll_id = await _open(stack, team_spec(), by="ana")
-    await answer(stack, "cy", poll_id, all_items(4))
+    team_id, poll_id = await _open(stack, team_spec(), by="ana")
+    for user in ("ana", "ben", "cy", "di", "ed", "fay"):
+        await answer(stack, user, poll_id, all_items(4))
+    async with stack.sessions() as session:  # not even inside the seal
+        opened = await pulse.open_sealed(session, stack.engine.sealer, poll_id)
+        assert [s.side for s in opened.submissions] == [None] * 6
+    await _close_at_deadline(stack, team_id)
     async with stack.sessions() as session:
-        assert await pulse.side_counts(session, poll_id) == {None: 1}
+        assert await pulse.side_counts(session, poll_id) == {None: 6}
 
 
 async def test_a_comment_is_shown_without_author_behind_a_warning(stack: Stack) -> None:

@@ -14,7 +14,7 @@ from tests.conftest import Stack
 from tests.pulse.conftest import all_items, answer, big_team, current_poll
 
 ANSWER_TABLES = ("pulse_ballots", "pulse_answers", "pulse_comments")
-PERSONAL_TABLES = {"people", "identities", "memberships", "pulse_participation", "audit_log", "outbox"}
+PERSONAL_TABLES = {"people", "identities", "memberships", "pulse_sealed", "audit_log", "outbox"}
 PERSONAL_WORDS = ("person", "people", "member", "identity", "user", "actor", "author", "by", "email", "name")
 
 
@@ -35,14 +35,12 @@ def test_answer_rows_cannot_be_joined_to_a_person() -> None:
         assert table.dialect_kwargs.get("sqlite_with_rowid") is False, f"{name}: no hidden rowid order"
 
 
-def test_participation_carries_no_answer_data() -> None:
-    table = Base.metadata.tables["pulse_participation"]
-    assert {c.name for c in table.columns} == {"poll_id", "person_id"}
+def test_the_sealed_table_holds_nothing_in_the_clear() -> None:
+    table = Base.metadata.tables["pulse_sealed"]
+    assert {c.name for c in table.columns} == {"poll_id", "person_id", "sealed"}
     assert {fk.column.table.name for fk in table.foreign_keys} == {"pulse_polls", "people"}
     for name in ANSWER_TABLES:  # and nothing points from the answers to it
-        assert all(
-            fk.column.table.name != "pulse_participation" for fk in Base.metadata.tables[name].foreign_keys
-        )
+        assert all(fk.column.table.name != "pulse_sealed" for fk in Base.metadata.tables[name].foreign_keys)
 
 
 async def test_stored_rows_have_random_ids_and_no_rowid(
@@ -53,17 +51,18 @@ async def test_stored_rows_have_random_ids_and_no_rowid(
     await stack.local.command("l0", "pulse start")
     await stack.worker.drain()
     poll = await current_poll(stack, team.id)
-    for user in ("l1", "l2", "m1"):
+    for user in ("l1", "l2", "l3", "m1", "m2"):
         await answer(stack, user, poll.id, {**all_items(3), "comment": f"from {user}"})
+    await stack.local.command("l0", "pulse close")
     async with sessions() as session:
         ids = [*(await session.execute(select(PulseBallot.id))).scalars()]
         ids += [*(await session.execute(select(PulseAnswer.id))).scalars()]
         ids += [*(await session.execute(select(PulseComment.id))).scalars()]
-        assert len(ids) == 3 + 36 + 3 and len(set(ids)) == len(ids)
+        assert len(ids) == 5 + 60 + 5 and len(set(ids)) == len(ids)
         assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
         assert sorted(ids) != ids or len(ids) < 3  # not handed out in order
         if session.get_bind().dialect.name == "sqlite":
-            for name in ("pulse_ballots", "pulse_answers", "pulse_comments", "pulse_participation"):
+            for name in ("pulse_ballots", "pulse_answers", "pulse_comments", "pulse_sealed"):
                 sql = (
                     await session.execute(text(f"SELECT sql FROM sqlite_master WHERE name = '{name}'"))
                 ).scalar()
@@ -72,10 +71,9 @@ async def test_stored_rows_have_random_ids_and_no_rowid(
         def columns(connection: object) -> dict[str, set[str]]:
             inspector = inspect(connection)
             return {
-                t: {c["name"] for c in inspector.get_columns(t)}
-                for t in (*ANSWER_TABLES, "pulse_participation")
+                t: {c["name"] for c in inspector.get_columns(t)} for t in (*ANSWER_TABLES, "pulse_sealed")
             }
 
         migrated = await (await session.connection()).run_sync(columns)
-    assert migrated["pulse_participation"] == {"poll_id", "person_id"}
+    assert migrated["pulse_sealed"] == {"poll_id", "person_id", "sealed"}
     assert not any("person" in c for t in ANSWER_TABLES for c in migrated[t])

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from flows.engine import Command, Engine, FlowContext, ScheduleHandler
 from flows.types import ActionEvent, Button, Buttons, Card
-from storage.pulse_models import PulseBallot
+from storage.pulse_models import PulseSealed
 from tests.slack.conftest import (
     Scripted,
     SlackTandem,
@@ -27,8 +27,9 @@ MEMBERS = ("W222", "W333", "W444", "W555", "W666")
 
 
 async def _ballots(tandem: SlackTandem) -> int:
+    """Submissions kept (sealed until the poll closes)."""
     async with tandem.runtime.sessions() as session:
-        return int((await session.execute(select(func.count()).select_from(PulseBallot))).scalar_one())
+        return int((await session.execute(select(func.count()).select_from(PulseSealed))).scalar_one())
 
 
 async def test_a_burst_of_answer_clicks_opens_every_modal_before_its_trigger_expires(
@@ -67,7 +68,7 @@ async def test_a_burst_of_answer_clicks_opens_every_modal_before_its_trigger_exp
     assert await _ballots(tandem) == 1
 
 
-async def test_pressing_again_after_closing_the_modal_opens_the_form_again_and_after_answering_says_why(
+async def test_pressing_again_after_closing_the_modal_opens_the_form_again_and_after_answering_shows_mine(
     tandem: SlackTandem,
 ) -> None:
     tandem.clock.set(START)
@@ -88,13 +89,21 @@ async def test_pressing_again_after_closing_the_modal_opens_the_form_again_and_a
     await tandem.settle()
     assert await _ballots(tandem) == 1
 
-    # pressing it once more: nothing to fill in; the modal says so instead of spinning forever
+    # pressing it once more: the form with W333's own answers in it, to change them; a submit replaces
     await tandem.click("W333", button, channel="DW333")
     await tandem.settle()
-    _, third = tandem.modal_of("W333")
-    assert "submit" not in third and "Nothing to fill in here" in json.dumps(third)
-    said = tandem.fake.called("chat.postMessage")[-1].args
-    assert said["channel"] == "DW333" and "already answered" in said["text"]
+    third_id, third = tandem.modal_of("W333")
+    assert third["callback_id"] == first["callback_id"] and "These are your answers so far" in json.dumps(
+        third
+    )
+    chosen = [
+        b["element"].get("initial_option", {}).get("value") for b in third["blocks"] if b["type"] == "input"
+    ]
+    assert chosen.count("4") == 12  # trust_answers() chose 4 everywhere
+    assert (await tandem.submit("W333", third, trust_answers("2"), view_id=third_id)).status == 200
+    await tandem.settle()
+    said = tandem.fake.called("chat.update")[-1].args  # the receipt, changed in place
+    assert said["channel"] == "DW333" and "changed" in said["text"]
     assert await _ballots(tandem) == 1
 
 
