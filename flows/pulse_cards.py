@@ -32,12 +32,10 @@ COMMENT_MAX = 2000
 
 
 def who_sees_what(min_responses: int, closes: str) -> str:
-    """The invitation's promise, as docs/privacy.md states it."""
+    """The invitation's promise, as docs/privacy.md states it (the receipt says how: sealed, shuffled)."""
     return (
-        f"Who sees what: no one, co-chairs and database administrators included, can tell who answered "
-        f"what. Your answers stay sealed until the poll closes on {closes}, then are shuffled in with "
-        f"everyone's and kept without your name. Results go to everyone at once, if at least "
-        f"{min_responses} answer."
+        f"No one, co-chairs and database staff included, can see who answered what. Results reach "
+        f"everyone at once after {closes}, if at least {min_responses} answer."
     )
 
 
