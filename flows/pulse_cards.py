@@ -34,8 +34,8 @@ COMMENT_MAX = 2000
 def who_sees_what(min_responses: int, closes: str) -> str:
     """The invitation's promise, as docs/privacy.md states it (the receipt says how: sealed, shuffled)."""
     return (
-        f"No one, co-chairs and database staff included, can see who answered what. Results reach "
-        f"everyone at once after {closes}, if at least {min_responses} answer."
+        f"No one (co-chairs and database staff included) sees who answered what. Results go to all at "
+        f"once after {closes}, if at least {min_responses} answer."
     )
 
 
