@@ -127,12 +127,24 @@ def _error_of(exc: BaseException) -> str | None:
     return None
 
 
+# slack_sdk logs every Web API request body at DEBUG, and slack_bolt every request it answers: a form shown
+# again to change poll answers holds that person's own answers (docs/privacy.md: no log line may tie an
+# answer to a person). Their DEBUG lines are off whatever the root logger's level.
+REQUEST_BODY_LOGGERS = ("slack_sdk", "slack_bolt")
+
+
+def quiet_request_body_logs() -> None:
+    for name in REQUEST_BODY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.getLogger(name).level, logging.INFO))
+
+
 class SlackAdapter:
     """send/update for the delivery worker; also opens modals and publishes App Home views."""
 
     platform = "slack"
 
     def __init__(self, workspaces: Workspaces, base_url: str, *, timeout: int = 10) -> None:
+        quiet_request_body_logs()
         self.workspaces = workspaces
         self.base_url = base_url
         self.timeout = timeout

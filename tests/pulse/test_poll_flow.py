@@ -70,7 +70,9 @@ async def test_every_member_is_told_why_before_the_one_form(stack: Stack) -> Non
     for user in ("l0", "l3", "m5"):
         (dm,) = [t for t in _dms(stack, user) if "Relational Trust Self-Assessment" in t]
         why, who, button = dm.index("Trust is what"), dm.index("No one"), dm.index("[ Answer now ]")
-        assert why < who < button and "database staff included) sees who answered what" in " ".join(dm.split())
+        assert why < who < button and "database staff included) sees who answered what" in " ".join(
+            dm.split()
+        )
         before_button = dm[:button]
         assert len([ln for ln in before_button.splitlines() if ln.strip()]) <= 6  # header, what, why, who
         assert "Bryk" not in before_button and "Bryk" in dm[button:]  # the credit only in the context
