@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import DateTime, String, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import UtcDateTime
@@ -77,3 +79,32 @@ async def test_stored_rows_have_random_ids_and_no_rowid(
         migrated = await (await session.connection()).run_sync(columns)
     assert migrated["pulse_sealed"] == {"poll_id", "person_id", "sealed"}
     assert not any("person" in c for t in ANSWER_TABLES for c in migrated[t])
+
+
+async def test_the_database_refuses_a_second_open_poll_and_unknown_statuses(
+    stack: Stack, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The rules hold in the schema itself, whatever a replica's code does in a race."""
+    stack.clock.set(datetime(2026, 10, 5, 16, 0, tzinfo=UTC))
+    team = await stack.import_team(big_team())
+    await stack.local.command("l0", "pulse start")
+    poll = await current_poll(stack, team.id)
+
+    async def refused(sql: str) -> None:
+        async with sessions() as session:
+            with pytest.raises(IntegrityError):
+                async with session.begin():
+                    await session.execute(text(sql))
+
+    columns = "team_id, instrument_id, instrument, status, min_responses, invited, remind_days, "
+    columns += "reminders_sent, sides_recorded, opened_at, opened_local, closes_at"
+    values = f"{team.id}, '{poll.instrument_id}', '{{}}', 'STATUS', 5, 12, '[]', 0, false, "
+    values += "'2026-10-05 16:00:00', '2026-10-05T09:00:00', '2026-10-12 16:00:00'"
+    insert = f"INSERT INTO pulse_polls ({columns}) VALUES ({values})"
+    await refused(insert.replace("STATUS", "open"))  # a second open poll of the same instrument
+    await refused(insert.replace("STATUS", "paused"))  # not a status
+    await refused(f"UPDATE pulse_polls SET status = 'closed' WHERE id = {poll.id}")
+    await refused(f"UPDATE memberships SET side = 'union' WHERE team_id = {team.id}")
+    await refused("UPDATE outbox SET status = 'lost'")
+    async with sessions() as session, session.begin():  # a released one beside the open one is fine
+        await session.execute(text(insert.replace("STATUS", "released")))
