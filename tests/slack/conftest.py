@@ -302,19 +302,12 @@ def sign(body: bytes, timestamp: int | None = None, secret: str = SIGNING_SECRET
 
 
 @dataclass
-class SlackTandem:
-    """Tandem's real aiohttp app with Slack mounted, served on loopback, with the fake Slack behind it."""
+class SlackClient:
+    """What Slack sends a Tandem at `url` (its /slack/events), signed, with the fake Slack behind it."""
 
-    runtime: Runtime
-    inbound: SlackInbound
-    server: TestServer
     http: aiohttp.ClientSession
     fake: FakeSlack
-    clock: ManualClock
-
-    @property
-    def url(self) -> str:
-        return str(self.server.make_url("/slack/events"))
+    url: str
 
     async def post(
         self, body: bytes, content_type: str, *, headers: dict[str, str] | None = None, signed: bool = True
@@ -394,6 +387,16 @@ class SlackTandem:
         )
         return await self.interactive(payload)
 
+
+@dataclass
+class SlackTandem(SlackClient):
+    """Tandem's real aiohttp app with Slack mounted, served on loopback in this process."""
+
+    runtime: Runtime
+    inbound: SlackInbound
+    server: TestServer
+    clock: ManualClock
+
     async def settle(self) -> None:
         """Wait for acknowledged requests to be processed and their messages sent."""
         await self.inbound.drain()
@@ -429,7 +432,8 @@ async def running_tandem(
     await server.start_server()
     http = aiohttp.ClientSession()
     try:
-        yield SlackTandem(runtime, app[SLACK], server, http, fake_slack, clock)
+        url = str(server.make_url("/slack/events"))
+        yield SlackTandem(http, fake_slack, url, runtime, app[SLACK], server, clock)
     finally:
         await http.close()
         await server.close()
@@ -500,7 +504,7 @@ async def start_poll(tandem: SlackTandem) -> Team:
     return team
 
 
-def invitation_button(tandem: SlackTandem, user: str) -> dict[str, Any]:
+def invitation_button(tandem: SlackClient, user: str) -> dict[str, Any]:
     """The "Answer now" button of the poll invitation in `user`'s DM."""
     invitation = next(c for c in tandem.fake.called("chat.postMessage") if c.args["channel"] == f"D{user}")
     (button,) = buttons(invitation.args, "pulse.answer")
