@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import text
 
-from adapters.images import ROUTE, ImageFiles
+from adapters.images import ROUTE, Images
 from bot import metrics, slack_mount, teams_mount
 from bot.runtime import Runtime
 from storage import outbox, schedules
@@ -81,20 +81,21 @@ async def metrics_view(request: web.Request) -> web.Response:
     return web.Response(text=metrics.render(samples), content_type="text/plain", charset="utf-8")
 
 
-def mount_images(app: web.Application, images: ImageFiles) -> None:
-    """`GET /images/<signature>/<name>`: chart files, for platforms that fetch images by URL. Only when
-    TANDEM_PUBLIC_URL is set (no link is ever made otherwise); a wrong signature is a plain 404."""
+def mount_images(app: web.Application, images: Images) -> None:
+    """`GET /images/<signature>/<name>`: stored images (charts), read from the database, for platforms that
+    fetch images by URL; any replica serves any link. Only when TANDEM_PUBLIC_URL is set (no link is ever
+    made otherwise); a wrong signature, or an image no longer stored, is a plain 404."""
     if not images.public_url:
         return
 
-    async def image(request: web.Request) -> web.StreamResponse:
-        path = images.find(request.match_info["signature"], request.match_info["name"])
-        if path is None:
+    async def image(request: web.Request) -> web.Response:
+        found = await images.find(request.match_info["signature"], request.match_info["name"])
+        if found is None:
             raise web.HTTPNotFound()
-        return web.FileResponse(
-            path,
+        return web.Response(
+            body=found.content,
             headers={
-                "Content-Type": "image/png",
+                "Content-Type": found.media_type,
                 "Cache-Control": "public, max-age=86400",
                 "X-Content-Type-Options": "nosniff",
             },

@@ -105,7 +105,7 @@ async def run_demo(out: Callable[[str], None] = print, directory: Path | None = 
                 out(f"\n>>> {name} can't take the note-taker role today and types: pass")
                 await local.command(holder, "pass")
                 await runtime.worker.drain()
-        await run_pulse_quarter(runtime, local, clock, out, DEMO_TEAM["name"])
+        await run_pulse_quarter(runtime, local, clock, out, DEMO_TEAM["name"], workdir / "trust-chart.png")
         out(
             "\nThat's the demo: three meetings, each with its norm of focus, rotating roles and an opening "
             "check-in, then a quarter's anonymous trust poll and its report. Run `tandem serve` to run the "

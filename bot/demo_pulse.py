@@ -1,20 +1,23 @@
 """`tandem demo`, the pulse quarter: a trust poll opened by a co-chair, answers from the demo members, the
-private reminders, the release to everyone at once, the report and the chart file.
+private reminders, the release to everyone at once, the report and its chart (stored with the poll in the
+database; the demo also writes a copy of the PNG to a file it names).
 
-The lead calls `run_pulse_quarter(runtime, local, clock, out)` from bot/demo.py after the meetings, with the
-demo's runtime, local adapter and clock (the team must already be imported, with co-chair `maria`).
+The lead calls `run_pulse_quarter(runtime, local, clock, out, team_name, chart_file)` from bot/demo.py after
+the meetings, with the demo's runtime, local adapter and clock (the team must already be imported, with
+co-chair `maria`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 from adapters.local import LocalAdapter
 from bot.runtime import Runtime
 from flows.clock import ManualClock
 from flows.content.instruments import instruments
-from storage import pulse
+from storage import images, pulse
 
 # Each demo member's answers, on 1 (not evident) to 5 (consistently evident), and an optional comment.
 DEMO_ANSWERS: dict[str, tuple[dict[str, int], str]] = {
@@ -55,9 +58,15 @@ async def _answer(
 
 
 async def run_pulse_quarter(
-    runtime: Runtime, local: LocalAdapter, clock: ManualClock, out: Callable[[str], None], team_name: str
-) -> str | None:
-    """Run one quarter's trust poll; the chart file's path (None if the poll was withheld)."""
+    runtime: Runtime,
+    local: LocalAdapter,
+    clock: ManualClock,
+    out: Callable[[str], None],
+    team_name: str,
+    chart_file: Path,
+) -> Path | None:
+    """Run one quarter's trust poll; write a copy of its stored chart to `chart_file` and return that path
+    (None if the poll was withheld, so there is no chart)."""
     from storage import teams
 
     async with runtime.sessions() as session:
@@ -89,11 +98,12 @@ async def run_pulse_quarter(
     out("\n=== The deadline: the report goes to the channel and to each co-chair at the same moment ===")
     await _advance(runtime, clock, poll.closes_at + timedelta(minutes=1))
     async with runtime.sessions() as session:
-        closed = await pulse.poll_by_id(session, poll.id)
-    chart = closed.chart_path if closed else None
-    if chart:
-        out(f"\nTrend chart (PNG): {chart}")
-    return chart
+        chart = await images.load(session, images.chart_name(poll.id))
+    if chart is None:
+        return None
+    chart_file.write_bytes(chart.content)
+    out(f"\nTrend chart (PNG): stored with the poll in the database; a copy for you: {chart_file}")
+    return chart_file
 
 
 async def _advance(runtime: Runtime, clock: ManualClock, until: object) -> None:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.base import Adapter
-from adapters.images import ImageFiles
+from adapters.images import Images
 from bot import housekeeping
 from bot.delivery import DeliveryWorker
 from bot.engine_link import EngineLink
@@ -21,7 +21,6 @@ from bot.settings import Settings
 from flows import default_flows
 from flows.clock import Clock, SystemClock
 from flows.engine import Engine
-from flows.pulse_chart import chart_dir
 from flows.types import Handle
 from storage.db import checkpoint, create_engine, is_sqlite, session_factory
 from storage.migrate import upgrade
@@ -44,8 +43,9 @@ class Runtime:
         self.db: AsyncEngine = create_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.db)
         self.adapters: dict[str, Adapter] = dict(adapters or {})
-        # chart files, and their public links when TANDEM_PUBLIC_URL is set (served by bot.app)
-        self.images = ImageFiles(chart_dir(), settings.public_url, settings.secret_key)
+        # images stored in the database (charts), and their public links when TANDEM_PUBLIC_URL is set
+        # (served by bot.app)
+        self.images = Images(self.sessions, settings.public_url, settings.secret_key)
         self.worker = DeliveryWorker(self.sessions, self.adapters, self.clock)
         self.engine = Engine(
             self.sessions,

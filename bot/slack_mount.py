@@ -56,7 +56,7 @@ def adapter(runtime: Runtime) -> SlackAdapter:
         bot_token=settings.slack_bot_token,
         secret_key=settings.secret_key,
     )
-    slack = SlackAdapter(workspaces, settings.slack_api_url)
+    slack = SlackAdapter(workspaces, settings.slack_api_url, images=runtime.images)
 
     async def build_home(workspace: str | None, user: str) -> Card:
         async with runtime.sessions() as session:

@@ -8,10 +8,7 @@ whole payload must stay under about 25 KB.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import matplotlib
 
@@ -27,22 +24,15 @@ from flows.content.instruments import Instrument
 GREYS = 12  # palette steps from black to white, for text, axes, grid and anti-aliased edges
 
 
-def chart_dir() -> Path:
-    """Where chart files go: $TANDEM_CHART_DIR, else a `tandem-charts` folder in the temp directory."""
-    configured = os.environ.get("TANDEM_CHART_DIR")
-    return Path(configured) if configured else Path(tempfile.gettempdir()) / "tandem-charts"
-
-
 def render_trend(
-    path: Path,
     instrument: Instrument,
     labels: Sequence[str],
     means: Mapping[str, Sequence[float | None]],
     title: str,
-) -> Path:
-    """Draw `means[component id]` (one value per poll, in `labels` order) and save a PNG at `path`.
-    The PNG's Description names the series, so a reader without the image knows what it shows."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+) -> bytes:
+    """Draw `means[component id]` (one value per poll, in `labels` order) as a PNG, in memory (the caller
+    stores it with the poll). The PNG's Description names the series, so a reader without the image knows
+    what it shows."""
     figure, axes = plt.subplots(figsize=(6.4, 3.4), dpi=100)
     series = []
     colours: list[tuple[float, float, float]] = []
@@ -73,8 +63,9 @@ def render_trend(
     info = PngInfo()
     info.add_text("Title", title)
     info.add_text("Description", "Series: " + "; ".join(series))
-    small.save(path, format="PNG", optimize=True, pnginfo=info)
-    return path
+    png = io.BytesIO()
+    small.save(png, format="PNG", optimize=True, pnginfo=info)
+    return png.getvalue()
 
 
 def _palette(colours: Sequence[tuple[float, float, float]]) -> PILImage.Image:

@@ -157,9 +157,8 @@ class PulseCommands(PollLifecycle):
             await ctx.reply(Card.plain(" ".join(lines)), team_id=team.id)
             return
         report = await self.report(ctx, released)
-        card = cards.report_card(
-            report, team.name, self._when(released, team), released.chart_path, secrets.randbits(32)
-        )
+        chart = await self.stored_chart(ctx, team, released)
+        card = cards.report_card(report, team.name, self._when(released, team), chart, secrets.randbits(32))
         if lines:
             await ctx.reply(Card.plain(" ".join(lines)), team_id=team.id)
         await ctx.reply(card, team_id=team.id)

@@ -15,7 +15,7 @@ from flows.content.instruments import DEFAULT_INSTRUMENT, Instrument, instrument
 from flows.engine import FlowContext
 from flows.formatting import meeting_time
 from flows.home import refresh_homes
-from flows.pulse_chart import chart_dir, render_trend
+from flows.pulse_chart import render_trend
 from flows.pulse_report import (
     ABSOLUTE_MIN_RESPONSES,
     DEFAULT_MIN_RESPONSES,
@@ -29,7 +29,7 @@ from flows.pulse_schedule import find_instrument
 from flows.recurrence import from_key, local_to_utc, to_key, utc_to_local, zone
 from flows.team_schedules import set_team_schedule
 from flows.types import Card, Delivery, Recipient
-from storage import outbox, schedules, teams
+from storage import images, outbox, schedules, teams
 from storage import pulse as store
 from storage.models import Schedule, Team
 from storage.pulse_models import PulsePoll
@@ -225,10 +225,8 @@ class PollLifecycle:
                 row.enabled = False
         if ok:
             report = await self.report(ctx, poll, counts)
-            poll.chart_path = await self.chart(ctx, team, poll)
-            card = cards.report_card(
-                report, team.name, self._when(poll, team), poll.chart_path, secrets.randbits(32)
-            )
+            chart = await self.chart(ctx, team, poll)
+            card = cards.report_card(report, team.name, self._when(poll, team), chart, secrets.randbits(32))
         else:
             card = cards.withheld(instrument, respondents, poll.min_responses)
         members = await teams.members(ctx.session, team.id)
@@ -322,6 +320,8 @@ class PollLifecycle:
         )
 
     async def chart(self, ctx: FlowContext, team: Team, poll: PulsePoll) -> str:
+        """Draw the team's trend chart up to `poll` and store it with the poll; the card's reference to it
+        (the adapters fetch the PNG from the database when they send the card)."""
         instrument = instrument_from_data(poll.instrument)
         points = await store.trend(ctx.session, team.id, poll.instrument_id)
         order = list(dict.fromkeys((p.poll_id, p.closed_at) for p in points))
@@ -331,9 +331,15 @@ class PollLifecycle:
         for p in points:
             if p.component_id in means:
                 means[p.component_id][index[p.poll_id]] = p.mean
-        path = chart_dir() / f"pulse-team{team.id}-poll{poll.id}.png"
-        render_trend(path, instrument, labels, dict(means), f"{team.name}: {instrument.name}")
-        return str(path)
+        poll.chart_png = render_trend(instrument, labels, dict(means), f"{team.name}: {instrument.name}")
+        return images.chart_ref(poll.id)
+
+    async def stored_chart(self, ctx: FlowContext, team: Team, poll: PulsePoll) -> str:
+        """The reference to a released poll's stored chart, drawn and stored now if it has none (a poll
+        released before charts were kept in the database)."""
+        if await images.has_chart(ctx.session, poll.id):
+            return images.chart_ref(poll.id)
+        return await self.chart(ctx, team, poll)
 
     # ------------------------------------------------------------ quarterly
 

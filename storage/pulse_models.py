@@ -80,7 +80,8 @@ class PulsePoll(Base):
     closed_at: Mapped[datetime | None]
     respondents: Mapped[int | None] = mapped_column(Integer)  # kept at close, when participation goes
     opened_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
-    chart_path: Mapped[str | None] = mapped_column(Text)
+    # the trend chart drawn at release (PNG, see storage/images.py); only ever read on its own
+    chart_png: Mapped[bytes | None] = mapped_column(deferred=True, deferred_raiseload=True)  # LargeBinary
 
 
 class PulseSealed(Base):

@@ -10,8 +10,9 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
@@ -70,3 +71,18 @@ async def tandem_serve(env: dict[str, str], *, wait_healthy: bool = True) -> Asy
             process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
         served.output = output.decode()
+
+
+async def eventually(check: Callable[[], Any], what: str, *, within: float = 30.0) -> Any:
+    """The first truthy value of `check()` (a function, or a coroutine function), asked every 50 ms: for
+    what a served Tandem does after it answered (processing, sending). Fails after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        value = check()
+        if isinstance(value, Awaitable):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within:.0f} s: {what}")
+        await asyncio.sleep(0.05)

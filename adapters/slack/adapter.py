@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,6 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import PermanentFailure, RetryLater
+from adapters.images import Images, StoredImage
 from adapters.slack import render
 from adapters.slack.install import NotInstalled, Workspaces
 from flows.types import Card, Form, Image
@@ -109,13 +109,13 @@ MAX_FILE_TITLE = 100
 MAX_ALT_TXT = 1000  # files.getUploadURLExternal: alt_txt_too_large past 1,000 characters
 
 
-def local_images(card: Card) -> list[Image]:
-    """The card's images that are files on this machine, not web URLs (Slack's image block needs a URL)."""
+def stored_images(card: Card) -> list[Image]:
+    """The card's images that are stored by Tandem, not web URLs (Slack's image block needs a URL)."""
     return [e for e in card.elements if isinstance(e, Image) and not render.is_web_url(e.url)]
 
 
 def card_without(card: Card) -> Card:
-    """`card` without its local images (they are uploaded as files after it)."""
+    """`card` without its stored images (they are uploaded as files after it)."""
     kept = tuple(e for e in card.elements if not (isinstance(e, Image) and not render.is_web_url(e.url)))
     return dataclasses.replace(card, elements=kept)
 
@@ -143,9 +143,12 @@ class SlackAdapter:
 
     platform = "slack"
 
-    def __init__(self, workspaces: Workspaces, base_url: str, *, timeout: int = 10) -> None:
+    def __init__(
+        self, workspaces: Workspaces, base_url: str, *, timeout: int = 10, images: Images | None = None
+    ) -> None:
         quiet_request_body_logs()
         self.workspaces = workspaces
+        self.images = images or Images(workspaces.sessions)  # stored images (charts), read at send time
         self.base_url = base_url
         self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
@@ -226,7 +229,7 @@ class SlackAdapter:
                     workspace or None, user, await self.home_builder(workspace or None, user)
                 )
             return None
-        files = local_images(card)
+        files = stored_images(card)
         private = bool(target.get("private_to") and not target.get("direct"))
         if files and not private:
             return await self._send_with_files(target, card, files)
@@ -252,8 +255,8 @@ class SlackAdapter:
         return f"{data.get('channel') or channel}:{data.get('ts')}"
 
     async def _send_with_files(self, target: dict[str, Any], card: Card, images: list[Image]) -> str | None:
-        """A card with local image files (the pulse chart): the message without them, then the files
-        uploaded to the same conversation with files upload v2.
+        """A card with stored images (the pulse chart): the message without them, then the images, read
+        from the database now, uploaded to the same conversation with files upload v2.
 
         Two steps, one outbox row. A retry must not post the message twice, so when the upload fails after
         the message went out, the RetryLater carries `progress` ({"ref": the posted message}); the
@@ -262,19 +265,20 @@ class SlackAdapter:
         the upload to wait for its message's row; progress on the one row keeps order and retries in one
         place.) An upload is only shared by files.completeUploadExternal, so repeating the whole upload
         after a failed completion cannot show the file twice.
-        A file that is missing fails the row for good before anything is posted: the team's co-chairs see
-        the reason in `tandem outbox`, and nobody gets a report that silently lacks its chart."""
+        An image that is not stored (any more) fails the row for good before anything is posted: the
+        team's co-chairs see the reason in `tandem outbox`, and nobody gets a report that silently lacks
+        its chart."""
         workspace = str(target.get("workspace") or "")
         progress = dict(target.get("progress") or {})
-        uploads: list[tuple[Image, bytes]] = []
+        uploads: list[tuple[Image, StoredImage]] = []
         for image in images:
-            try:
-                uploads.append((image, Path(image.url).read_bytes()))
-            except OSError as exc:
-                reason = exc.strerror or type(exc).__name__
+            stored = await self.images.load(image.url)  # a database error is retried like any other
+            if stored is None:
+                reason = "it is not available (not a stored image, or no longer stored)"
                 if progress.get("ref"):
                     reason += "; the message itself was posted"
-                raise PermanentFailure(f"cannot upload the image file {image.url}: {reason}") from exc
+                raise PermanentFailure(f"cannot upload the image {image.url}: {reason}")
+            uploads.append((image, stored))
         channel = await self._channel_of(target)
         thread = target.get("thread")
         ref = progress.get("ref")
@@ -289,19 +293,19 @@ class SlackAdapter:
         return ref
 
     async def _upload(
-        self, workspace: str, channel: str, thread: str | None, uploads: list[tuple[Image, bytes]]
+        self, workspace: str, channel: str, thread: str | None, uploads: list[tuple[Image, StoredImage]]
     ) -> None:
         """files.getUploadURLExternal, the bytes to each upload_url, then one files.completeUploadExternal
         sharing them all in `channel` (slack_sdk's files_upload_v2)."""
         what = "files_upload_v2"
         items = [
             {
-                "content": data,
-                "filename": Path(image.url).name or "image.png",
+                "content": stored.content,
+                "filename": stored.name,
                 "title": render.cut(image.alt, MAX_FILE_TITLE) or "image",
                 "alt_txt": render.cut(image.alt, MAX_ALT_TXT) or None,
             }
-            for image, data in uploads
+            for image, stored in uploads
         ]
         try:
             token = await self.workspaces.token_for(workspace or None)
@@ -319,7 +323,7 @@ class SlackAdapter:
             return await self.send(target, card)
         workspace = str(target.get("workspace") or "")
         try:
-            # local image files were uploaded with the original message: not again on each update
+            # stored images were uploaded with the original message: not again on each update
             body = render.message(card_without(card))
             await self._call(workspace, "chat.update", channel=channel, ts=ts, **body)
         except PermanentFailure:

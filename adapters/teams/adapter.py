@@ -56,7 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from urllib3 import Retry
 
 from adapters.base import PermanentFailure
-from adapters.images import ImageFiles
+from adapters.images import Images
 from adapters.teams import inbound
 from adapters.teams.cards import CONTENT_TYPE, render_form, with_images
 from adapters.teams.connector import BotConnector, ConnectorAuth
@@ -236,7 +236,7 @@ class TeamsAdapter:
         handle: Handle,
         *,
         now: Callable[[], datetime] | None = None,
-        images: ImageFiles | None = None,
+        images: Images | None = None,
     ) -> None:
         self.config = config
         self.images = images
@@ -391,7 +391,7 @@ class TeamsAdapter:
 
     async def send(self, target: dict[str, Any], card: Card) -> str | None:
         reference, conversation_id = await self._resolve(target)
-        activity = self._card_activity(card)
+        activity = await self._card_activity(card)
         if reference is None:
             return await self._create_personal(target, activity)
         return await self._post(reference, conversation_id, activity)
@@ -400,7 +400,7 @@ class TeamsAdapter:
         reference, conversation_id = await self._resolve(target)
         if reference is None:
             raise PermanentFailure("no Teams conversation to update the message in")
-        activity = self._card_activity(card)
+        activity = await self._card_activity(card)
         _address(activity, reference, conversation_id)
         activity.id = ref
         await self.pacer.wait(conversation_id)
@@ -411,12 +411,17 @@ class TeamsAdapter:
         """Close the outbound HTTP session (the app's cleanup calls this)."""
         await self.connector.close()
 
-    def _card_activity(self, card: Card) -> Activity:
-        """The message for a card; a chart file goes inline, as a link, or as a line (see with_images)."""
+    async def _card_activity(self, card: Card) -> Activity:
+        """The message for a card; a stored chart, read from the database now, goes inline, as a link, or
+        as a line (see with_images)."""
+        if self.images is not None:
+            content = with_images(card, await self.images.of_card(card), self.images.link)
+        else:
+            content = with_images(card, {})
         return Activity(
             type=ActivityTypes.message,
             summary=card.summary,
-            attachments=[Attachment(content_type=CONTENT_TYPE, content=with_images(card, self.images))],
+            attachments=[Attachment(content_type=CONTENT_TYPE, content=content)],
         )
 
     def _app_id(self) -> str:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from adapters.images import ImageFiles, data_uri, is_remote
+from adapters.images import StoredImage, data_uri, is_remote
 from flows.types import (
     Button,
     Buttons,
@@ -147,8 +148,8 @@ def _element(element: Element, in_form: bool) -> list[dict[str, Any]]:
     if isinstance(element, Buttons):
         return [{"type": "ActionSet", "actions": [_button(b) for b in element.buttons]}]
     if isinstance(element, Image):
-        if not is_remote(element.url):  # a file on our server: Teams cannot fetch it (see with_images)
-            return [_small(f"Chart not shown ({element.alt}): it is not available on this server.")]
+        if not is_remote(element.url):  # a stored image that is gone (see with_images for the others)
+            return [_small(f"Chart not shown ({element.alt}): it is not available.")]
         return [{"type": "Image", "url": element.url, "altText": element.alt}]
     if isinstance(element, Context):
         return [_small(element.text)]
@@ -200,40 +201,38 @@ def card_bytes(card: dict[str, Any]) -> int:
     return len(json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
-def with_images(card: Card, images: ImageFiles | None, limit: int = INLINE_CARD_BYTES) -> dict[str, Any]:
-    """`render_card`, with images that are local files (the pulse chart) made showable in Teams:
+def with_images(
+    card: Card,
+    stored: Mapping[str, StoredImage],
+    link: Callable[[StoredImage], str | None] = lambda _: None,
+    limit: int = INLINE_CARD_BYTES,
+) -> dict[str, Any]:
+    """`render_card`, with its stored images (the pulse chart; `stored`: their bytes by `Image.url`, as
+    loaded at send time) made showable in Teams:
     1. inline, as a `data:image/png;base64,…` URL, when the whole card stays within `limit` bytes;
-    2. else a link Tandem serves itself (`GET /images/…`), when TANDEM_PUBLIC_URL is set;
-    3. else a small line saying the chart is too large for Teams and where the file is.
-    A file that is missing (or outside the chart folder) becomes a line saying it is not available."""
+    2. else a link Tandem serves itself (`GET /images/…`, `link`), when TANDEM_PUBLIC_URL is set;
+    3. else a small line saying the chart is too large for Teams.
+    A stored image that is missing from `stored` becomes a line saying it is not available."""
     found = {
-        i: images.load(e.url)
-        for i, e in enumerate(card.elements)
-        if images is not None and isinstance(e, Image) and not is_remote(e.url)
+        i: (e, stored[e.url]) for i, e in enumerate(card.elements) if isinstance(e, Image) and e.url in stored
     }
-    if not any(found.values()):
+    if not found:
         return render_card(card)
     inline = list(card.elements)
-    for i, image in found.items():
-        element = card.elements[i]
-        if image is not None and isinstance(element, Image):
-            inline[i] = Image(data_uri(image.content), element.alt)
+    for i, (element, image) in found.items():
+        inline[i] = Image(data_uri(image.content, image.media_type), element.alt)
     rendered = render_card(replace(card, elements=tuple(inline)))
     if card_bytes(rendered) <= limit:
         return rendered
     elements: list[Element] = list(card.elements)
-    for i, image in found.items():
-        element = card.elements[i]
-        if image is None or not isinstance(element, Image) or images is None:
-            continue
-        link = images.link(image)
+    for i, (element, image) in found.items():
+        url = link(image)
         elements[i] = (
-            Image(link, element.alt)
-            if link
+            Image(url, element.alt)
+            if url
             else Context(
                 f"Chart not shown ({element.alt}): it is too large to carry in a Teams message. "
-                f"Whoever runs Tandem can find it on the server as `{image.name}` in the chart folder, "
-                "or set TANDEM_PUBLIC_URL so that Teams can load it."
+                "Whoever runs Tandem can set TANDEM_PUBLIC_URL so that Teams can load it from Tandem."
             )
         )
     return render_card(replace(card, elements=tuple(elements)))

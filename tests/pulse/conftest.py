@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
-import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import pulse
+from storage import images, pulse
 from storage.pulse_models import PulsePoll
 from tests.conftest import Stack, team_spec
-
-
-@pytest.fixture(autouse=True)
-def _charts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "charts"
-    monkeypatch.setenv("TANDEM_CHART_DIR", str(directory))
-    return directory
 
 
 def big_team(labor: int = 6, management: int = 6, others: int = 0, **overrides: Any) -> dict[str, Any]:
@@ -52,3 +46,37 @@ async def answer(stack: Stack, user: str, poll_id: int, values: dict[str, str]) 
     assert form is not None, stack.local.transcript[-1].text if stack.local.transcript else "no form"
     await stack.local.submit(user, form.form_id, values)
     await stack.worker.drain()
+
+
+async def stored_chart(sessions: async_sessionmaker[AsyncSession], team_id: int, png: bytes) -> str:
+    """A released poll of the team whose stored chart is `png` (any bytes); the card's reference to it."""
+    from flows.content.instruments import instruments
+
+    now = datetime(2026, 10, 5, 16, 0, tzinfo=UTC)
+    async with sessions() as session, session.begin():
+        poll = pulse.add_poll(
+            session,
+            team_id=team_id,
+            instrument_id="relational-trust",
+            instrument=instruments()["relational-trust"].to_data(),
+            status=pulse.RELEASED,
+            min_responses=5,
+            invited=6,
+            remind_days=[],
+            sides_recorded=False,
+            opened_at=now,
+            opened_local="2026-10-05T09:00:00",
+            closes_at=now,
+            closed_at=now,
+            respondents=5,
+        )
+        await session.flush()
+        poll.chart_png = png
+        poll_id = poll.id
+    return images.chart_ref(poll_id)
+
+
+async def set_chart(sessions: async_sessionmaker[AsyncSession], poll_id: int, png: bytes | None) -> None:
+    """Replace a poll's stored chart (None: as if it had none)."""
+    async with sessions() as session, session.begin():
+        await session.execute(update(PulsePoll).where(PulsePoll.id == poll_id).values(chart_png=png))

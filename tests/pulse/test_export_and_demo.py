@@ -59,10 +59,13 @@ async def test_the_demo_quarter_runs_and_leaves_a_chart(tmp_path: Path) -> None:
         async with runtime.sessions() as session, session.begin():
             await import_team(session, parse_team_file(DEMO_TEAM), clock.now())
         local.listeners.append(lambda e: lines.append(f"{e.where}\n{e.text}"))
-        chart = await run_pulse_quarter(runtime, local, clock, lines.append, DEMO_TEAM["name"])
+        chart = await run_pulse_quarter(
+            runtime, local, clock, lines.append, DEMO_TEAM["name"], tmp_path / "trust-chart.png"
+        )
     finally:
         await runtime.stop()
     text = "\n".join(lines)
-    assert chart is not None and Path(chart).read_bytes()[:4] == b"\x89PNG"
+    assert chart == tmp_path / "trust-chart.png" and chart.read_bytes()[:4] == b"\x89PNG"
+    assert f"stored with the poll in the database; a copy for you: {chart}" in text
     assert "gentle reminder" in text and "7 of 8 answered" in text
     assert "#riverside-solutions\nRelational Trust Self-Assessment — results" in text

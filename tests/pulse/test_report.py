@@ -1,9 +1,9 @@
-"""The report's figures against a hand-computed example; side suppression; the chart file."""
+"""The report's figures against a hand-computed example; side suppression; the chart PNG."""
 
 from __future__ import annotations
 
+import io
 from collections import Counter
-from pathlib import Path
 
 from PIL import Image as PILImage
 
@@ -94,9 +94,8 @@ def test_side_means_sit_side_by_side() -> None:
     assert report.sides.counts == (5, 5)
 
 
-def test_the_chart_is_a_png_with_one_series_per_component(tmp_path: Path) -> None:
-    path = render_trend(
-        tmp_path / "trend.png",
+def test_the_chart_is_a_png_with_one_series_per_component() -> None:
+    png = render_trend(
         RTSA,
         ["Jan 2026", "Apr 2026", "Jul 2026"],
         {
@@ -107,8 +106,8 @@ def test_the_chart_is_a_png_with_one_series_per_component(tmp_path: Path) -> Non
         },
         "Team: trust",
     )
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with PILImage.open(path) as image:
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    with PILImage.open(io.BytesIO(png)) as image:
         assert image.format == "PNG"
         description = image.text["Description"]  # type: ignore[attr-defined]
     assert description.removeprefix("Series: ").split("; ") == [c.name for c in RTSA.components]

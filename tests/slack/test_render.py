@@ -171,8 +171,8 @@ def test_a_form_button_is_marked_and_the_mark_is_read_back() -> None:
     assert second.endswith("#1") and render.opens_form(second) and render.neutral_action_id(second) == "x.y"
 
 
-def test_a_local_image_file_shows_its_description_where_it_cannot_be_uploaded() -> None:
-    (block,) = _blocks(Image("/var/tandem/charts/c.png", "Trust over four quarters"))
+def test_a_stored_image_shows_its_description_where_it_cannot_be_uploaded() -> None:
+    (block,) = _blocks(Image("tandem-image:pulse-chart-1.png", "Trust over four quarters"))
     assert block["type"] == "context" and "Trust over four quarters" in block["elements"][0]["text"]
     (web,) = _blocks(Image("https://example.org/c.png", "Trust"))
     assert web["type"] == "image" and web["image_url"] == "https://example.org/c.png"

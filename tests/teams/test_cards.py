@@ -127,8 +127,11 @@ def test_a_form_is_an_input_card_with_one_submit() -> None:
     )
 
 
-def test_an_image_that_is_a_file_on_our_server_is_never_sent_as_a_path() -> None:
-    """Teams cannot fetch a local path; without the adapter's image files it is a line, not an Image."""
-    card = valid(render_card(Card("x", (Image("/tmp/tandem-charts/pulse-team1-poll1.png", "Trend"),))))
+def test_a_stored_image_is_never_sent_as_its_reference() -> None:
+    """Teams cannot fetch a `tandem-image:` reference; without the image's bytes (the adapter reads them
+    from the database) it is a line, not an Image."""
+    card = valid(render_card(Card("x", (Image("tandem-image:pulse-chart-1.png", "Trend"),))))
     assert [b["type"] for b in card["body"]] == ["TextBlock"]
-    assert "Chart not shown (Trend)" in card["body"][0]["text"] and "/tmp" not in json.dumps(card)
+    text = card["body"][0]["text"]
+    assert "Chart not shown (Trend)" in text and "not available" in text
+    assert "tandem-image" not in json.dumps(card)

@@ -1,7 +1,7 @@
 """pulse: sealed submissions instead of participation and receipts; the schema enforces its rules
 
-Revision ID: 0005_sealed
-Revises: 0004_pulse
+Revision ID: 0006_sealed
+Revises: 0005_chart_in_db
 
 - `pulse_sealed` replaces `pulse_participation`: one row per person who has answered an open poll, with
   their submission encrypted (storage/sealing.py). Answers reach `pulse_ballots`/`pulse_answers` only at
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_sealed"
-down_revision: str | None = "0004_pulse"
+revision: str = "0006_sealed"
+down_revision: str | None = "0005_chart_in_db"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
