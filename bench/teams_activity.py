@@ -249,7 +249,6 @@ async def run_tandem(session: Any, connector: Connector, service_url: str, secon
             TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/tandem.db",
             TANDEM_HOST="127.0.0.1",
             TANDEM_PORT=str(port),
-            TANDEM_WORKER_PROCESS=os.environ.get("TANDEM_WORKER_PROCESS", "off"),
         )
         tandem = str(Path(python).with_name("tandem"))
         subprocess.run([tandem, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)

@@ -30,11 +30,6 @@ async def healthz(request: web.Request) -> web.Response:
         "database": "ok",
         "platforms": sorted(p for p in runtime.adapters if p != "local"),
     }
-    link = runtime.link
-    if link is not None:  # the engine runs in the worker process: say whether it is up
-        body["worker"] = {"pid": link.pid, "running": link.alive, "restarts": link.restarts}
-        if not link.alive:
-            body["status"] = "degraded"
     return web.json_response(body)
 
 
@@ -43,16 +38,13 @@ async def metrics_view(request: web.Request) -> web.Response:
     async with runtime.sessions() as session:
         counts = await outbox.counts_by_status(session)
         enabled = await schedules.count_enabled(session)
-    if runtime.link is not None:  # the worker process ticks and delivers
-        counters = await runtime.link.stats()
-    else:
-        stats = runtime.worker.stats
-        counters = {
-            "ticks": runtime.ticker.ticks,
-            "sent": stats.sent,
-            "retried": stats.retried,
-            "failed": stats.failed,
-        }
+    stats = runtime.worker.stats
+    counters = {
+        "ticks": runtime.ticker.ticks,
+        "sent": stats.sent,
+        "retried": stats.retried,
+        "failed": stats.failed,
+    }
     samples: list[tuple[str, str, str, dict[str, str], float]] = [
         ("tandem_outbox_messages", "gauge", "Outbox rows by status.", {"status": s}, float(counts.get(s, 0)))
         for s in ("pending", "sending", "sent", "failed")
@@ -62,7 +54,7 @@ async def metrics_view(request: web.Request) -> web.Response:
         (
             "tandem_scheduler_ticks_total",
             "counter",
-            "Scheduler ticks run by this Tandem (its worker process, if it has one).",
+            "Scheduler ticks run by this Tandem.",
             {},
             float(counters["ticks"]),
         )

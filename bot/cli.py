@@ -151,7 +151,7 @@ async def _serve(settings: Settings) -> None:
     from bot.app import build_app, platform_status
     from bot.runtime import Runtime
 
-    runtime = Runtime(settings, worker_process=settings.uses_worker_process)
+    runtime = Runtime(settings)
     await runtime.start()
     runner = web.AppRunner(build_app(runtime))
     await runner.setup()
@@ -164,11 +164,6 @@ async def _serve(settings: Settings) -> None:
         f"Tandem is running on http://{settings.host}:{settings.port} (health: /healthz, metrics: /metrics)"
     )
     print(f"Database: {settings.database_url.split('@')[-1]}")
-    if runtime.link is not None:
-        print(
-            f"Engine, schedules and delivery: in a worker process (pid {runtime.link.pid}); this one answers "
-            "HTTP. TANDEM_WORKER_PROCESS=off runs both in one."
-        )
     for line in platform_status(runtime):
         print(line)
     print("Without any platform you can still try the flows: `tandem demo`. Stop with Ctrl-C.", flush=True)

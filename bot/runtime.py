@@ -14,7 +14,6 @@ from adapters.base import Adapter
 from adapters.images import Images
 from bot import housekeeping
 from bot.delivery import DeliveryWorker
-from bot.engine_link import EngineLink
 from bot.scheduler import SqliteSchedulerLock, Ticker
 from bot.sealing_key import sealer_for
 from bot.settings import Settings
@@ -36,7 +35,6 @@ class Runtime:
         *,
         clock: Clock | None = None,
         adapters: Mapping[str, Adapter] | None = None,
-        worker_process: bool = False,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -65,10 +63,7 @@ class Runtime:
         self._lock = SqliteSchedulerLock(settings.database_url)
         self._worker_task: asyncio.Task[None] | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
-        # With a worker process, this process is the HTTP front: the adapters hand events to the engine
-        # over there (bot.worker_process), which also ticks and delivers. Without, everything runs here.
-        self.link: EngineLink | None = EngineLink() if worker_process else None
-        self.handle: Handle = self.link.handle if self.link is not None else self.engine.handle
+        self.handle: Handle = self.engine.handle
 
     def add_adapter(self, adapter: Adapter) -> None:
         self.adapters[adapter.platform] = adapter
@@ -77,9 +72,6 @@ class Runtime:
     async def start(self, *, migrate: bool = True, schedule: bool = True, deliver: bool = True) -> None:
         if migrate:
             await upgrade(self.db)
-        if self.link is not None:  # the worker process ticks and delivers
-            await self.link.start()
-            return
         if schedule:
             self._lock.acquire()
             self.ticker.start()
@@ -98,8 +90,6 @@ class Runtime:
                 log.warning("SQLite checkpoint failed; will retry", exc_info=True)
 
     async def stop(self) -> None:
-        if self.link is not None:
-            await self.link.stop()
         self.ticker.shutdown()
         if self._checkpoint_task is not None:
             self._checkpoint_task.cancel()

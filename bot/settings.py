@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from flows.recurrence import zone
 from storage.db import normalise_url
 
 
@@ -22,16 +20,12 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite+aiosqlite:///./tandem.db", alias="TANDEM_DATABASE_URL")
     host: str = Field("127.0.0.1", alias="TANDEM_HOST")
     port: int = Field(3978, alias="TANDEM_PORT", ge=1, le=65535)
-    default_timezone: str = Field("UTC", alias="TANDEM_DEFAULT_TIMEZONE")
     tick_seconds: float = Field(5.0, alias="TANDEM_TICK_SECONDS", gt=0, le=300)
     prepare_seconds: float = Field(120.0, alias="TANDEM_PREPARE_SECONDS", ge=0, le=3600)
     retention_days: float = Field(7.0, alias="TANDEM_RETENTION_DAYS", gt=0, le=365)
     secret_key: str | None = Field(None, alias="TANDEM_SECRET_KEY")
     # Optional: the https address the bot is reachable at, for links to the images it serves (charts).
     public_url: str | None = Field(None, alias="TANDEM_PUBLIC_URL")
-    # "on": `tandem serve` runs the engine, the schedules and the delivery worker in a second process, and
-    # answers HTTP in the first (bot/worker_process.py); "off" (the default): all in one process.
-    worker_process: Literal["on", "off"] = Field("off", alias="TANDEM_WORKER_PROCESS")
 
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
@@ -70,20 +64,9 @@ class Settings(BaseSettings):
             raise ValueError("must be the bot's address, like https://tandem.example.org")
         return value.rstrip("/")
 
-    @field_validator("default_timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        zone(value)
-        return value
-
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_signing_secret and (self.slack_bot_token or self.slack_client_id))
-
-    @property
-    def uses_worker_process(self) -> bool:
-        """Whether `tandem serve` runs the engine in a worker process (TANDEM_WORKER_PROCESS)."""
-        return self.worker_process == "on"
 
     @property
     def teams_enabled(self) -> bool:

@@ -73,9 +73,8 @@ def adapter(runtime: Runtime) -> SlackAdapter:
 
 
 def build(runtime: Runtime, *, concurrency: int = 1) -> SlackInbound:
-    """The Slack adapter and its inbound handler for `runtime` (Slack must be configured). With a worker
-    process, acknowledged requests are forwarded to the worker's own SlackInbound (`bot.worker_process`);
-    without, processed here, `concurrency` at a time (one: this loop also answers the acks)."""
+    """The Slack adapter and its inbound handler for `runtime` (Slack must be configured); acknowledged
+    requests are processed `concurrency` at a time (one: this loop also answers the acks)."""
     settings = runtime.settings
     assert settings.slack_signing_secret is not None
     slack = adapter(runtime)
@@ -88,7 +87,6 @@ def build(runtime: Runtime, *, concurrency: int = 1) -> SlackInbound:
         home_card=slack.home_builder,
         api_url=settings.slack_api_url,
         concurrency=concurrency,
-        forward=runtime.link.slack if runtime.link is not None else None,
     )
 
 

@@ -230,7 +230,6 @@ class Form:
 
 
 # The engine's entry point as the adapters see it: an Event in, the Form a flow wants shown (or None) out.
-# The engine itself, or the link to it in the worker process (bot.engine_link).
 Handle = Callable[[Event], Awaitable[Form | None]]
 
 

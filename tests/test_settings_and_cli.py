@@ -44,7 +44,6 @@ def test_defaults_match_the_design(monkeypatch: pytest.MonkeyPatch) -> None:
             "TANDEM_DATABASE_URL: could not parse 'not a url' as a database URL",
         ),
         ("TANDEM_DATABASE_URL", "mysql://x@y/z", "TANDEM_DATABASE_URL: unsupported database 'mysql'"),
-        ("TANDEM_DEFAULT_TIMEZONE", "Europe/Atlantis", "TANDEM_DEFAULT_TIMEZONE: unknown IANA time zone"),
         ("TANDEM_PORT", "eighty", "TANDEM_PORT:"),
         ("SLACK_APP_TOKEN", "xoxb-not-an-app-token", "SLACK_APP_TOKEN: must be an app-level token (xapp-…"),
         ("TANDEM_PUBLIC_URL", "tandem.example.org", "TANDEM_PUBLIC_URL: must be the bot's address"),

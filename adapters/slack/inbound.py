@@ -10,9 +10,6 @@ click on a button that opens a form (`Button.opens_form`) therefore opens a "loa
 the queue, and the form replaces it with `views.update` when the flow has run (or a short notice, if the
 flow declined and replied instead). A Form returned for anything else (a slash command) is opened with
 `views.open` from the task, as soon as the flow returns.
-
-With a worker process (bot.worker_process), the front's SlackInbound only acknowledges: `forward` hands
-each acknowledged body to the worker's SlackInbound, whose `process` does all of the above there.
 """
 
 from __future__ import annotations
@@ -45,7 +42,6 @@ log = logging.getLogger("tandem.slack")
 
 HomeCard = Callable[[str, str], Awaitable[Card]]  # (workspace, user id) → the App Home card
 # Hands an acknowledged request (its body, the workspace's bot user id) to another process's `process`.
-Forward = Callable[[dict[str, Any], str | None], Awaitable[None]]
 
 REPLAY_WINDOW = 60 * 5
 # Slack signs with the request's timestamp and refuses anything older than five minutes.
@@ -123,7 +119,6 @@ class SlackInbound:
         api_url: str = "https://slack.com/api/",
         attempts: int = 3,
         concurrency: int = 1,
-        forward: Forward | None = None,
     ) -> None:
         self.verifier = SignatureVerifier(signing_secret)
         self.workspaces = workspaces
@@ -131,7 +126,6 @@ class SlackInbound:
         self.handle = handle
         self.home_card = home_card
         self.attempts = attempts
-        self.forward = forward
         self.replays = ReplayGuard()
         self._tasks: set[asyncio.Task[None]] = set()
         # At most this many acknowledged requests are processed at once; the rest wait, parked, so the
@@ -250,18 +244,12 @@ class SlackInbound:
     # ------------------------------------------------------------ after the ack
 
     def after_ack(self, body: dict[str, Any]) -> None:
-        """Start the work on an acknowledged request: here (`process`), or handed to `forward`."""
-        if self.forward is not None:
-            team, _ = events.workspace_of(body)
-            self._track(self.forward(body, self._bot_user_ids.get(team)))
-        else:
-            self._track(self.process(body))
+        """Start the work on an acknowledged request, in the background (`process`)."""
+        self._track(self.process(body))
 
-    async def process(self, body: dict[str, Any], bot_user_id: str | None = None) -> None:
+    async def process(self, body: dict[str, Any]) -> None:
         """Process an acknowledged request: in order with the same person's others, at most `concurrency`
-        at once. `bot_user_id`: the workspace's bot user, when the request was authorised elsewhere."""
-        if bot_user_id:
-            self._bot_user_ids[events.workspace_of(body)[0]] = bot_user_id
+        at once."""
         loading = self._open_loading(body)  # beside the queue: a trigger id lives 3 seconds
         async with self._in_order(events.sender_of(body)), self._working:
             await self._process(body, loading)
