@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return asyncio.run(_run(args, settings, parser))
-    except _Refused as exc:
+    except (_Refused, SettingsError) as exc:  # a setting only checkable at start-up (the sealing key)
         print(f"tandem: {exc}", file=sys.stderr)
         return 2
 

@@ -64,6 +64,35 @@ def test_a_bad_setting_is_one_clear_line(
     assert "Traceback" not in result.stderr
 
 
+def test_postgresql_without_a_secret_key_refuses_to_start_in_one_line(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Sealed poll answers need one key on every replica: none with PostgreSQL is a refusal, not a
+    random key that a restart or a second replica would not know (bot/sealing_key.py)."""
+    result = subprocess.run(
+        [*TANDEM, "serve"],
+        env=_env(TANDEM_DATABASE_URL=postgres_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("tandem: TANDEM_SECRET_KEY is required with PostgreSQL: it seals poll answers")
+
+
+def test_sqlite_without_a_secret_key_keeps_one_beside_the_database(tmp_path: Path) -> None:
+    from bot.sealing_key import sealer_for
+
+    settings = Settings(
+        TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}", TANDEM_SECRET_KEY=""
+    )  # type: ignore[call-arg]
+    first = sealer_for(settings)
+    key_file = tmp_path / "tandem.db.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert sealer_for(settings).key == first.key  # a restart opens what was sealed before it
+
+
 def test_postgres_urls_get_the_async_driver() -> None:
     settings = Settings(TANDEM_DATABASE_URL="postgresql://postgres@127.0.0.1/db")  # type: ignore[call-arg]
     assert settings.database_url == "postgresql+asyncpg://postgres@127.0.0.1/db"
