@@ -29,7 +29,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from glob import glob
@@ -38,11 +38,11 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
-from aiohttp.test_utils import TestServer
 from sqlalchemy.engine import make_url
 
 from flows.clock import ManualClock
 from flows.content.instruments import instruments
+from tests.slack import conftest as slack_rig
 from tests.slack.conftest import (
     FakeSlack,
     SlackTandem,
@@ -51,6 +51,8 @@ from tests.slack.conftest import (
     running_tandem,
     slack_team_spec,
 )
+
+fake_slack = slack_rig.fake_slack  # the Slack tests' fixture, here too
 
 START = datetime(2026, 10, 5, 16, 0, tzinfo=UTC)  # Monday 9 AM in Los Angeles: the poll opens
 INSTRUMENT = instruments()["relational-trust"]
@@ -630,22 +632,6 @@ async def _run_poll(database_url: str, fake_slack: FakeSlack, caplog: pytest.Log
     handler = logging.Formatter("%(name)s %(levelname)s %(message)s")
     run.logs = [handler.format(record) for record in caplog.records]
     return run
-
-
-@pytest.fixture(autouse=True)
-def _charts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "charts"
-    monkeypatch.setenv("TANDEM_CHART_DIR", str(directory))
-    return directory
-
-
-@pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    fake.server = TestServer(fake.app(), host="127.0.0.1")
-    await fake.server.start_server()
-    yield fake
-    await fake.server.close()
 
 
 @pytest.fixture
