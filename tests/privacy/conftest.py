@@ -61,12 +61,7 @@ ITEMS: tuple[str, ...] = tuple(item.id for item in INSTRUMENT.items)  # the 12 i
 # Four labor and four management members: the default minimum (5) is met by eight answers, so the poll is
 # released; neither side reaches 5, so no side label is recorded (nothing narrows a ballot to a side).
 MEMBERS: tuple[dict[str, Any], ...] = (
-    {"name": "Ana Labor", "side": "labor", "co_chair": True, "slack": "W111"},
-    {"name": "Ben Manager", "side": "management", "co_chair": True, "slack": "W222"},
-    {"name": "Cy Teacher", "side": "labor", "slack": "W333"},
-    {"name": "Di Principal", "side": "management", "slack": "W444"},
-    {"name": "Ed Counselor", "side": "labor", "slack": "W555"},
-    {"name": "Flo Clerk", "side": "management", "slack": "W666"},
+    *slack_rig.POLL_MEMBERS,
     {"name": "Gus Coach", "side": "labor", "slack": "W777"},
     {"name": "Hal Nurse", "side": "management", "slack": "W888"},
 )
