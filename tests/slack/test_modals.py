@@ -55,9 +55,7 @@ async def test_a_burst_of_answer_clicks_opens_every_modal_before_its_trigger_exp
         view_id, view = tandem.modal_of(user)
         assert view["callback_id"].startswith("pulse.submit.")  # the form replaced the loading view
         assert sum(u.args["view_id"] == view_id for u in updates) == 1
-    # opened within the trigger's life: right after each ack, not after the queue
-    opened = [c.at for c in tandem.fake.called("views.open")]
-    assert max(opened) - min(opened) < 0.5
+    # every one opened within its trigger's life (the fake refuses an expired trigger id, as Slack does)
     loading = json.dumps(tandem.fake.called("views.open")[0].args["view"])
     assert "Opening the form" in loading
 

@@ -3,12 +3,9 @@ after five members answered through Slack, started again, and the close counts a
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +15,7 @@ from sqlalchemy import select
 from flows.team_setup import import_team, parse_team_file
 from storage.db import create_engine, session_factory
 from storage.pulse_models import PulseAnswer, PulseSealed
-from tests.serve_process import Served, tandem_serve
+from tests.serve_process import Served, eventually, tandem_serve
 from tests.slack.conftest import (
     BOT_TOKEN,
     POLL_MEMBERS,
@@ -31,13 +28,6 @@ from tests.slack.conftest import (
 )
 
 ANSWERS = {"W111": "1", "W222": "2", "W333": "3", "W444": "4", "W555": "5"}
-
-
-async def _until(what: str, check: Callable[[], bool], within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 def _posted(fake: FakeSlack, channel: str, text: str) -> list[dict[str, Any]]:
@@ -77,25 +67,26 @@ async def test_sigkill_between_submits_and_close_loses_no_submission(
     async with tandem_serve(env) as served, aiohttp.ClientSession() as http:
         slack = await client(http, served)
         assert (await slack.command("pulse start", user="W111", channel="C111")).status == 200
-        await _until("the invitations", lambda: all(_posted(fake_slack, f"D{u}", "") for u in ANSWERS))
+        await eventually(lambda: all(_posted(fake_slack, f"D{u}", "") for u in ANSWERS), "the invitations")
         for user, value in ANSWERS.items():
             assert (await slack.click(user, invitation_button(slack, user), channel=f"D{user}")).status == 200
-            await _until(f"{user}'s form", lambda u=user: any(f".{u}." in t for t in fake_slack.opened))  # type: ignore[misc]
-            await _until(f"{user}'s form", lambda u=user: "submit" in slack.modal_of(u)[1])  # type: ignore[misc]
+            await eventually(lambda: any(f".{user}." in t for t in fake_slack.opened), "the modal")  # noqa: B023
+            await eventually(lambda: "submit" in slack.modal_of(user)[1], f"{user}'s form")  # noqa: B023
             view_id, view = slack.modal_of(user)
             assert (await slack.submit(user, view, trust_answers(value), view_id=view_id)).status == 200
-            await _until(f"{user}'s receipt", lambda u=user: bool(_posted(fake_slack, f"D{u}", "Thank you")))  # type: ignore[misc]
+            await eventually(lambda: _posted(fake_slack, f"D{user}", "Thank you"), f"{user}'s receipt")  # noqa: B023
         os.kill(served.process.pid, signal.SIGKILL)  # no shutdown of any kind
         await served.process.wait()
     assert served.process.returncode == -signal.SIGKILL
     assert len(await _rows(database_url, PulseSealed.person_id)) == 5  # the five, still sealed
 
+    def released() -> bool:
+        return any("5 of 6" in json.dumps(r) for r in _posted(fake_slack, "C111", ""))
+
     async with tandem_serve(env) as served, aiohttp.ClientSession() as http:
         slack = await client(http, served)
         assert (await slack.command("pulse close", user="W222", channel="C111")).status == 200
-        await _until(
-            "the report", lambda: any("5 of 6" in json.dumps(r) for r in _posted(fake_slack, "C111", ""))
-        )
+        await eventually(released, "the report")
     values = sorted(await _rows(database_url, PulseAnswer.value))
     assert values == sorted(int(v) for v in ANSWERS.values() for _ in range(12))
     assert await _rows(database_url, PulseSealed.person_id) == []
