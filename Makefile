@@ -29,7 +29,7 @@ lint: $(STAMP)
 # Storage tests run on SQLite and PostgreSQL: start the local PostgreSQL if it is down, fail if unreachable.
 test: lint
 	bash scripts/ensure-postgres
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto  # one worker per core (pytest-xdist); each gets its own databases
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
