@@ -97,6 +97,7 @@ def answer_form(instrument: Instrument, form_id: str, initial: dict[str, str] | 
             multiline=True,
             optional=True,
             initial=(initial or {}).get(COMMENT) or None,
+            max_length=COMMENT_MAX,
         )
     )
     return Form(

@@ -130,7 +130,8 @@ class Choice:
 
 @dataclass(frozen=True)
 class Question:
-    """A question with choices. `style` picks buttons, radio, select or a 1..N scale."""
+    """A question with choices. `style` picks buttons, radio, select or a 1..N scale. In a Form, a submit
+    must answer it (unless `optional`) with one of its choices (flows/form_rules.py)."""
 
     id: str
     prompt: str
@@ -150,6 +151,10 @@ class TextInput:
     optional: bool = False
     placeholder: str | None = None
     initial: str | None = None  # the text already in the box when the form is shown
+    # With `optional`, the rules a Form's submit is checked against before the flow sees it
+    # (flows/form_rules.py); the adapters render them natively where the platform can.
+    min_length: int | None = None
+    max_length: int | None = None
     type: Literal["text_input"] = "text_input"
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.local.render import render_text
+from flows import form_rules
 from flows.types import ActionEvent, Actor, Card, CommandEvent, Conversation, Event, Form
 
 
@@ -39,6 +40,7 @@ class LocalAdapter:
     def __init__(self, handle: Callable[[Event], Awaitable[Form | None]] | None = None) -> None:
         self.handle = handle
         self.last_form: Form | None = None  # the form a flow opened for the last event (a modal, in Slack)
+        self.forms: dict[tuple[str, str], Form] = {}  # the forms shown, by (user, form id), for their rules
         self.transcript: list[TranscriptEntry] = []
         self.listeners: list[Callable[[TranscriptEntry], None]] = []
         self._refs = itertools.count(1)
@@ -74,7 +76,16 @@ class LocalAdapter:
         )
 
     async def submit(self, user: str, form_id: str, values: dict[str, str], key: str | None = None) -> None:
-        """Submit a form the person was shown (a Slack modal, a Teams input card)."""
+        """Submit a form the person was shown (a Slack modal, a Teams input card). Inputs that break the
+        shown form's rules get a reply saying what is wrong, as in Teams, and the engine never sees them."""
+        form = self.forms.get((user, form_id))
+        if form is not None:
+            rules = form_rules.rules_of(form.elements)
+            problems = form_rules.check(rules, values)
+            if problems:
+                self.last_form = None
+                await self.send({"user": user}, form_rules.refusal(rules, problems))
+                return
         conversation = self._conversation(user, None)
         await self._deliver(ActionEvent(Actor("local", user), conversation, form_id, None, values, key))
 
@@ -90,3 +101,5 @@ class LocalAdapter:
         if self.handle is None:
             raise RuntimeError("the local adapter is not attached to an engine")
         self.last_form = await self.handle(event)
+        if self.last_form is not None:
+            self.forms[(event.actor.user_id, self.last_form.form_id)] = self.last_form

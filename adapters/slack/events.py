@@ -14,6 +14,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs
 
 from adapters.slack import render
+from flows import form_rules
 from flows.types import (
     ActionEvent,
     Actor,
@@ -243,6 +244,20 @@ def _state_values(state: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+def form_problems(payload: dict[str, Any]) -> dict[str, str]:
+    """A modal submit whose inputs break the form's rules (flows/form_rules.py, read from the modal's own
+    blocks as Slack echoes them): block id → the message Slack shows beside that input. {} when it may go
+    on, or when this is not a modal submit. Pure, fast: it runs before the ack."""
+    view = payload.get("view")
+    if payload.get("type") != "view_submission" or not isinstance(view, dict):
+        return {}
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    if not isinstance(values, dict):
+        return {}
+    return form_rules.check(render.form_rules(view.get("blocks")), _state_values(values))
+
+
 def channel_name(name: Any) -> str | None:
     """A slash command's `channel_name` as people see it ("#solutions"). Slack puts placeholders there for
     private channels and DMs ("privategroup", "directmessage", "mpdm-…"): those say nothing."""
@@ -331,6 +346,10 @@ def interactive_event(payload: dict[str, Any]) -> Translated:
             conversation = Conversation("slack", origin, thread=routing.get("t"), workspace=team_id)
         else:
             conversation = Conversation("slack", actor.user_id, is_direct=True, workspace=team_id)
+        # One submit of a view is processed once. A submit the form's rules refuse is answered at the ack
+        # (`form_problems`) and never reaches the engine, so it does not use up this key: the corrected
+        # submit of the same view is processed. (No hash of the values in the key: processed_events names
+        # the person, and a poll's few possible answers would be easy to recover from one.)
         key = f"slack:view:{view.get('id') or view.get('hash') or trigger_id}:{actor.user_id}"
         event = ActionEvent(actor, conversation, str(view["callback_id"]), None, values, key[:300], metadata)
         return Translated(event, None, trigger_id, response_url, team_id, enterprise_id)

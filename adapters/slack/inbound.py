@@ -9,7 +9,9 @@ under a burst a request can wait seconds for its turn, longer than a trigger id 
 click on a button that opens a form (`Button.opens_form`) therefore opens a "loading" modal at once, beside
 the queue, and the form replaces it with `views.update` when the flow has run (or a short notice, if the
 flow declined and replied instead). A Form returned for anything else (a slash command) is opened with
-`views.open` from the task, as soon as the flow returns.
+`views.open` from the task, as soon as the flow returns. A modal submit that breaks its form's rules
+(flows/form_rules.py, read from the modal's blocks as the payload echoes them) is answered in the ack
+itself with `response_action: errors`, each problem beside its field, and goes no further.
 """
 
 from __future__ import annotations
@@ -155,9 +157,18 @@ class SlackInbound:
             await ack()  # the ack goes back to Slack now; the database work runs after it
             self.after_ack(body)
 
+        async def check_ack_and_process(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+            # A modal submit its form's rules refuse is answered now, the problems beside the fields (no
+            # database: the rules come with the modal's blocks); it never reaches the engine.
+            problems = events.form_problems(body)
+            if problems:
+                await ack(response_action="errors", errors=problems)
+                return
+            await ack_and_process(ack, body)
+
         self.app.command(any_)(ack_and_process)
         self.app.action(any_)(ack_and_process)
-        self.app.view(any_)(ack_and_process)
+        self.app.view(any_)(check_ack_and_process)
         self.app.event(any_)(ack_and_process)
 
     # ------------------------------------------------------------ bolt

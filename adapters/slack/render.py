@@ -18,8 +18,10 @@ import itertools
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
+from flows.form_rules import Rule
 from flows.types import (
     Button,
     Buttons,
@@ -52,6 +54,7 @@ MAX_RADIO = 10
 MAX_CONTEXT_TEXT = 3000
 MAX_INPUT_LABEL = 2000
 MAX_PLACEHOLDER = 150
+MAX_INPUT_VALUE = 3000  # a plain_text_input's min_length / max_length
 MAX_TITLE = 24
 MAX_METADATA = 3000
 MAX_ALT = 2000
@@ -240,6 +243,11 @@ def _text_input(element: TextInput, ids: _Ids, *, in_form: bool) -> dict[str, An
         field["placeholder"] = _plain_text(element.placeholder, MAX_PLACEHOLDER)
     if element.initial:
         field["initial_value"] = element.initial
+    # Slack enforces the lengths itself, and echoes them with the submit (`form_rules`)
+    if element.min_length:
+        field["min_length"] = min(element.min_length, MAX_INPUT_VALUE)
+    if element.max_length is not None:
+        field["max_length"] = max(1, min(element.max_length, MAX_INPUT_VALUE))
     block: dict[str, Any] = {
         "type": "input",
         "block_id": element.id[:MAX_BLOCK_ID],
@@ -355,6 +363,36 @@ def notice_modal(text: str) -> dict[str, Any]:
 def home(card: Card) -> dict[str, Any]:
     """An App Home tab view showing `card`."""
     return {"type": "home", "blocks": blocks_for(card.elements, limit=MAX_BLOCKS_MODAL)}
+
+
+def form_rules(blocks: Any) -> dict[str, Rule]:
+    """The rules of a modal's inputs (block id → Rule) read from its blocks as rendered by `modal`, which
+    Slack echoes in a `view_submission`: what the person saw is what is checked, with no database."""
+    rules: dict[str, Rule] = {}
+    for block in blocks if isinstance(blocks, list) else ():
+        if not isinstance(block, dict) or block.get("type") != "input":
+            continue
+        block_id, element = block.get("block_id"), block.get("element")
+        if not isinstance(block_id, str) or not isinstance(element, dict):
+            continue
+        label = block.get("label")
+        rule = Rule(
+            label=str(label.get("text") or "") if isinstance(label, dict) else "",
+            required=block.get("optional") is not True,
+        )
+        if element.get("type") in ("radio_buttons", "static_select"):
+            options = element.get("options")
+            options = options if isinstance(options, list) else []
+            rule = replace(rule, choices=tuple(str(o.get("value")) for o in options if isinstance(o, dict)))
+        elif element.get("type") == "plain_text_input":
+            low, high = element.get("min_length"), element.get("max_length")
+            rule = replace(
+                rule,
+                min_length=low if isinstance(low, int) else None,
+                max_length=high if isinstance(high, int) else None,
+            )
+        rules[block_id] = rule
+    return rules
 
 
 def read_metadata(raw: str | None) -> dict[str, Any]:

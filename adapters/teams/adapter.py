@@ -58,7 +58,7 @@ from urllib3 import Retry
 from adapters.base import PermanentFailure
 from adapters.images import Images
 from adapters.teams import inbound
-from adapters.teams.cards import CONTENT_TYPE, render_form, with_images
+from adapters.teams.cards import CONTENT_TYPE, render_card, render_form, with_images
 from adapters.teams.connector import BotConnector, ConnectorAuth
 from flows.types import (
     ActionEvent,
@@ -611,6 +611,8 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         user_id = await self.tandem.user_id(activity)
         event: Event
         if isinstance(activity.value, dict):
+            if await self._refused(turn_context, activity.value):
+                return
             event = inbound.action_event(activity, user_id, activity.value)  # Action.Submit / messageBack
         else:
             text, mentioned = await self.tandem.mentioned(activity)
@@ -646,6 +648,10 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                     "value": {"code": "BadRequest", "message": "the invoke has no action"},
                 },
             )
+        refused = await self._refused(turn_context, action.get("data"))
+        if refused is not None:
+            body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": refused}
+            return InvokeResponse(status=200, body=body)
         user_id = await self.tandem.user_id(activity)
         verb = action.get("verb")
         event: ActionEvent = inbound.action_event(
@@ -661,6 +667,22 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 "value": "Got it.",
             }
         return InvokeResponse(status=200, body=body)
+
+    async def _refused(self, turn_context: TurnContext, data: Any) -> str | None:
+        """A form submitted with inputs its rules refuse: reply with what is wrong (nothing is recorded) and
+        return the reply's summary; None when the submit may go on."""
+        card = inbound.refused(data)
+        if card is None:
+            return None
+        content = render_card(card)
+        await turn_context.send_activity(
+            Activity(
+                type=ActivityTypes.message,
+                summary=card.summary,
+                attachments=[Attachment(content_type=CONTENT_TYPE, content=content)],
+            )
+        )
+        return card.summary
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from adapters.images import StoredImage, data_uri, is_remote
+from flows import form_rules
 from flows.types import (
     Button,
     Buttons,
@@ -39,7 +40,8 @@ ACTION_KEY = "tandem_action"
 VALUE_KEY = "tandem_value"
 QUESTION_KEY = "tandem_question"
 METADATA_KEY = "tandem_metadata"
-RESERVED = frozenset({ACTION_KEY, VALUE_KEY, QUESTION_KEY, METADATA_KEY})
+RULES_KEY = "tandem_rules"  # a form's rules (flows/form_rules.py), back with its inputs on submit
+RESERVED = frozenset({ACTION_KEY, VALUE_KEY, QUESTION_KEY, METADATA_KEY, RULES_KEY})
 
 # A card carrying a chart inline must stay under the strictest message limit Microsoft has published for
 # Teams bots: about 25–28 KB for the whole payload, base64 images included (newer documentation says 40
@@ -92,7 +94,7 @@ def _question(question: Question, in_form: bool) -> list[dict[str, Any]]:
     if question.initial is not None and any(c.value == question.initial for c in question.choices):
         choice_set["value"] = question.initial
     if not question.optional:
-        choice_set["errorMessage"] = "Please choose one."
+        choice_set["errorMessage"] = form_rules.message("choose")
     items = [choice_set]
     if not in_form:
         items.append(
@@ -113,8 +115,10 @@ def _text_input(element: TextInput, in_form: bool) -> list[dict[str, Any]]:
         field["placeholder"] = element.placeholder
     if element.initial:
         field["value"] = element.initial
+    if element.max_length is not None:
+        field["maxLength"] = element.max_length
     if not element.optional:
-        field["errorMessage"] = "Please fill this in."
+        field["errorMessage"] = form_rules.message("fill_in")
     items = [field]
     if not in_form:
         items.append({"type": "ActionSet", "actions": [_execute("Send", element.id, {})]})
@@ -239,7 +243,8 @@ def with_images(
 
 
 def render_form(form: Form) -> dict[str, Any]:
-    """An input card: the inputs and one submit action (`verb` = the form id, metadata in `data`)."""
+    """An input card: the inputs and one submit action (`verb` = the form id, metadata and the form's rules
+    in `data`; Teams checks required inputs and lengths itself, `inbound.refused` checks the rest)."""
     body = [
         {
             "type": "TextBlock",
@@ -251,7 +256,10 @@ def render_form(form: Form) -> dict[str, Any]:
         },
         *_body(form.elements, in_form=True),
     ]
-    submit = _execute(form.submit_label, form.form_id, {METADATA_KEY: form.metadata}, "positive")
+    rules = form_rules.rules_to_data(form_rules.rules_of(form.elements))
+    submit = _execute(
+        form.submit_label, form.form_id, {METADATA_KEY: form.metadata, RULES_KEY: rules}, "positive"
+    )
     return _card(body, form.title, [submit])
 
 

@@ -10,8 +10,9 @@ from typing import Any
 
 from botbuilder.schema import Activity
 
-from adapters.teams.cards import read_action
-from flows.types import ActionEvent, Actor, CommandEvent, Conversation
+from adapters.teams.cards import RULES_KEY, read_action
+from flows import form_rules
+from flows.types import ActionEvent, Actor, Card, CommandEvent, Conversation
 
 _AT = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
 _SPACE = re.compile(r"\s+")
@@ -167,3 +168,15 @@ def action_event(activity: Activity, user_id: str, data: Any, verb: str | None =
         idempotency_key=click_key(activity, action_id, {**values, "": value or ""}),
         metadata=metadata,
     )
+
+
+def refused(data: Any) -> Card | None:
+    """A submitted form (`data`: its submit action's data with the inputs merged in) whose inputs break the
+    form's rules, carried in that data: the reply naming each input and what is wrong with it (Teams cannot
+    show it beside the field after a submit). None when it may go on, or carries no rules."""
+    if not isinstance(data, dict):
+        return None
+    rules = form_rules.rules_from_data(data.get(RULES_KEY))
+    _, _, values, _ = read_action(data)
+    problems = form_rules.check(rules, values)
+    return form_rules.refusal(rules, problems) if problems else None

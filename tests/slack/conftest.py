@@ -363,20 +363,31 @@ class SlackClient:
         view_id = self.fake.opened[trigger]
         return view_id, self.fake.views[view_id]
 
-    async def submit(self, user: str, view: dict[str, Any], values: dict[str, str], view_id: str) -> Any:
-        """`user` submits the modal `view` (as opened with views.open) with `values` by block id."""
+    async def submit(
+        self,
+        user: str,
+        view: dict[str, Any],
+        values: dict[str, str],
+        view_id: str,
+        trigger_id: str | None = None,
+    ) -> Any:
+        """`user` submits the modal `view` (as opened with views.open) with `values` by block id; an input
+        without a value is in the state as Slack sends it, with a null value."""
         payload = fixture("view_submission.json")
         payload["user"]["id"] = user
+        if trigger_id is not None:
+            payload["trigger_id"] = trigger_id
         state = {}
         for block in view["blocks"]:
-            if block["type"] != "input" or block["block_id"] not in values:
+            if block["type"] != "input":
                 continue
             element = block["element"]
-            value = values[block["block_id"]]
+            value = values.get(block["block_id"])
             if element["type"] == "plain_text_input":
                 answer: dict[str, Any] = {"type": element["type"], "value": value}
             else:
-                answer = {"type": element["type"], "selected_option": {"value": value}}
+                chosen = None if value is None else {"value": value}
+                answer = {"type": element["type"], "selected_option": chosen}
             state[block["block_id"]] = {element["action_id"]: answer}
         payload["view"].update(
             id=view_id,

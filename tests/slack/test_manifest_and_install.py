@@ -157,6 +157,7 @@ async def test_a_form_opens_as_a_modal_and_its_submission_comes_back(tandem: Sla
     submission["view"].update(
         callback_id="survey.submit",
         private_metadata=view["private_metadata"],
+        blocks=view["blocks"],  # Slack echoes the modal's own blocks
         state={
             "values": {
                 "q": {"q": {"type": "radio_buttons", "selected_option": {"value": "2"}}},
