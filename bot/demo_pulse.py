@@ -15,8 +15,8 @@ from pathlib import Path
 
 from adapters.local import LocalAdapter
 from bot.runtime import Runtime
-from flows.clock import ManualClock
 from flows.content.instruments import instruments
+from flows.core.clock import ManualClock
 from storage import images, pulse
 
 # Each demo member's answers, on 1 (not evident) to 5 (consistently evident), and an optional comment.

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from bot.delivery import DeliveryWorker
 from flows import default_flows
-from flows.engine import Engine
-from flows.types import SUMMARY_LENGTH, ActionEvent, Actor, Card, Conversation
+from flows.core.engine import Engine
+from flows.core.types import SUMMARY_LENGTH, ActionEvent, Actor, Card, Conversation
 from storage import events, flow_state, outbox, schedules
 from storage.models import ProcessedEvent
 from tests.conftest import Stack, team_spec

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.local.render import render_text
-from flows.types import ActionEvent, Actor, Card, CommandEvent, Conversation, Event, Form
+from flows.core.types import ActionEvent, Actor, Card, CommandEvent, Conversation, Event, Form
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs
 
 from adapters.slack import render
-from flows.types import (
+from flows.core.types import (
     ActionEvent,
     Actor,
     CommandEvent,

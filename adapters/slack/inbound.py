@@ -36,7 +36,7 @@ from adapters.slack import events, render
 from adapters.slack.adapter import SlackAdapter, web_client
 from adapters.slack.install import Workspaces
 from adapters.slack.users import Directory
-from flows.types import Actor, Card, CommandEvent, Event, Form, Handle, InstalledEvent
+from flows.core.types import Actor, Card, CommandEvent, Event, Form, Handle, InstalledEvent
 
 log = logging.getLogger("tandem.slack")
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from flows.types import (
+from flows.core.types import (
     Button,
     Buttons,
     Card,

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from adapters.images import StoredImage, data_uri, is_remote
-from flows.types import (
+from flows.core.types import (
     Button,
     Buttons,
     Card,

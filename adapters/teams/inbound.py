@@ -11,7 +11,7 @@ from typing import Any
 from botbuilder.schema import Activity
 
 from adapters.teams.cards import read_action
-from flows.types import ActionEvent, Actor, CommandEvent, Conversation
+from flows.core.types import ActionEvent, Actor, CommandEvent, Conversation
 
 _AT = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
 _SPACE = re.compile(r"\s+")

@@ -226,7 +226,7 @@ async def test_no_results_before_close_from_any_path(stack: Stack) -> None:
     texts = [e.text for e in stack.local.transcript]
     assert not any("results" in t.lower() and "4.00" in t for t in texts)
     # App Home: a co-chair's and a respondent's home views show the poll's progress, no figures.
-    from flows.home import home_card
+    from flows.core.home import home_card
 
     async with stack.sessions() as session:
         for local_id in ("l0", "l1"):

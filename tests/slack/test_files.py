@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from flows import outbox as flow_outbox
-from flows.types import Card, Delivery, Image, Recipient, Text
+from flows.core import outbox as flow_outbox
+from flows.core.types import Card, Delivery, Image, Recipient, Text
 from storage import images, pulse
 from storage.images import StoredImage
 from storage.models import OutboxMessage

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from flows.engine import Command, Engine, FlowContext, ScheduleHandler
-from flows.types import ActionEvent, Button, Buttons, Card
+from flows.core.engine import Command, Engine, FlowContext, ScheduleHandler
+from flows.core.types import ActionEvent, Button, Buttons, Card
 from storage.pulse_models import PulseSealed
 from tests.slack.conftest import (
     Scripted,

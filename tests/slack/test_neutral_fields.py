@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from adapters.slack import events
-from flows.engine import Command, Engine, FlowContext, ScheduleHandler
-from flows.types import ActionEvent, Actor, Card, CommandEvent
+from flows.core.engine import Command, Engine, FlowContext, ScheduleHandler
+from flows.core.types import ActionEvent, Actor, Card, CommandEvent
 from storage.models import OutboxMessage
 from tests.slack.conftest import BOT_USER, SlackTandem, fixture
 

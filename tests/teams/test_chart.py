@@ -25,8 +25,8 @@ from adapters.teams.cards import INLINE_CARD_BYTES, card_bytes
 from bot.app import mount_images
 from bot.runtime import Runtime
 from bot.settings import Settings
-from flows.clock import ManualClock
 from flows.content.instruments import instruments
+from flows.core.clock import ManualClock
 from storage import images, pulse
 from storage.images import StoredImage
 from tests.pulse.conftest import set_chart

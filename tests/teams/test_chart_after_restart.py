@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flows.team_setup import import_team, parse_team_file
+from flows.setup.team_file import import_team, parse_team_file
 from storage import images, outbox, pulse
 from storage.images import StoredImage
 from tests.serve_process import Served, eventually, tandem_serve

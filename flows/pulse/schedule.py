@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.content.instruments import DEFAULT_INSTRUMENT, Instrument, instrument_from_data, instruments
-from flows.recurrence import utc_to_local, zone
-from flows.team_schedules import set_team_schedule
+from flows.core.recurrence import utc_to_local, zone
+from flows.core.team_schedules import set_team_schedule
 from storage import flow_state, schedules
 from storage.models import Schedule, Team
 

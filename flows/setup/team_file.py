@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.content import DEFAULT_NORMS_PACK, NormPack, norm_pack_from_data, norm_packs
 from flows.content.instruments import instruments
-from flows.engine import Command, FlowContext, ScheduleHandler
-from flows.formatting import meeting_time
-from flows.pulse_schedule import ALIASES as PULSE_ALIASES
-from flows.pulse_schedule import apply_team_file as apply_pulse_fields
-from flows.pulse_schedule import team_poll_data
-from flows.recurrence import Recurrence, from_key, zone
-from flows.team_schedules import set_team_schedule
-from flows.types import ActionEvent, Card, CommandEvent, Fields, Header
+from flows.core.engine import Command, FlowContext, ScheduleHandler
+from flows.core.formatting import meeting_time
+from flows.core.recurrence import Recurrence, from_key, zone
+from flows.core.team_schedules import set_team_schedule
+from flows.core.types import ActionEvent, Card, CommandEvent, Fields, Header
+from flows.pulse.schedule import ALIASES as PULSE_ALIASES
+from flows.pulse.schedule import apply_team_file as apply_pulse_fields
+from flows.pulse.schedule import team_poll_data
 from storage import audit, schedules, teams
 from storage.models import Team
 

@@ -6,8 +6,7 @@ import random
 from collections.abc import Sequence
 
 from flows.content.instruments import Instrument
-from flows.pulse_report import Report, fmt, fmt_change, withheld_line
-from flows.types import (
+from flows.core.types import (
     Button,
     Buttons,
     Card,
@@ -23,6 +22,7 @@ from flows.types import (
     Text,
     TextInput,
 )
+from flows.pulse.report import Report, fmt, fmt_change, withheld_line
 
 ANSWER = "pulse.answer"
 CHANGE = "pulse.change"

@@ -14,11 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.content import meeting_roles
 from flows.content.instruments import instrument_from_data
-from flows.engine import FlowContext
-from flows.formatting import meeting_day, meeting_time
-from flows.recurrence import from_key, local_to_utc, utc_to_local, zone
-from flows.team_setup import MEETING_KIND, PASS_WINDOW_AFTER_START
-from flows.types import (
+from flows.core.engine import FlowContext
+from flows.core.formatting import meeting_day, meeting_time
+from flows.core.recurrence import from_key, local_to_utc, utc_to_local, zone
+from flows.core.types import (
     HOME_PLATFORMS,
     Card,
     Context,
@@ -30,6 +29,7 @@ from flows.types import (
     Recipient,
     Text,
 )
+from flows.setup.team_file import MEETING_KIND, PASS_WINDOW_AFTER_START
 from storage import pulse, schedules, teams
 from storage import roles as role_store
 from storage.pulse_models import PulsePoll

@@ -5,14 +5,14 @@ answers until then just by answering again. At close the answers are shuffled in
 
 from __future__ import annotations
 
-from flows import pulse_cards as cards
 from flows.content.instruments import Instrument, instrument_from_data
-from flows.engine import FlowContext
-from flows.pulse_lifecycle import closes_text, home_refresh, private_prefix, receipt_key, sealed_size
-from flows.pulse_report import (
+from flows.core.engine import FlowContext
+from flows.core.types import ActionEvent, Card, Delivery, Recipient
+from flows.pulse import cards
+from flows.pulse.lifecycle import closes_text, home_refresh, private_prefix, receipt_key, sealed_size
+from flows.pulse.report import (
     SIDES,
 )
-from flows.types import ActionEvent, Card, Delivery, Recipient
 from storage import pulse as store
 from storage import teams
 from storage.models import Team

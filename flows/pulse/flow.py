@@ -17,17 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flows.engine import Command, ScheduleHandler
-from flows.pulse_answers import PulseAnswers
-from flows.pulse_commands import PulseCommands
-from flows.pulse_lifecycle import (
+from flows.core.engine import Command, ScheduleHandler
+from flows.pulse.answers import PulseAnswers
+from flows.pulse.commands import PulseCommands
+from flows.pulse.lifecycle import (
     DAILY_KIND,
     FLOW,
     FORGET_KIND,
     private_prefix,
     receipt_key,
 )
-from flows.pulse_schedule import QUARTERLY_KIND
+from flows.pulse.schedule import QUARTERLY_KIND
 
 __all__ = [
     "DAILY_KIND",

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.recurrence import Recurrence, to_key
+from flows.core.recurrence import Recurrence, to_key
 from storage import schedules
 from storage.models import Schedule, Team
 

@@ -11,13 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from flows.content import checkin_prompts, meeting_roles, roles_why
-from flows.engine import Command, FlowContext, ScheduleHandler
-from flows.formatting import meeting_day, meeting_time
-from flows.home import refresh_homes
-from flows.recurrence import from_key, local_to_utc, to_key, zone
-from flows.rotation import PastAssignment, assign_roles, next_after_pass
-from flows.team_setup import MEETING_KIND, NO_MEETING, PASS_WINDOW_AFTER_START, team_norms
-from flows.types import (
+from flows.core.engine import Command, FlowContext, ScheduleHandler
+from flows.core.formatting import meeting_day, meeting_time
+from flows.core.home import refresh_homes
+from flows.core.recurrence import from_key, local_to_utc, to_key, zone
+from flows.core.types import (
     ActionEvent,
     Button,
     Buttons,
@@ -30,6 +28,8 @@ from flows.types import (
     Recipient,
     Text,
 )
+from flows.meetings.rotation import PastAssignment, assign_roles, next_after_pass
+from flows.setup.team_file import MEETING_KIND, NO_MEETING, PASS_WINDOW_AFTER_START, team_norms
 from storage import roles as role_store
 from storage import schedules, teams
 from storage.models import RoleAssignment, Schedule, Team

@@ -17,10 +17,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from flows.engine import Command, FlowContext, ScheduleHandler
-from flows.home import refresh_homes
-from flows.team_setup import SIDES, TeamFileError, describe_team, import_team, parse_team_file
-from flows.types import ActionEvent, Actor, Card, CommandEvent, Delivery, Recipient
+from flows.core.engine import Command, FlowContext, ScheduleHandler
+from flows.core.home import refresh_homes
+from flows.core.types import ActionEvent, Actor, Card, CommandEvent, Delivery, Recipient
+from flows.setup.team_file import SIDES, TeamFileError, describe_team, import_team, parse_team_file
 from storage import audit, teams
 
 USAGE = "setup Name; Area/City; labor @person; management @person"

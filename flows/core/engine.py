@@ -14,11 +14,11 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flows import outbox
-from flows.clock import Clock
 from flows.content import small_talk
-from flows.recurrence import Recurrence, from_key, to_key
-from flows.types import (
+from flows.core import outbox
+from flows.core.clock import Clock
+from flows.core.recurrence import Recurrence, from_key, to_key
+from flows.core.types import (
     ActionEvent,
     Actor,
     Card,

@@ -1,0 +1,1 @@
+"""Pulse trust polls: the flow (flow.py) and its parts."""
