@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from flows.content import checkin_prompts, meeting_roles, roles_why
+from flows.content import checkin_prompts, meeting_roles, roles_why, team_norms
 from flows.core.engine import Command, FlowContext, ScheduleHandler
 from flows.core.formatting import meeting_day, meeting_time
 from flows.core.home import refresh_homes
 from flows.core.recurrence import from_key, local_to_utc, to_key, zone
+from flows.core.team_schedules import MEETING_KIND, NO_MEETING, PASS_WINDOW_AFTER_START
 from flows.core.types import (
     ActionEvent,
     Button,
@@ -29,7 +30,6 @@ from flows.core.types import (
     Text,
 )
 from flows.meetings.rotation import PastAssignment, assign_roles, next_after_pass
-from flows.setup.team_file import MEETING_KIND, NO_MEETING, PASS_WINDOW_AFTER_START, team_norms
 from storage import roles as role_store
 from storage import schedules, teams
 from storage.models import RoleAssignment, Schedule, Team

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from flows.content.instruments import Instrument, instrument_from_data
 from flows.core.engine import FlowContext
+from flows.core.home import home_refresh
 from flows.core.types import ActionEvent, Card, Delivery, Recipient
 from flows.pulse import cards
-from flows.pulse.lifecycle import closes_text, home_refresh, private_prefix, receipt_key, sealed_size
+from flows.pulse.lifecycle import closes_text, private_prefix, receipt_key, sealed_size
 from flows.pulse.report import (
     SIDES,
 )

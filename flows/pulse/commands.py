@@ -8,10 +8,11 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
-from flows.content.instruments import instrument_from_data
+from flows.content.instruments import find_instrument, instrument_from_data, known_names
 from flows.core.engine import FlowContext
 from flows.core.formatting import meeting_time
 from flows.core.recurrence import from_key
+from flows.core.team_schedules import QUARTERLY_KIND, set_quarterly_schedule
 from flows.core.types import Card, CommandEvent, Delivery, Recipient
 from flows.pulse import cards
 from flows.pulse.lifecycle import FLOW, PollLifecycle, closes_text
@@ -20,7 +21,6 @@ from flows.pulse.report import (
     SIDES,
     enough,
 )
-from flows.pulse.schedule import QUARTERLY_KIND, find_instrument, known_names, set_quarterly_schedule
 from storage import pulse as store
 from storage import schedules, teams
 from storage.models import Team

@@ -10,7 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows.content.instruments import DEFAULT_INSTRUMENT, Instrument, instrument_from_data
+from flows.content.instruments import DEFAULT_INSTRUMENT, Instrument, find_instrument, instrument_from_data
 from flows.core.engine import FlowContext
 from flows.core.formatting import meeting_time
 from flows.core.home import refresh_homes
@@ -28,7 +28,6 @@ from flows.pulse.report import (
     enough,
     side_view_allowed,
 )
-from flows.pulse.schedule import find_instrument
 from storage import images, outbox, schedules, teams
 from storage import pulse as store
 from storage.models import Schedule, Team
@@ -59,14 +58,6 @@ def private_prefix(poll_id: int) -> str:
 
 def receipt_key(poll_id: int, person_id: int) -> str:
     return f"{private_prefix(poll_id)}receipt:{person_id}"
-
-
-def home_refresh(team_id: int, person_id: int) -> Delivery:
-    """Refresh one person's home view (their own "you've answered" line)."""
-    key = f"home:{person_id}"
-    return Delivery(
-        Recipient.home(person_id), Card(summary="home", elements=()), team_id=team_id, key=key, replaces=key
-    )
 
 
 def closes_text(poll: PulsePoll, team: Team) -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete
 
 from flows.core.home import home_card
-from flows.pulse.flow import FORGET_KIND
+from flows.pulse.lifecycle import FORGET_KIND
 from storage import outbox, pulse, schedules, teams
 from storage.models import OutboxMessage
 from tests.conftest import Stack

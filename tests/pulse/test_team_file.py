@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from flows.core.recurrence import Recurrence
-from flows.pulse.schedule import QUARTERLY_KIND, default_first, quarterly_rule
+from flows.core.team_schedules import QUARTERLY_KIND, default_first, quarterly_rule
 from flows.setup.team_file import TeamFileError
 from storage import flow_state, schedules
 from storage.models import Schedule, Team
