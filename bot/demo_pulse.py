@@ -53,7 +53,7 @@ async def _answer(
 ) -> None:
     await local.click(user, "pulse.answer", str(poll_id))
     if local.last_form is not None:
-        await local.submit(user, local.last_form.form_id, values)
+        await local.submit(user, local.last_form, values)
     await runtime.worker.drain()
 
 

@@ -73,10 +73,21 @@ class LocalAdapter:
             CommandEvent(Actor("local", user), self._conversation(user, channel), text, mentions=people)
         )
 
-    async def submit(self, user: str, form_id: str, values: dict[str, str], key: str | None = None) -> None:
-        """Submit a form the person was shown (a Slack modal, a Teams input card)."""
+    async def submit(
+        self,
+        user: str,
+        form: Form | str,
+        values: dict[str, str],
+        key: str | None = None,
+        *,
+        metadata: str = "",
+    ) -> None:
+        """Submit a form the person was shown (a Slack modal, a Teams input card). Given the Form, its id and
+        its `metadata` come back with the values, as on those platforms; given a bare form id, `metadata`."""
+        form_id, metadata = (form.form_id, form.metadata) if isinstance(form, Form) else (form, metadata)
         conversation = self._conversation(user, None)
-        await self._deliver(ActionEvent(Actor("local", user), conversation, form_id, None, values, key))
+        event = ActionEvent(Actor("local", user), conversation, form_id, None, values, key, metadata)
+        await self._deliver(event)
 
     async def click(
         self, user: str, action_id: str, value: str = "", channel: str | None = None, key: str | None = None

@@ -61,7 +61,8 @@ class CommandEvent:
 
 @dataclass(frozen=True)
 class ActionEvent:
-    """A button press or a submitted form: `action_id` names the owning flow (`flow.verb`)."""
+    """A button press or a submitted form: `action_id` is an id a flow declares (`flow.verb`, exact; see
+    flows/core/actions.py); what it acts on is the button's `value` or the form's `metadata`."""
 
     actor: Actor
     conversation: Conversation

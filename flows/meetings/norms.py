@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from flows.content import checkin_prompts, meeting_roles, roles_why, team_norms
+from flows.core.actions import NO_LONGER_IN_USE, ActionHandler
 from flows.core.engine import Command, FlowContext, ScheduleHandler
 from flows.core.formatting import meeting_day, meeting_time
 from flows.core.home import refresh_homes
@@ -66,6 +67,9 @@ class NormsFlow:
             ),
         )
 
+    def actions(self) -> dict[str, ActionHandler]:
+        return {PASS_ACTION: self._pass_button}
+
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
         return {MEETING_KIND: self.remind}
 
@@ -98,9 +102,10 @@ class NormsFlow:
 
     # ------------------------------------------------------------ passing a role
 
-    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
-        if event.action_id != PASS_ACTION or not event.value:
-            await ctx.reply(Card.plain("That button is no longer in use."))
+    async def _pass_button(self, ctx: FlowContext, event: ActionEvent) -> None:
+        """The card's "Pass my role" (the meeting in the button's value)."""
+        if not event.value:
+            await ctx.reply(Card.plain(NO_LONGER_IN_USE))
             return
         team, why = await ctx.team_here()
         if team is None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from flows.core.actions import ActionHandler
 from flows.core.engine import Command, ScheduleHandler
 from flows.core.team_schedules import QUARTERLY_KIND
+from flows.pulse import cards
 from flows.pulse.answers import PulseAnswers
 from flows.pulse.commands import PulseCommands
 from flows.pulse.lifecycle import DAILY_KIND, FLOW, FORGET_KIND
@@ -26,6 +28,9 @@ class PulseFlow(PulseCommands, PulseAnswers):
                 self._command,
             ),
         )
+
+    def actions(self) -> dict[str, ActionHandler]:
+        return {cards.ANSWER: self._answer, cards.CHANGE: self._answer, cards.SUBMIT: self._submit}
 
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
         return {DAILY_KIND: self._daily, QUARTERLY_KIND: self._quarterly, FORGET_KIND: self._forget}

@@ -17,9 +17,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from flows.core.actions import ActionHandler
 from flows.core.engine import Command, FlowContext, ScheduleHandler
 from flows.core.home import refresh_homes
-from flows.core.types import ActionEvent, Actor, Card, CommandEvent, Delivery, Recipient
+from flows.core.types import Actor, Card, CommandEvent, Delivery, Recipient
 from flows.setup.team_file import SIDES, TeamFileError, describe_team, import_team, parse_team_file
 from storage import audit, teams
 
@@ -83,11 +84,11 @@ class ChatSetupFlow:
             ),
         )
 
-    def schedule_handlers(self) -> dict[str, ScheduleHandler]:
+    def actions(self) -> dict[str, ActionHandler]:
         return {}
 
-    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
-        await ctx.reply(Card.plain("That button is no longer in use."))
+    def schedule_handlers(self) -> dict[str, ScheduleHandler]:
+        return {}
 
     async def _refuse(self, ctx: FlowContext, why: str) -> None:
         await ctx.reply(

@@ -21,6 +21,7 @@ from flows.content.instruments import (
     save_team_polls,
     team_poll_data,
 )
+from flows.core.actions import ActionHandler
 from flows.core.engine import Command, FlowContext, ScheduleHandler
 from flows.core.formatting import meeting_time
 from flows.core.recurrence import Recurrence, from_key, zone
@@ -32,7 +33,7 @@ from flows.core.team_schedules import (
     set_meeting_schedule,
     set_quarterly_schedule,
 )
-from flows.core.types import ActionEvent, Card, CommandEvent, Fields, Header
+from flows.core.types import Card, CommandEvent, Fields, Header
 from storage import audit, schedules, teams
 from storage.models import Team
 
@@ -319,11 +320,11 @@ class TeamFlow:
             Command("team", "team", "Who is on your team, its co-chairs and the next meeting.", self._show),
         )
 
-    def schedule_handlers(self) -> dict[str, ScheduleHandler]:
+    def actions(self) -> dict[str, ActionHandler]:
         return {}
 
-    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
-        await ctx.reply(Card.plain("That button is no longer in use."))
+    def schedule_handlers(self) -> dict[str, ScheduleHandler]:
+        return {}
 
     async def _show(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
         team, why = await ctx.team_here()

@@ -92,7 +92,7 @@ async def _release(rig: TeamsRig) -> tuple[int, StoredImage]:
         await rig.local.click(user, "pulse.answer", "1")
         form = rig.local.last_form
         assert form is not None
-        await rig.local.submit(user, form.form_id, items)
+        await rig.local.submit(user, form, items)
     await rig.local.command("m0", "pulse close")
     async with rig.runtime.sessions() as session:
         poll = await pulse.latest_released(session, team.id)
