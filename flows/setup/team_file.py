@@ -1,7 +1,9 @@
 """Declaring a team: the team file (`tandem team import team.yaml`), its validation, and the `team` command.
 
 A team file is checked whole before anything is written; one transaction writes it, so a refused file
-leaves the database as it was.
+leaves the database as it was. It also sets what other flows run, through the pieces they share: the
+meeting and quarterly-poll schedules (flows/core/team_schedules.py), the norms (flows/content) and the
+team's own polls (flows/content/instruments.py).
 """
 
 from __future__ import annotations
