@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from flows.types import Card
+from flows.core.types import Card
 
 
 class RetryLater(Exception):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flows.types import Card, Image
+from flows.core.types import Card, Image
 from storage import images as store
 from storage.images import StoredImage
 

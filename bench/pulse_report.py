@@ -26,8 +26,8 @@ from sqlalchemy import insert, text
 
 from bot.pulse_export import export_rows
 from flows.content.instruments import instruments
-from flows.engine import FlowContext
-from flows.pulse import PulseFlow
+from flows.core.engine import FlowContext
+from flows.pulse.flow import PulseFlow
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Team

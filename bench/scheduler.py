@@ -39,8 +39,8 @@ from sqlalchemy import func, insert, select, text, update
 
 from bot.runtime import Runtime
 from bot.settings import Settings
-from flows.recurrence import Recurrence, from_key, to_key
-from flows.types import Card
+from flows.core.recurrence import Recurrence, from_key, to_key
+from flows.core.types import Card
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import Identity, Membership, OutboxMessage, Person, Schedule, Team, TeamChannel

@@ -81,7 +81,7 @@ class _Refused(Exception):
 
 async def _run(args: argparse.Namespace, settings: Settings, parser: argparse.ArgumentParser) -> int:
     from bot.scheduler import SchedulerLockError
-    from flows.team_setup import TeamFileError
+    from flows.setup.team_file import TeamFileError
 
     try:
         if args.command == "serve":
@@ -117,7 +117,7 @@ async def _upgrade(settings: Settings) -> None:
 
 async def _team(settings: Settings, args: argparse.Namespace) -> str:
     from bot import team_file
-    from flows.clock import SystemClock
+    from flows.core.clock import SystemClock
     from storage.db import create_engine, session_factory
     from storage.migrate import upgrade
 

@@ -21,8 +21,8 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.base import Adapter, PermanentFailure, RetryLater
-from flows.clock import Clock
-from flows.types import card_from_json
+from flows.core.clock import Clock
+from flows.core.types import card_from_json
 from storage import outbox
 
 log = logging.getLogger("tandem.delivery")

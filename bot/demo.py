@@ -16,9 +16,9 @@ from adapters.local import LocalAdapter, TranscriptEntry
 from bot.demo_pulse import run_pulse_quarter
 from bot.runtime import Runtime
 from bot.settings import Settings
-from flows.clock import ManualClock
-from flows.recurrence import zone
-from flows.team_setup import import_team, parse_team_file
+from flows.core.clock import ManualClock
+from flows.core.recurrence import zone
+from flows.setup.team_file import import_team, parse_team_file
 from storage import schedules, teams
 
 TZ = "America/Los_Angeles"

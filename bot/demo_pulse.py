@@ -15,8 +15,8 @@ from pathlib import Path
 
 from adapters.local import LocalAdapter
 from bot.runtime import Runtime
-from flows.clock import ManualClock
 from flows.content.instruments import instruments
+from flows.core.clock import ManualClock
 from storage import images, pulse
 
 # Each demo member's answers, on 1 (not evident) to 5 (consistently evident), and an optional comment.
@@ -53,7 +53,7 @@ async def _answer(
 ) -> None:
     await local.click(user, "pulse.answer", str(poll_id))
     if local.last_form is not None:
-        await local.submit(user, local.last_form.form_id, values)
+        await local.submit(user, local.last_form, values)
     await runtime.worker.drain()
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flows.clock import Clock
+from flows.core.clock import Clock
 from storage import events, outbox
 
 log = logging.getLogger("tandem.housekeeping")

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flows.content.instruments import instrument_from_data
-from flows.pulse_report import side_view_allowed
+from flows.pulse.report import side_view_allowed
 from storage import pulse, teams
 
 FIELDS = (

@@ -18,9 +18,9 @@ from bot.scheduler import SqliteSchedulerLock, Ticker
 from bot.sealing_key import sealer_for
 from bot.settings import Settings
 from flows import default_flows
-from flows.clock import Clock, SystemClock
-from flows.engine import Engine
-from flows.types import Handle
+from flows.core.clock import Clock, SystemClock
+from flows.core.engine import Engine
+from flows.core.types import Handle
 from storage.db import checkpoint, create_engine, is_sqlite, session_factory
 from storage.migrate import upgrade
 

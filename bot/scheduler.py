@@ -16,7 +16,7 @@ from typing import IO
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import make_url
 
-from flows.engine import Engine
+from flows.core.engine import Engine
 from storage.db import is_sqlite, sqlite_path
 
 log = logging.getLogger("tandem.scheduler")

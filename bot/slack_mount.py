@@ -9,8 +9,8 @@ from adapters.slack.oauth import OAuthInstall
 from adapters.slack.socket_mode import SocketMode
 from bot.runtime import Runtime
 from bot.settings import Settings
-from flows.home import home_card
-from flows.types import Card
+from flows.core.home import home_card
+from flows.core.types import Card
 from storage import teams
 
 SLACK = web.AppKey("slack", SlackInbound)

@@ -8,8 +8,8 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.local.render import render_text
-from flows.clock import Clock
-from flows.team_setup import TeamFileError, describe_team, import_team, parse_team_file
+from flows.core.clock import Clock
+from flows.setup.team_file import TeamFileError, describe_team, import_team, parse_team_file
 from storage import teams
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flows.engine import Flow
+from flows.core.engine import Flow
 
 
 def default_flows() -> list[Flow]:
     """Every flow Tandem runs, in the order `help` lists their commands."""
-    from flows.chat_setup import ChatSetupFlow
-    from flows.norms import NormsFlow
-    from flows.pulse import PulseFlow
-    from flows.team_setup import TeamFlow
+    from flows.meetings.norms import NormsFlow
+    from flows.pulse.flow import PulseFlow
+    from flows.setup.chat import ChatSetupFlow
+    from flows.setup.team_file import TeamFlow
 
     return [TeamFlow(), NormsFlow(), PulseFlow(), ChatSetupFlow()]

@@ -12,7 +12,7 @@ person (the threat model and the promise are in docs/privacy.md).
   timestamp (a ballot belongs to its poll, whose times are the finest there are) and random ids, so neither
   keys nor physical order record anything. On SQLite they are WITHOUT ROWID tables.
 - A ballot's `side_group` ("labor" or "management") is written only when the side view can be shown (every
-  side shown meets the poll's minimum; see flows/pulse_report.py). A comment is not linked to its ballot:
+  side shown meets the poll's minimum; see flows/pulse/report.py). A comment is not linked to its ballot:
   writing style must not lead to the answers.
 """
 

@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.local import LocalAdapter
 from bot.delivery import DeliveryWorker
 from flows import default_flows
-from flows.clock import ManualClock
-from flows.engine import Engine
-from flows.team_setup import import_team, parse_team_file
+from flows.core.clock import ManualClock
+from flows.core.engine import Engine
+from flows.setup.team_file import import_team, parse_team_file
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Team

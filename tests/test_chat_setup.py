@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from flows.chat_setup import SetupError, parse_setup
-from flows.types import Actor
+from flows.core.types import Actor
+from flows.setup.chat import SetupError, parse_setup
 from storage import teams
 from storage.models import Identity, Membership, Team
 from tests.conftest import Stack

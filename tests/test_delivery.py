@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.base import PermanentFailure, RetryLater
 from bot.delivery import DeliveryWorker
-from flows.clock import ManualClock
-from flows.outbox import enqueue
-from flows.types import Card, Delivery, Recipient
+from flows.core.clock import ManualClock
+from flows.core.outbox import enqueue
+from flows.core.types import Card, Delivery, Recipient
 from storage import outbox
 from storage.models import OutboxStatus
 from tests.conftest import Stack, team_spec
@@ -223,7 +223,7 @@ async def test_housekeeping_prunes_old_rows_and_event_keys_and_forget_drops_a_ke
     stack: Stack,
 ) -> None:
     from bot import housekeeping
-    from flows.types import ActionEvent, Actor, Conversation
+    from flows.core.types import ActionEvent, Actor, Conversation
     from storage.models import ProcessedEvent
 
     team = await stack.import_team(team_spec())

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from bot.delivery import DeliveryWorker
 from flows import default_flows
-from flows.engine import Engine
-from flows.types import SUMMARY_LENGTH, ActionEvent, Actor, Card, Conversation
+from flows.core.actions import ActionRouter
+from flows.core.engine import Engine, FlowContext
+from flows.core.types import SUMMARY_LENGTH, ActionEvent, Actor, Card, Conversation
 from storage import events, flow_state, outbox, schedules
 from storage.models import ProcessedEvent
 from tests.conftest import Stack, team_spec
@@ -74,6 +76,33 @@ async def test_the_same_event_twice_is_processed_once(stack: Stack) -> None:
     await stack.engine.handle(event)
     async with stack.sessions() as session:
         assert len(await outbox.messages(session)) == 1
+
+
+async def _noop(ctx: FlowContext, event: ActionEvent) -> None:
+    return None
+
+
+def test_an_action_goes_to_the_handler_declared_for_its_exact_id() -> None:
+    router = ActionRouter()
+    router.declare({"survey.open": _noop})
+    at = (Actor("local", "cy"), Conversation("local", "dm-cy", is_direct=True))
+    found = router.route(ActionEvent(*at, "survey.open", "7"))
+    assert found is not None and found[0] is _noop and found[1].value == "7"
+    for unknown in ("survey", "survey.opened", "other.open", "survey.open.7"):  # the last has a value
+        assert router.route(ActionEvent(*at, unknown, "7")) is None
+    # a form from before ids were exact (`<id>.<poll>`, no metadata) reaches its id, the tail as metadata
+    legacy = router.route(ActionEvent(*at, "survey.open.12", None, {"q": "1"}))
+    assert legacy is not None and (legacy[1].action_id, legacy[1].metadata) == ("survey.open", "12")
+    with pytest.raises(ValueError, match="declared twice"):
+        router.declare({"survey.open": _noop})
+
+
+async def test_a_button_no_flow_declares_is_no_longer_in_use(stack: Stack) -> None:
+    await stack.import_team(team_spec())
+    for action_id in ("pulse.vote", "norms.pass.extra", "team.show", "nobody"):  # a flow's name is not enough
+        await stack.local.click("cy", action_id, "1")
+        await stack.worker.drain()
+        assert stack.local.transcript[-1].text == "That button is no longer in use."
 
 
 async def test_flow_state_survives_a_restart(stack: Stack) -> None:

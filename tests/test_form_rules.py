@@ -1,5 +1,5 @@
-"""A Form's rules (flows/form_rules.py): the pure check every adapter uses, its messages, the rules as data
-(Teams carries them in the card) and as Block Kit (Slack echoes them with the submit), and the local
+"""A Form's rules (flows/core/form_rules.py): the pure check every adapter uses, its messages, the rules as
+data (Teams carries them in the card) and as Block Kit (Slack echoes them with the submit), and the local
 adapter refusing a submit before the engine sees it."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from adapters.local.render import render_text
 from adapters.slack import render
-from flows.form_rules import Rule, check, refusal, rules_from_data, rules_of, rules_to_data
-from flows.types import Choice, Form, Header, Question, Text, TextInput, card_from_json, card_to_json
+from flows.core.form_rules import Rule, check, refusal, rules_from_data, rules_of, rules_to_data
+from flows.core.types import Choice, Form, Header, Question, Text, TextInput, card_from_json, card_to_json
 from storage.models import ProcessedEvent
 from storage.pulse_models import PulseSealed
 from tests.conftest import Stack

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.local.adapter import LocalAdapter
 from bot.delivery import DeliveryWorker
-from flows.outbox import Handover, enqueue
-from flows.types import Card, Delivery, Recipient
+from flows.core.outbox import Handover, enqueue
+from flows.core.types import Card, Delivery, Recipient
 from storage import outbox
 from storage.db import create_engine, session_factory
 from storage.models import OutboxMessage, OutboxStatus

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flows.home import home_card
+from flows.core.home import home_card
 from storage import outbox, roles, schedules, teams
 from tests.conftest import Stack, team_spec
 

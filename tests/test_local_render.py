@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.local.render import KEY_WIDTH, WIDTH, render_text
-from flows.types import Card, Fields
+from flows.core.types import Card, Fields
 
 
 def test_fields_line_up_and_a_long_label_does_not_push_the_values_off_screen() -> None:

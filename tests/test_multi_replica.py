@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from flows import default_flows
-from flows.clock import ManualClock
-from flows.engine import Engine
-from flows.team_setup import import_team, parse_team_file
+from flows.core.clock import ManualClock
+from flows.core.engine import Engine
+from flows.setup.team_file import import_team, parse_team_file
 from storage import schedules
 from storage.db import create_engine, session_factory
 from storage.models import OccurrenceClaim, OutboxMessage

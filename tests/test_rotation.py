@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flows.rotation import PastAssignment, assign_roles, next_after_pass
+from flows.meetings.rotation import PastAssignment, assign_roles, next_after_pass
 from storage import audit, roles, schedules
 from storage.models import Schedule
 from tests.conftest import Stack, team_spec

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from flows.recurrence import Recurrence, from_key, zone
+from flows.core.recurrence import Recurrence, from_key, zone
 from storage import outbox, roles, schedules, teams
 from storage.models import OccurrenceClaim, Schedule
 from tests.conftest import Stack, team_spec

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.local import LocalAdapter
 from bot.delivery import DeliveryWorker
-from flows.clock import ManualClock
+from flows.core.clock import ManualClock
 from storage.db import checkpoint, create_engine, session_factory
 
 NOW = datetime(2026, 10, 20, 16, 0, tzinfo=UTC)

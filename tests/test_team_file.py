@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.team_file import import_file, show
-from flows.clock import ManualClock
-from flows.team_setup import TeamFileError
+from flows.core.clock import ManualClock
+from flows.setup.team_file import TeamFileError
 from storage import schedules, teams
 from storage.models import AuditEntry, Identity, Membership, Person, Schedule, Team, TeamChannel
 from tests.conftest import team_spec

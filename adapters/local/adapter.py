@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.local.render import render_text
-from flows import form_rules
-from flows.types import ActionEvent, Actor, Card, CommandEvent, Conversation, Event, Form
+from flows.core import form_rules
+from flows.core.types import ActionEvent, Actor, Card, CommandEvent, Conversation, Event, Form
 
 
 @dataclass(frozen=True)
@@ -75,19 +75,29 @@ class LocalAdapter:
             CommandEvent(Actor("local", user), self._conversation(user, channel), text, mentions=people)
         )
 
-    async def submit(self, user: str, form_id: str, values: dict[str, str], key: str | None = None) -> None:
-        """Submit a form the person was shown (a Slack modal, a Teams input card). Inputs that break the
-        shown form's rules get a reply saying what is wrong, as in Teams, and the engine never sees them."""
-        form = self.forms.get((user, form_id))
-        if form is not None:
-            rules = form_rules.rules_of(form.elements)
+    async def submit(
+        self,
+        user: str,
+        form: Form | str,
+        values: dict[str, str],
+        key: str | None = None,
+        *,
+        metadata: str = "",
+    ) -> None:
+        """Submit a form the person was shown (a Slack modal, a Teams input card). Given the Form, its id and
+        its `metadata` come back with the values, as on those platforms; given a bare form id, `metadata`."""
+        form_id, metadata = (form.form_id, form.metadata) if isinstance(form, Form) else (form, metadata)
+        shown = self.forms.get((user, form_id))
+        if shown is not None:  # inputs that break the shown form's rules get a reply, as in Teams
+            rules = form_rules.rules_of(shown.elements)
             problems = form_rules.check(rules, values)
             if problems:
                 self.last_form = None
                 await self.send({"user": user}, form_rules.refusal(rules, problems))
                 return
         conversation = self._conversation(user, None)
-        await self._deliver(ActionEvent(Actor("local", user), conversation, form_id, None, values, key))
+        event = ActionEvent(Actor("local", user), conversation, form_id, None, values, key, metadata)
+        await self._deliver(event)
 
     async def click(
         self, user: str, action_id: str, value: str = "", channel: str | None = None, key: str | None = None

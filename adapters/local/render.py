@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from flows.types import Buttons, Card, Context, Divider, Fields, Header, Image, Question, Text, TextInput
+from flows.core.types import Buttons, Card, Context, Divider, Fields, Header, Image, Question, Text, TextInput
 
 WIDTH = 78
 _BOLD = re.compile(r"\*\*(.+?)\*\*")

@@ -21,7 +21,7 @@ from adapters.base import PermanentFailure, RetryLater
 from adapters.images import Images, StoredImage
 from adapters.slack import render
 from adapters.slack.install import NotInstalled, Workspaces
-from flows.types import Card, Form, Image
+from flows.core.types import Card, Form, Image
 
 log = logging.getLogger("tandem.slack")
 

@@ -14,8 +14,8 @@ from typing import Any, Literal
 from urllib.parse import parse_qs
 
 from adapters.slack import render
-from flows import form_rules
-from flows.types import (
+from flows.core import form_rules
+from flows.core.types import (
     ActionEvent,
     Actor,
     CommandEvent,
@@ -245,7 +245,7 @@ def _state_values(state: dict[str, Any]) -> dict[str, str]:
 
 
 def form_problems(payload: dict[str, Any]) -> dict[str, str]:
-    """A modal submit whose inputs break the form's rules (flows/form_rules.py, read from the modal's own
+    """A modal submit whose inputs break the form's rules (flows/core/form_rules.py, read from the modal's own
     blocks as Slack echoes them): block id → the message Slack shows beside that input. {} when it may go
     on, or when this is not a modal submit. Pure, fast: it runs before the ack."""
     view = payload.get("view")

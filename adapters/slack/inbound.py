@@ -10,7 +10,7 @@ click on a button that opens a form (`Button.opens_form`) therefore opens a "loa
 the queue, and the form replaces it with `views.update` when the flow has run (or a short notice, if the
 flow declined and replied instead). A Form returned for anything else (a slash command) is opened with
 `views.open` from the task, as soon as the flow returns. A modal submit that breaks its form's rules
-(flows/form_rules.py, read from the modal's blocks as the payload echoes them) is answered in the ack
+(flows/core/form_rules.py, read from the modal's blocks as the payload echoes them) is answered in the ack
 itself with `response_action: errors`, each problem beside its field, and goes no further.
 """
 
@@ -38,7 +38,7 @@ from adapters.slack import events, render
 from adapters.slack.adapter import SlackAdapter, web_client
 from adapters.slack.install import Workspaces
 from adapters.slack.users import Directory
-from flows.types import Actor, Card, CommandEvent, Event, Form, Handle, InstalledEvent
+from flows.core.types import Actor, Card, CommandEvent, Event, Form, Handle, InstalledEvent
 
 log = logging.getLogger("tandem.slack")
 

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from flows.form_rules import Rule
-from flows.types import (
+from flows.core.form_rules import Rule
+from flows.core.types import (
     Button,
     Buttons,
     Card,

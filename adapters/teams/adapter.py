@@ -60,7 +60,7 @@ from adapters.images import Images
 from adapters.teams import inbound
 from adapters.teams.cards import CONTENT_TYPE, render_card, render_form, with_images
 from adapters.teams.connector import BotConnector, ConnectorAuth
-from flows.types import (
+from flows.core.types import (
     ActionEvent,
     Actor,
     Card,

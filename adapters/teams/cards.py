@@ -15,8 +15,8 @@ from dataclasses import replace
 from typing import Any
 
 from adapters.images import StoredImage, data_uri, is_remote
-from flows import form_rules
-from flows.types import (
+from flows.core import form_rules
+from flows.core.types import (
     Button,
     Buttons,
     Card,
@@ -40,7 +40,7 @@ ACTION_KEY = "tandem_action"
 VALUE_KEY = "tandem_value"
 QUESTION_KEY = "tandem_question"
 METADATA_KEY = "tandem_metadata"
-RULES_KEY = "tandem_rules"  # a form's rules (flows/form_rules.py), back with its inputs on submit
+RULES_KEY = "tandem_rules"  # a form's rules (flows/core/form_rules.py), back with its inputs on submit
 RESERVED = frozenset({ACTION_KEY, VALUE_KEY, QUESTION_KEY, METADATA_KEY, RULES_KEY})
 
 # A card carrying a chart inline must stay under the strictest message limit Microsoft has published for

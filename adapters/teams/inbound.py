@@ -11,8 +11,8 @@ from typing import Any
 from botbuilder.schema import Activity
 
 from adapters.teams.cards import RULES_KEY, read_action
-from flows import form_rules
-from flows.types import ActionEvent, Actor, Card, CommandEvent, Conversation
+from flows.core import form_rules
+from flows.core.types import ActionEvent, Actor, Card, CommandEvent, Conversation
 
 _AT = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
 _SPACE = re.compile(r"\s+")

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from storage.models import Team
+
 CONTENT_DIR = Path(__file__).parent
 
 
@@ -61,6 +63,17 @@ def norm_packs() -> dict[str, NormPack]:
 
 
 DEFAULT_NORMS_PACK = "seven-norms"
+
+
+def team_norms(team: Team) -> NormPack:
+    """The norms a team adopted: a shipped pack by id, or the team's own list."""
+    settings = team.settings or {}
+    custom = settings.get("custom_norms")
+    if custom:
+        return norm_pack_from_data(custom)
+    return norm_packs().get(
+        str(settings.get("norms_pack", DEFAULT_NORMS_PACK)), norm_packs()[DEFAULT_NORMS_PACK]
+    )
 
 
 @cache

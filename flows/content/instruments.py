@@ -2,18 +2,34 @@
 
 An instrument is components × items on one integer scale. A poll keeps a snapshot of its instrument
 (`to_data`), so editing a file or a team's own poll never changes the meaning of answers already given.
+
+A team's own polls come from its team file (flows/setup validates them with `team_poll_data` and stores
+them with `save_team_polls`); the pulse flow finds a poll by the name people type (`find_instrument`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from flows.content import CONTENT_DIR, _load
+from storage import flow_state
 
 DEFAULT_INSTRUMENT = "relational-trust"
 MAX_SCALE_POINTS = 11
+# The names people may type for a shipped instrument (`pulse start trust`, `pulse: {instrument: eta}`).
+ALIASES = {
+    "trust": "relational-trust",
+    "rtsa": "relational-trust",
+    "team": "effective-team",
+    "eta": "effective-team",
+}
+# Where a team's own polls are kept (flow state), as validated instrument data.
+TEAM_POLLS_FLOW, TEAM_POLLS_KEY = "pulse", "team-polls"
 
 
 @dataclass(frozen=True)
@@ -169,3 +185,74 @@ def instruments() -> dict[str, Instrument]:
     """The shipped instruments by id."""
     found = [instrument_from_data(_load(p)) for p in sorted((CONTENT_DIR / "instruments").glob("*.yaml"))]
     return {instrument.id: instrument for instrument in found}
+
+
+# ---------------------------------------------------------------- team-defined polls
+
+
+def _slug(text: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())[:48]
+
+
+def team_poll_data(raw: Any, n: int) -> dict[str, Any]:
+    """A team file's poll, with ids filled in, as instrument data; ValueError naming the field.
+
+    `{name, scale: {min, max, labels: {1: ..., 5: ...}}, components: [{name, items: [text, ...]}]}`; ids
+    are optional (taken from the names), an item may be a plain text or `{id, text, low, high}`."""
+    where = f"polls: poll {n + 1}"
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: give a mapping with name, scale and components")
+    unknown = sorted(set(raw) - {"id", "name", "short", "purpose", "instructions", "scale", "components"})
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    name = str(raw.get("name") or "").strip()
+    if not name:
+        raise ValueError(f"{where}: name: give the poll a name")
+    poll_id = _slug(str(raw.get("id") or name))
+    if not poll_id or poll_id in instruments() or poll_id in ALIASES:
+        raise ValueError(f"{where}: id: {poll_id!r} is empty or the name of a shipped instrument")
+    where = f"polls: {poll_id}"
+    if not isinstance(raw.get("scale"), dict) or not {"min", "max"} <= set(raw["scale"]):
+        raise ValueError(f"{where}: scale: give min and max (and labels for the anchors)")
+    components = []
+    for c, component in enumerate(raw.get("components") or []):
+        if isinstance(component, dict):
+            cid = _slug(str(component.get("id") or component.get("name") or ""))
+            items = []
+            for i, item in enumerate(component.get("items") or []):
+                if isinstance(item, str):
+                    item = {"text": item}
+                if isinstance(item, dict):
+                    item = {"id": f"{cid}.{i + 1}", **item}
+                items.append(item)
+            component = {**component, "id": cid or f"c{c + 1}", "items": items}
+        components.append(component)
+    data = {**raw, "id": poll_id, "components": components}
+    try:
+        return instrument_from_data(data).to_data()
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+async def save_team_polls(
+    session: AsyncSession, team_id: int, polls: list[dict[str, Any]], now: datetime
+) -> None:
+    """Replace the team's own polls (each already `team_poll_data`)."""
+    await flow_state.save(session, TEAM_POLLS_FLOW, team_id, TEAM_POLLS_KEY, {"polls": polls}, now)
+
+
+async def team_polls(session: AsyncSession, team_id: int) -> dict[str, Instrument]:
+    data = await flow_state.load(session, TEAM_POLLS_FLOW, team_id, TEAM_POLLS_KEY)
+    found = [instrument_from_data(p) for p in data.get("polls", [])]
+    return {instrument.id: instrument for instrument in found}
+
+
+async def find_instrument(session: AsyncSession, team_id: int, name: str) -> Instrument | None:
+    """A shipped instrument (by id or alias) or one of the team's own polls; the default for ''."""
+    key = (name.split()[0].lower() if name.strip() else DEFAULT_INSTRUMENT).strip()
+    key = ALIASES.get(key, key)
+    return instruments().get(key) or (await team_polls(session, team_id)).get(key)
+
+
+async def known_names(session: AsyncSession, team_id: int) -> list[str]:
+    return sorted({*instruments(), *ALIASES, *(await team_polls(session, team_id))})

@@ -40,8 +40,8 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy.engine import make_url
 
-from flows.clock import ManualClock
 from flows.content.instruments import instruments
+from flows.core.clock import ManualClock
 from tests.slack import conftest as slack_rig
 from tests.slack.conftest import (
     FakeSlack,

@@ -44,7 +44,7 @@ async def answer(stack: Stack, user: str, poll_id: int, values: dict[str, str]) 
     await stack.local.click(user, "pulse.answer", str(poll_id))
     form = stack.local.last_form
     assert form is not None, stack.local.transcript[-1].text if stack.local.transcript else "no form"
-    await stack.local.submit(user, form.form_id, values)
+    await stack.local.submit(user, form, values)
     await stack.worker.drain()
 
 

@@ -13,8 +13,8 @@ from bot.demo_pulse import run_pulse_quarter
 from bot.pulse_export import ExportError, export_pulse
 from bot.runtime import Runtime
 from bot.settings import Settings
-from flows.clock import ManualClock
-from flows.team_setup import import_team, parse_team_file
+from flows.core.clock import ManualClock
+from flows.setup.team_file import import_team, parse_team_file
 from tests.conftest import Stack
 from tests.pulse.conftest import all_items, answer, big_team, current_poll
 
@@ -46,7 +46,7 @@ async def test_export_has_aggregates_per_poll_component_and_side(stack: Stack) -
 
 async def test_the_demo_quarter_runs_and_leaves_a_chart(tmp_path: Path) -> None:
     from bot.demo import DEMO_TEAM, TZ
-    from flows.recurrence import zone
+    from flows.core.recurrence import zone
 
     settings = Settings(TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
     clock = ManualClock(datetime(2026, 10, 20, 9, 0, tzinfo=zone(TZ)))

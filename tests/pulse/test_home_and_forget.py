@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete
 
-from flows.home import home_card
-from flows.pulse import FORGET_KIND
+from flows.core.home import home_card
+from flows.pulse.lifecycle import FORGET_KIND
 from storage import outbox, pulse, schedules, teams
 from storage.models import OutboxMessage
 from tests.conftest import Stack
@@ -73,7 +73,7 @@ async def test_after_close_no_outbox_row_links_a_person_to_a_receipt(stack: Stac
     )
     await stack.local.click("l5", "pulse.change", change)
     assert stack.local.last_form is not None
-    await stack.local.submit("l5", stack.local.last_form.form_id, all_items(5))
+    await stack.local.submit("l5", stack.local.last_form, all_items(5))
     await stack.local.click("l2", "pulse.answer", str(poll.id))  # "you've already answered"
     await stack.worker.drain()
     async with stack.sessions() as session:  # while open, the receipts are in the outbox (payloads erased)

@@ -81,7 +81,7 @@ async def test_every_member_is_told_why_before_the_one_form(stack: Stack) -> Non
     assert len(channel) == 1 and "is open until" in channel[0]
     await stack.local.click("l3", "pulse.answer", "1")
     form = stack.local.last_form
-    assert form is not None and form.form_id == "pulse.submit.1"
+    assert form is not None and (form.form_id, form.metadata) == ("pulse.submit", "1")
     headers = [e.text for e in form.elements if e.type == "header"]
     assert headers == [
         "Mutual Respect",
@@ -110,32 +110,42 @@ async def test_a_submit_is_sealed_until_close_and_a_second_one_replaces_it(stack
     assert receipt.target.get("user") == "l3" and "[ Change my answers ]" in receipt.text
     assert "sealed" in receipt.text
     # the same form submitted again (a double click, or a change of mind) replaces: still one submission
-    await stack.local.submit("l3", f"pulse.submit.{poll_id}", all_items(1))
+    await stack.local.submit("l3", "pulse.submit", all_items(1), metadata=str(poll_id))
     await stack.worker.drain()
     assert "changed" in stack.local.transcript[-1].text
     assert await _count(stack, PulseSealed) == 1 and await _count(stack, PulseAnswer) == 0
 
 
+async def test_a_form_opened_before_exact_action_ids_still_submits(stack: Stack) -> None:
+    """Before the action router, the form's id carried the poll (`pulse.submit.<poll>`, no metadata): a
+    Slack modal or Teams input card open at deploy time still records its answers."""
+    _, poll_id = await _open(stack)
+    await stack.local.submit("l3", f"pulse.submit.{poll_id}", all_items(3))
+    await stack.worker.drain()
+    assert "your answers are in" in stack.local.transcript[-1].text
+    assert await _count(stack, PulseSealed) == 1
+
+
 async def test_bad_input_is_refused_and_nothing_is_recorded(stack: Stack) -> None:
     team_id, poll_id = await _open(stack)
     out_of_range = {**all_items(4), "respect.listen": "6"}
-    await stack.local.submit("l3", f"pulse.submit.{poll_id}", out_of_range)
+    await stack.local.submit("l3", "pulse.submit", out_of_range, metadata=str(poll_id))
     await stack.worker.drain()
     assert "isn't on the scale" in stack.local.transcript[-1].text
     other_poll = {**all_items(4), "goals": "7"}  # an item of the Effective Team Assessment
-    await stack.local.submit("l3", f"pulse.submit.{poll_id}", other_poll)
+    await stack.local.submit("l3", "pulse.submit", other_poll, metadata=str(poll_id))
     await stack.worker.drain()
     assert "aren't in this poll (goals)" in stack.local.transcript[-1].text
     missing = all_items(4)
     missing.pop("integrity.honesty")
-    await stack.local.submit("l3", f"pulse.submit.{poll_id}", missing)
+    await stack.local.submit("l3", "pulse.submit", missing, metadata=str(poll_id))
     await stack.worker.drain()
     assert "answer every question" in stack.local.transcript[-1].text
     assert await _count(stack, PulseSealed) == 0
     for user in ("l1", "l2", "l3", "l4", "l5"):
         await answer(stack, user, poll_id, all_items(4))
     await _close_at_deadline(stack, team_id)
-    await stack.local.submit("m3", f"pulse.submit.{poll_id}", all_items(4))
+    await stack.local.submit("m3", "pulse.submit", all_items(4), metadata=str(poll_id))
     await stack.worker.drain()
     assert "has closed" in stack.local.transcript[-1].text
     assert await _count(stack, PulseBallot) == 5 and await _count(stack, PulseSealed) == 0
@@ -155,14 +165,14 @@ async def test_answers_can_change_until_close(stack: Stack) -> None:
     assert change.value == str(poll_id)  # no secret travels in the button
     await stack.local.click("l3", "pulse.change", change.value)
     form = stack.local.last_form
-    assert form is not None and form.form_id == f"pulse.submit.{poll_id}"
+    assert form is not None and (form.form_id, form.metadata) == ("pulse.submit", str(poll_id))
     # the form shows this person's own answers so far, and nobody else's
     shown = {e.id: e.initial for e in form.elements if e.type in ("question", "text_input")}
     assert shown == {**all_items(2), "comment": "first thoughts"}
     await stack.local.click("l2", "pulse.answer", str(poll_id))
     other = stack.local.last_form
     assert other is not None and {e.initial for e in other.elements if e.type == "question"} == {None}
-    await stack.local.submit("l3", form.form_id, {**all_items(5), "comment": "second thoughts"})
+    await stack.local.submit("l3", form, {**all_items(5), "comment": "second thoughts"})
     await stack.worker.drain()
     assert "changed" in stack.local.transcript[-1].text
     assert stack.local.transcript[-1].updated  # the receipt card was replaced in place
@@ -226,7 +236,7 @@ async def test_no_results_before_close_from_any_path(stack: Stack) -> None:
     texts = [e.text for e in stack.local.transcript]
     assert not any("results" in t.lower() and "4.00" in t for t in texts)
     # App Home: a co-chair's and a respondent's home views show the poll's progress, no figures.
-    from flows.home import home_card
+    from flows.core.home import home_card
 
     async with stack.sessions() as session:
         for local_id in ("l0", "l1"):

@@ -8,8 +8,8 @@ from collections import Counter
 from PIL import Image as PILImage
 
 from flows.content.instruments import instrument_from_data, instruments
-from flows.pulse_chart import render_trend
-from flows.pulse_report import build_report, fmt, fmt_change, side_view_allowed
+from flows.pulse.chart import render_trend
+from flows.pulse.report import build_report, fmt, fmt_change, side_view_allowed
 from storage.pulse import SideMean, ValueCount
 
 RTSA = instruments()["relational-trust"]

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from flows.pulse_schedule import QUARTERLY_KIND, default_first, quarterly_rule
-from flows.recurrence import Recurrence
-from flows.team_setup import TeamFileError
+from flows.core.recurrence import Recurrence
+from flows.core.team_schedules import QUARTERLY_KIND, default_first, quarterly_rule
+from flows.setup.team_file import TeamFileError
 from storage import flow_state, schedules
 from storage.models import Schedule, Team
 from tests.conftest import Stack

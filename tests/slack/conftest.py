@@ -31,8 +31,8 @@ from bot.app import build_app
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack_mount import SLACK
-from flows.clock import ManualClock
-from flows.team_setup import import_team, parse_team_file
+from flows.core.clock import ManualClock
+from flows.setup.team_file import import_team, parse_team_file
 from storage.models import Team
 
 FIXTURES = Path(__file__).parent / "fixtures"  # Slack-authored payloads; sources in fixtures/README.md

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from flows import outbox as flow_outbox
-from flows.types import Card, Delivery, Image, Recipient, Text
+from flows.core import outbox as flow_outbox
+from flows.core.types import Card, Delivery, Image, Recipient, Text
 from storage import images, pulse
 from storage.images import StoredImage
 from storage.models import OutboxMessage
@@ -39,7 +39,7 @@ async def run_poll_to_release(tandem: SlackTandem) -> StoredImage:
         assert (await tandem.click(user, invitation_button(tandem, user), channel=f"D{user}")).status == 200
         await tandem.settle()
         view_id, view = tandem.modal_of(user)
-        assert view["callback_id"].startswith("pulse.submit.")
+        assert view["callback_id"] == "pulse.submit"
         assert (await tandem.submit(user, view, items, view_id=view_id)).status == 200
         await tandem.settle()
     tandem.clock.advance(timedelta(hours=1))

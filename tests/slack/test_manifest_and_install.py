@@ -18,8 +18,9 @@ from adapters.slack import spec
 from adapters.slack.install import TokenBox
 from bot.app import build_app
 from bot.runtime import Runtime
-from flows.engine import Command, Engine, FlowContext, ScheduleHandler
-from flows.types import ActionEvent, Choice, CommandEvent, Form, Question, TextInput
+from flows.core.actions import ActionHandler
+from flows.core.engine import Command, Engine, FlowContext, ScheduleHandler
+from flows.core.types import ActionEvent, Choice, CommandEvent, Form, Question, TextInput
 from storage.slack_install import SlackWorkspace
 from tests.slack.conftest import FakeSlack, Scripted, SlackTandem, fixture, settings_for
 
@@ -104,7 +105,7 @@ async def test_oauth_install_stores_an_encrypted_token(
         )
         adapter = app[__import__("bot.slack_mount", fromlist=["SLACK"]).SLACK].adapter
         await adapter.send(
-            {"address": "C1", "workspace": "T999"}, __import__("flows.types").types.Card.plain("hi")
+            {"address": "C1", "workspace": "T999"}, __import__("flows.core.types").core.types.Card.plain("hi")
         )
         assert fake_slack.called("chat.postMessage")[0].token == "xoxb-installed"
     finally:
@@ -123,6 +124,9 @@ class FormFlow:
     def commands(self) -> Sequence[Command]:
         return (Command("survey", "survey", "Open the survey.", self._open),)
 
+    def actions(self) -> dict[str, ActionHandler]:
+        return {"survey.submit": self._submitted}
+
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
         return {}
 
@@ -139,7 +143,7 @@ class FormFlow:
             )
         )
 
-    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
+    async def _submitted(self, ctx: FlowContext, event: ActionEvent) -> None:
         self.submitted.append({**event.values, "metadata": event.metadata})
 
 

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from flows.engine import Command, Engine, FlowContext, ScheduleHandler
-from flows.types import ActionEvent, Button, Buttons, Card
+from flows.core.actions import ActionHandler
+from flows.core.engine import Command, Engine, FlowContext, ScheduleHandler
+from flows.core.types import ActionEvent, Button, Buttons, Card
 from storage.pulse_models import PulseSealed
 from tests.slack.conftest import (
     Scripted,
@@ -53,7 +54,7 @@ async def test_a_burst_of_answer_clicks_opens_every_modal_before_its_trigger_exp
     assert len(updates) == len(MEMBERS)
     for user in MEMBERS:
         view_id, view = tandem.modal_of(user)
-        assert view["callback_id"].startswith("pulse.submit.")  # the form replaced the loading view
+        assert view["callback_id"] == "pulse.submit"  # the form replaced the loading view
         assert sum(u.args["view_id"] == view_id for u in updates) == 1
     # every one opened within its trigger's life (the fake refuses an expired trigger id, as Slack does)
     loading = json.dumps(tandem.fake.called("views.open")[0].args["view"])
@@ -75,7 +76,7 @@ async def test_pressing_again_after_closing_the_modal_opens_the_form_again_and_a
     await tandem.click("W333", button, channel="DW333")
     await tandem.settle()
     first_id, first = tandem.modal_of("W333")
-    assert first["callback_id"].startswith("pulse.submit.")
+    assert first["callback_id"] == "pulse.submit"
 
     # W333 closes the modal without submitting and presses the button again: a new modal with the form
     await tandem.click("W333", button, channel="DW333")
@@ -113,10 +114,13 @@ class Exploding:
     def commands(self) -> Sequence[Command]:
         return ()
 
+    def actions(self) -> dict[str, ActionHandler]:
+        return {"boom.open": self._open}
+
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
         return {}
 
-    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
+    async def _open(self, ctx: FlowContext, event: ActionEvent) -> None:
         raise RuntimeError("the database went away")
 
 

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from adapters.slack import events
-from flows.engine import Command, Engine, FlowContext, ScheduleHandler
-from flows.types import ActionEvent, Actor, Card, CommandEvent
+from flows.core.actions import ActionHandler
+from flows.core.engine import Command, Engine, FlowContext, ScheduleHandler
+from flows.core.types import ActionEvent, Actor, Card, CommandEvent
 from storage.models import OutboxMessage
 from tests.slack.conftest import BOT_USER, SlackTandem, fixture
 
@@ -50,15 +51,15 @@ class Echo:
     def commands(self) -> Sequence[Command]:
         return (Command("echo", "echo", "Echo.", self._echo),)
 
+    def actions(self) -> dict[str, ActionHandler]:
+        return {}
+
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
         return {}
 
     async def _echo(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
         self.seen.append(event)
         await ctx.reply(Card.plain(f"you said {rest}"))
-
-    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
-        return None
 
 
 async def test_a_slash_command_with_mentions_reaches_the_flow_and_replies_by_reply_url(

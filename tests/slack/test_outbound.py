@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from adapters.base import PermanentFailure, RetryLater
 from adapters.slack import SlackAdapter
-from flows.types import Card
+from flows.core.types import Card
 from storage import roles, schedules
 from storage.models import OutboxMessage, Team
 from tests.slack.conftest import BOT_TOKEN, Scripted, SlackTandem, fixture, slack_team_spec, with_response_url

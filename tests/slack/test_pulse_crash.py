@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select
 
-from flows.team_setup import import_team, parse_team_file
+from flows.setup.team_file import import_team, parse_team_file
 from storage.db import create_engine, session_factory
 from storage.pulse_models import PulseAnswer, PulseSealed
 from tests.serve_process import Served, eventually, tandem_serve

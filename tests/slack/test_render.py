@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from adapters.slack import render
-from flows.types import (
+from flows.core.types import (
     Button,
     Buttons,
     Card,

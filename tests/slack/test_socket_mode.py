@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from flows.clock import ManualClock
+from flows.core.clock import ManualClock
 from storage.models import ProcessedEvent
 from tests.serve_process import tandem_serve
 from tests.slack.conftest import (

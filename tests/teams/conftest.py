@@ -25,8 +25,8 @@ from bot import teams_mount
 from bot.app import mount_images
 from bot.runtime import Runtime
 from bot.settings import Settings
-from flows.clock import ManualClock
-from flows.team_setup import import_team, parse_team_file
+from flows.core.clock import ManualClock
+from flows.setup.team_file import import_team, parse_team_file
 from storage.models import OutboxMessage, Team
 
 # Microsoft-authored payloads, copied into the project with their sources (tests/teams/fixtures/README.md).

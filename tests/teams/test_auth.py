@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import func, select
 
-from flows.clock import ManualClock
+from flows.core.clock import ManualClock
 from storage.models import ProcessedEvent
 from storage.teams_conversations import TeamsConversation
 from tests.teams.conftest import APP_ID, FakeConnector, TeamsRig, make_rig

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from adapters.teams.cards import read_action, render_card, render_form
-from flows.types import (
+from flows.core.types import (
     Button,
     Buttons,
     Card,

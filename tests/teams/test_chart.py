@@ -25,8 +25,8 @@ from adapters.teams.cards import INLINE_CARD_BYTES, card_bytes
 from bot.app import mount_images
 from bot.runtime import Runtime
 from bot.settings import Settings
-from flows.clock import ManualClock
 from flows.content.instruments import instruments
+from flows.core.clock import ManualClock
 from storage import images, pulse
 from storage.images import StoredImage
 from tests.pulse.conftest import set_chart
@@ -92,7 +92,7 @@ async def _release(rig: TeamsRig) -> tuple[int, StoredImage]:
         await rig.local.click(user, "pulse.answer", "1")
         form = rig.local.last_form
         assert form is not None
-        await rig.local.submit(user, form.form_id, items)
+        await rig.local.submit(user, form, items)
     await rig.local.command("m0", "pulse close")
     async with rig.runtime.sessions() as session:
         poll = await pulse.latest_released(session, team.id)

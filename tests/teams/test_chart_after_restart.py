@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flows.team_setup import import_team, parse_team_file
+from flows.setup.team_file import import_team, parse_team_file
 from storage import images, outbox, pulse
 from storage.images import StoredImage
 from tests.serve_process import Served, eventually, tandem_serve
@@ -84,7 +84,7 @@ async def _release_on_slack(
             if not any(f".{user}." in t for t in slack.fake.opened):
                 return None
             view_id, view = slack.modal_of(user)
-            return (view_id, view) if view.get("callback_id", "").startswith("pulse.submit.") else None
+            return (view_id, view) if view.get("callback_id") == "pulse.submit" else None
 
         view_id, view = await eventually(form, f"{user}'s form")
         assert (await slack.submit(user, view, trust_answers(), view_id=view_id)).status == 200

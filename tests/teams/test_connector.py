@@ -22,8 +22,8 @@ from botframework.connector.auth import (
 from adapters.base import PermanentFailure, RetryLater
 from adapters.teams import TeamsAdapter, TeamsConfig
 from adapters.teams.connector import TOKEN_REUSE, BotConnector, ConnectorAuth
-from flows.clock import ManualClock
-from flows.types import Card
+from flows.core.clock import ManualClock
+from flows.core.types import Card
 from tests.connect_attempts import counting
 from tests.teams.conftest import APP_ID, FakeConnector, FixedTokenCredentials, TeamsRig, make_rig
 from tests.teams.conftest import INSTALLED_CHANNEL as CHANNEL

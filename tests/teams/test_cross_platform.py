@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from bot.app import build_app
 from bot.runtime import Runtime
-from flows import outbox
-from flows.clock import ManualClock
-from flows.team_setup import import_team, parse_team_file
-from flows.types import Card, Delivery, Recipient
+from flows.core import outbox
+from flows.core.clock import ManualClock
+from flows.core.types import Card, Delivery, Recipient
+from flows.setup.team_file import import_team, parse_team_file
 from storage import schedules, teams
 from storage.models import Membership, OutboxMessage, Team
 from tests.slack.conftest import FakeSlack, fake_slack, settings_for, slack_team_spec  # noqa: F401

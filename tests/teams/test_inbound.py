@@ -165,8 +165,8 @@ async def test_malformed_requests_are_400_with_a_reason_and_store_nothing(rig: T
 
 
 async def test_members_added_after_install_join_the_roster(rig: TeamsRig) -> None:
-    from flows import outbox
-    from flows.types import Card, Delivery, Recipient
+    from flows.core import outbox
+    from flows.core.types import Card, Delivery, Recipient
     from storage import teams
 
     team = await rig.import_team(

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from adapters.teams.cards import METADATA_KEY, render_form
-from flows.types import ActionEvent, Actor, Choice, CommandEvent, Event, Form, Question
+from flows.core.types import ActionEvent, Actor, Choice, CommandEvent, Event, Form, Question
 from storage import teams_conversations as store
 from tests.teams.conftest import RIDO_AAD, TEAM, TENANT, TeamsRig, teams_team_spec
 from tests.teams.test_cards import valid

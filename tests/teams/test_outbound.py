@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from adapters.base import PermanentFailure, RetryLater
 from adapters.teams.adapter import ConversationPacer
-from flows.types import Card
+from flows.core.types import Card
 from storage.models import OutboxMessage
 from tests.teams.conftest import INSTALLED_CHANNEL as CHANNEL
 from tests.teams.conftest import TeamsRig

@@ -14,8 +14,8 @@ import pytest
 from bot.settings import Settings
 from bot.teams_package import add_parser, chat_commands, run
 from flows import default_flows
-from flows.clock import ManualClock
-from flows.engine import Engine
+from flows.core.clock import ManualClock
+from flows.core.engine import Engine
 from tests.teams.conftest import APP_ID
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import jsonschema
 from sqlalchemy import select
 
-from flows import outbox
-from flows.types import Card, Delivery, Recipient
+from flows.core import outbox
+from flows.core.types import Card, Delivery, Recipient
 from storage import schedules, teams
 from storage.models import OutboxMessage
 from storage.teams_conversations import TeamsConversation

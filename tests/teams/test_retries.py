@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.base import RetryLater
-from flows.types import Card
+from flows.core.types import Card
 from storage.models import OutboxMessage
 from tests.connect_attempts import counting
 from tests.teams.conftest import INSTALLED_CHANNEL as CHANNEL

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.types import HOME_PLATFORMS, PLATFORMS, Delivery, Recipient, card_to_json
+from flows.core.types import HOME_PLATFORMS, PLATFORMS, Delivery, Recipient, card_to_json
 from storage import outbox, teams
 
 

@@ -6,8 +6,7 @@ import random
 from collections.abc import Sequence
 
 from flows.content.instruments import Instrument
-from flows.pulse_report import Report, fmt, fmt_change, withheld_line
-from flows.types import (
+from flows.core.types import (
     Button,
     Buttons,
     Card,
@@ -23,10 +22,11 @@ from flows.types import (
     Text,
     TextInput,
 )
+from flows.pulse.report import Report, fmt, fmt_change, withheld_line
 
 ANSWER = "pulse.answer"
 CHANGE = "pulse.change"
-SUBMIT = "pulse.submit"  # form id: pulse.submit.<poll>
+SUBMIT = "pulse.submit"  # the form's id; the poll is in its metadata
 COMMENT = "comment"
 COMMENT_MAX = 2000
 
@@ -64,9 +64,9 @@ def invitation(
     return Card(summary=opening, elements=tuple(elements))
 
 
-def answer_form(instrument: Instrument, form_id: str, initial: dict[str, str] | None = None) -> Form:
-    """The one form. `initial`: the person's own sealed answers (item id → value, and the comment), when
-    they open it again to change them."""
+def answer_form(instrument: Instrument, poll_id: int, initial: dict[str, str] | None = None) -> Form:
+    """The one form, for poll `poll_id` (its metadata). `initial`: the person's own sealed answers (item id →
+    value, and the comment), when they open it again to change them."""
     labels = dict(instrument.labels)
     choices = tuple(
         Choice(
@@ -101,7 +101,11 @@ def answer_form(instrument: Instrument, form_id: str, initial: dict[str, str] | 
         )
     )
     return Form(
-        form_id=form_id, title=instrument.short or "Pulse", elements=tuple(elements), submit_label="Submit"
+        form_id=SUBMIT,
+        title=instrument.short or "Pulse",
+        elements=tuple(elements),
+        submit_label="Submit",
+        metadata=str(poll_id),
     )
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from flows.content import checkin_prompts, meeting_roles, roles_why
-from flows.engine import Command, FlowContext, ScheduleHandler
-from flows.formatting import meeting_day, meeting_time
-from flows.home import refresh_homes
-from flows.recurrence import from_key, local_to_utc, to_key, zone
-from flows.rotation import PastAssignment, assign_roles, next_after_pass
-from flows.team_setup import MEETING_KIND, NO_MEETING, PASS_WINDOW_AFTER_START, team_norms
-from flows.types import (
+from flows.content import checkin_prompts, meeting_roles, roles_why, team_norms
+from flows.core.actions import NO_LONGER_IN_USE, ActionHandler
+from flows.core.engine import Command, FlowContext, ScheduleHandler
+from flows.core.formatting import meeting_day, meeting_time
+from flows.core.home import refresh_homes
+from flows.core.recurrence import from_key, local_to_utc, to_key, zone
+from flows.core.team_schedules import MEETING_KIND, NO_MEETING, PASS_WINDOW_AFTER_START
+from flows.core.types import (
     ActionEvent,
     Button,
     Buttons,
@@ -30,6 +30,7 @@ from flows.types import (
     Recipient,
     Text,
 )
+from flows.meetings.rotation import PastAssignment, assign_roles, next_after_pass
 from storage import roles as role_store
 from storage import schedules, teams
 from storage.models import RoleAssignment, Schedule, Team
@@ -66,6 +67,9 @@ class NormsFlow:
             ),
         )
 
+    def actions(self) -> dict[str, ActionHandler]:
+        return {PASS_ACTION: self._pass_button}
+
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
         return {MEETING_KIND: self.remind}
 
@@ -98,9 +102,10 @@ class NormsFlow:
 
     # ------------------------------------------------------------ passing a role
 
-    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
-        if event.action_id != PASS_ACTION or not event.value:
-            await ctx.reply(Card.plain("That button is no longer in use."))
+    async def _pass_button(self, ctx: FlowContext, event: ActionEvent) -> None:
+        """The card's "Pass my role" (the meeting in the button's value)."""
+        if not event.value:
+            await ctx.reply(Card.plain(NO_LONGER_IN_USE))
             return
         team, why = await ctx.team_here()
         if team is None:

@@ -5,14 +5,15 @@ answers until then just by answering again. At close the answers are shuffled in
 
 from __future__ import annotations
 
-from flows import pulse_cards as cards
 from flows.content.instruments import Instrument, instrument_from_data
-from flows.engine import FlowContext
-from flows.pulse_lifecycle import closes_text, home_refresh, private_prefix, receipt_key, sealed_size
-from flows.pulse_report import (
+from flows.core.engine import FlowContext
+from flows.core.home import home_refresh
+from flows.core.types import ActionEvent, Card, Delivery, Recipient
+from flows.pulse import cards
+from flows.pulse.lifecycle import closes_text, private_prefix, receipt_key, sealed_size
+from flows.pulse.report import (
     SIDES,
 )
-from flows.types import ActionEvent, Card, Delivery, Recipient
 from storage import pulse as store
 from storage import teams
 from storage.models import Team
@@ -21,16 +22,6 @@ from storage.pulse_models import PulsePoll
 
 class PulseAnswers:
     # ------------------------------------------------------------ answering
-
-    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
-        parts = event.action_id.split(".")
-        verb = parts[1] if len(parts) > 1 else ""
-        if verb in ("answer", "change"):
-            await self._open_form(ctx, event.value or "")
-        elif verb == "submit" and len(parts) == 3:
-            await self._submit(ctx, parts[2], event.values)
-        else:
-            await self._tell(ctx, "That button is no longer in use.")
 
     async def _tell(
         self, ctx: FlowContext, text: str, team_id: int | None = None, poll_id: int | None = None
@@ -69,9 +60,10 @@ class PulseAnswers:
             )
         return poll, team, None
 
-    async def _open_form(self, ctx: FlowContext, poll_ref: str) -> None:
-        """The answer form; for someone who has answered, with their answers in it, to change them."""
-        poll, team, why = await self._poll_for(ctx, poll_ref)
+    async def _answer(self, ctx: FlowContext, event: ActionEvent) -> None:
+        """`pulse.answer` and `pulse.change` (the poll in the button's value): the answer form; for someone
+        who has answered, with their answers in it, to change them."""
+        poll, team, why = await self._poll_for(ctx, event.value or "")
         if poll is None or team is None or ctx.person is None:
             await self._tell(ctx, why or "")
             return
@@ -81,7 +73,7 @@ class PulseAnswers:
         if mine is not None:
             initial = {item: str(value) for _, item, value in mine.answers}
             initial[cards.COMMENT] = mine.comment or ""
-        ctx.open_form(cards.answer_form(instrument, f"{cards.SUBMIT}.{poll.id}", initial=initial))
+        ctx.open_form(cards.answer_form(instrument, poll.id, initial=initial))
 
     def _validate(
         self, instrument: Instrument, values: dict[str, str]
@@ -125,13 +117,14 @@ class PulseAnswers:
         comment = " ".join((values.get(cards.COMMENT) or "").split())[: cards.COMMENT_MAX] or None
         return answers, comment, None
 
-    async def _submit(self, ctx: FlowContext, poll_ref: str, values: dict[str, str]) -> None:
-        poll, team, why = await self._poll_for(ctx, poll_ref)
+    async def _submit(self, ctx: FlowContext, event: ActionEvent) -> None:
+        """`pulse.submit`: the form, with its poll in the form's metadata."""
+        poll, team, why = await self._poll_for(ctx, event.metadata)
         if poll is None or team is None or ctx.person is None:
             await self._tell(ctx, why or "", team.id if team else None)
             return
         instrument = instrument_from_data(poll.instrument)
-        answers, comment, problem = self._validate(instrument, values)
+        answers, comment, problem = self._validate(instrument, event.values)
         if problem:
             await self._tell(ctx, problem, team.id)
             return

@@ -17,10 +17,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from flows.engine import Command, FlowContext, ScheduleHandler
-from flows.home import refresh_homes
-from flows.team_setup import SIDES, TeamFileError, describe_team, import_team, parse_team_file
-from flows.types import ActionEvent, Actor, Card, CommandEvent, Delivery, Recipient
+from flows.core.actions import ActionHandler
+from flows.core.engine import Command, FlowContext, ScheduleHandler
+from flows.core.home import refresh_homes
+from flows.core.types import Actor, Card, CommandEvent, Delivery, Recipient
+from flows.setup.team_file import SIDES, TeamFileError, describe_team, import_team, parse_team_file
 from storage import audit, teams
 
 USAGE = "setup Name; Area/City; labor @person; management @person"
@@ -83,11 +84,11 @@ class ChatSetupFlow:
             ),
         )
 
-    def schedule_handlers(self) -> dict[str, ScheduleHandler]:
+    def actions(self) -> dict[str, ActionHandler]:
         return {}
 
-    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
-        await ctx.reply(Card.plain("That button is no longer in use."))
+    def schedule_handlers(self) -> dict[str, ScheduleHandler]:
+        return {}
 
     async def _refuse(self, ctx: FlowContext, why: str) -> None:
         await ctx.reply(

@@ -10,13 +10,16 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows import pulse_cards as cards
-from flows.content.instruments import DEFAULT_INSTRUMENT, Instrument, instrument_from_data
-from flows.engine import FlowContext
-from flows.formatting import meeting_time
-from flows.home import refresh_homes
-from flows.pulse_chart import render_trend
-from flows.pulse_report import (
+from flows.content.instruments import DEFAULT_INSTRUMENT, Instrument, find_instrument, instrument_from_data
+from flows.core.engine import FlowContext
+from flows.core.formatting import meeting_time
+from flows.core.home import refresh_homes
+from flows.core.recurrence import from_key, local_to_utc, to_key, utc_to_local, zone
+from flows.core.team_schedules import set_team_schedule
+from flows.core.types import Card, Delivery, Recipient
+from flows.pulse import cards
+from flows.pulse.chart import render_trend
+from flows.pulse.report import (
     ABSOLUTE_MIN_RESPONSES,
     DEFAULT_MIN_RESPONSES,
     SIDES,
@@ -25,10 +28,6 @@ from flows.pulse_report import (
     enough,
     side_view_allowed,
 )
-from flows.pulse_schedule import find_instrument
-from flows.recurrence import from_key, local_to_utc, to_key, utc_to_local, zone
-from flows.team_schedules import set_team_schedule
-from flows.types import Card, Delivery, Recipient
 from storage import images, outbox, schedules, teams
 from storage import pulse as store
 from storage.models import Schedule, Team
@@ -59,14 +58,6 @@ def private_prefix(poll_id: int) -> str:
 
 def receipt_key(poll_id: int, person_id: int) -> str:
     return f"{private_prefix(poll_id)}receipt:{person_id}"
-
-
-def home_refresh(team_id: int, person_id: int) -> Delivery:
-    """Refresh one person's home view (their own "you've answered" line)."""
-    key = f"home:{person_id}"
-    return Delivery(
-        Recipient.home(person_id), Card(summary="home", elements=()), team_id=team_id, key=key, replaces=key
-    )
 
 
 def closes_text(poll: PulsePoll, team: Team) -> str:

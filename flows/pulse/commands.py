@@ -8,19 +8,19 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
-from flows import pulse_cards as cards
-from flows.content.instruments import instrument_from_data
-from flows.engine import FlowContext
-from flows.formatting import meeting_time
-from flows.pulse_lifecycle import FLOW, PollLifecycle, closes_text
-from flows.pulse_report import (
+from flows.content.instruments import find_instrument, instrument_from_data, known_names
+from flows.core.engine import FlowContext
+from flows.core.formatting import meeting_time
+from flows.core.recurrence import from_key
+from flows.core.team_schedules import QUARTERLY_KIND, set_quarterly_schedule
+from flows.core.types import Card, CommandEvent, Delivery, Recipient
+from flows.pulse import cards
+from flows.pulse.lifecycle import FLOW, PollLifecycle, closes_text
+from flows.pulse.report import (
     ABSOLUTE_MIN_RESPONSES,
     SIDES,
     enough,
 )
-from flows.pulse_schedule import QUARTERLY_KIND, find_instrument, known_names, set_quarterly_schedule
-from flows.recurrence import from_key
-from flows.types import Card, CommandEvent, Delivery, Recipient
 from storage import pulse as store
 from storage import schedules, teams
 from storage.models import Team

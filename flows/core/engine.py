@@ -14,11 +14,12 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flows import outbox
-from flows.clock import Clock
 from flows.content import small_talk
-from flows.recurrence import Recurrence, from_key, to_key
-from flows.types import (
+from flows.core import outbox
+from flows.core.actions import ActionHandler, ActionRouter
+from flows.core.clock import Clock
+from flows.core.recurrence import Recurrence, from_key, to_key
+from flows.core.types import (
     ActionEvent,
     Actor,
     Card,
@@ -135,9 +136,10 @@ class Flow(Protocol):
 
     def commands(self) -> Sequence[Command]: ...
 
-    def schedule_handlers(self) -> dict[str, ScheduleHandler]: ...
+    # The exact action ids this flow's buttons and forms carry, each with its handler (flows/core/actions.py).
+    def actions(self) -> dict[str, ActionHandler]: ...
 
-    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None: ...
+    def schedule_handlers(self) -> dict[str, ScheduleHandler]: ...
 
 
 class Courier(Protocol):
@@ -189,10 +191,12 @@ class Engine:
         self.prepare_ahead = prepare_ahead
         self._commands: dict[str, Command] = {}
         self._schedule_handlers: dict[str, ScheduleHandler] = {}
+        self._actions = ActionRouter()
         for flow in flows:
             for command in flow.commands():
                 self._commands[command.word] = command
             self._schedule_handlers.update(flow.schedule_handlers())
+            self._actions.declare(flow.actions())
 
     # ------------------------------------------------------------ inbound
 
@@ -225,11 +229,7 @@ class Engine:
         ):
             await self._command(ctx, event)
         elif isinstance(event, ActionEvent):
-            flow = self.flows.get(event.action_id.split(".", 1)[0])
-            if flow is None:
-                await ctx.reply(Card.plain("That button is no longer in use."))
-                return
-            await flow.on_action(ctx, event)
+            await self._actions.dispatch(ctx, event)
 
     async def _command(self, ctx: FlowContext, event: CommandEvent | MessageEvent) -> None:
         text = event.text.strip()

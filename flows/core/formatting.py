@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flows.recurrence import local_to_utc, zone
+from flows.core.recurrence import local_to_utc, zone
 
 
 def meeting_time(local: datetime, timezone: str) -> str:

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.content import meeting_roles
 from flows.content.instruments import instrument_from_data
-from flows.engine import FlowContext
-from flows.formatting import meeting_day, meeting_time
-from flows.recurrence import from_key, local_to_utc, utc_to_local, zone
-from flows.team_setup import MEETING_KIND, PASS_WINDOW_AFTER_START
-from flows.types import (
+from flows.core.engine import FlowContext
+from flows.core.formatting import meeting_day, meeting_time
+from flows.core.recurrence import from_key, local_to_utc, utc_to_local, zone
+from flows.core.team_schedules import MEETING_KIND, PASS_WINDOW_AFTER_START
+from flows.core.types import (
     HOME_PLATFORMS,
     Card,
     Context,
@@ -92,9 +92,15 @@ async def _results_line(session: AsyncSession, poll: PulsePoll) -> str:
     return f"{when}: " + " · ".join(parts) + f" (of {instrument.scale_max})"
 
 
+def home_refresh(team_id: int, person_id: int) -> Delivery:
+    """Refresh one person's home view (when only their own line changed, say "you've answered")."""
+    key = f"home:{person_id}"
+    return Delivery(
+        Recipient.home(person_id), Card(summary="home", elements=()), team_id=team_id, key=key, replaces=key
+    )
+
+
 async def refresh_homes(ctx: FlowContext, team_id: int) -> None:
     """Queue a home refresh for every member of the team who is on a platform with a home view."""
     for person_id in await teams.member_ids_on(ctx.session, team_id, HOME_PLATFORMS):
-        key = f"home:{person_id}"
-        card = Card(summary="home", elements=())
-        await ctx.send(Delivery(Recipient.home(person_id), card, team_id=team_id, key=key, replaces=key))
+        await ctx.send(home_refresh(team_id, person_id))

@@ -1,34 +1,44 @@
 """Declaring a team: the team file (`tandem team import team.yaml`), its validation, and the `team` command.
 
 A team file is checked whole before anything is written; one transaction writes it, so a refused file
-leaves the database as it was.
+leaves the database as it was. It also sets what other flows run, through the pieces they share: the
+meeting and quarterly-poll schedules (flows/core/team_schedules.py), the norms (flows/content) and the
+team's own polls (flows/content/instruments.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.content import DEFAULT_NORMS_PACK, NormPack, norm_pack_from_data, norm_packs
-from flows.content.instruments import instruments
-from flows.engine import Command, FlowContext, ScheduleHandler
-from flows.formatting import meeting_time
-from flows.pulse_schedule import ALIASES as PULSE_ALIASES
-from flows.pulse_schedule import apply_team_file as apply_pulse_fields
-from flows.pulse_schedule import team_poll_data
-from flows.recurrence import Recurrence, from_key, zone
-from flows.team_schedules import set_team_schedule
-from flows.types import ActionEvent, Card, CommandEvent, Fields, Header
+from flows.content import DEFAULT_NORMS_PACK, NormPack, norm_pack_from_data, norm_packs, team_norms
+from flows.content.instruments import (
+    ALIASES,
+    DEFAULT_INSTRUMENT,
+    instruments,
+    save_team_polls,
+    team_poll_data,
+)
+from flows.core.actions import ActionHandler
+from flows.core.engine import Command, FlowContext, ScheduleHandler
+from flows.core.formatting import meeting_time
+from flows.core.recurrence import Recurrence, from_key, zone
+from flows.core.team_schedules import (
+    MEETING_KIND,
+    NO_MEETING,
+    QUARTERLY_KIND,
+    default_first,
+    set_meeting_schedule,
+    set_quarterly_schedule,
+)
+from flows.core.types import Card, CommandEvent, Fields, Header
 from storage import audit, schedules, teams
 from storage.models import Team
 
-MEETING_KIND = "meeting"
-# A meeting's roles can still be passed (and its card is still "current") this long after it starts.
-PASS_WINDOW_AFTER_START = timedelta(hours=1)
 SIDES = ("labor", "management", "board", "community", "other")
 
 
@@ -152,7 +162,7 @@ class TeamFile(_Strict):
                     raise ValueError(f"members: {identity[0]} id {identity[1]!r} is listed twice")
                 seen.add(identity)
         if self.pulse is not None and self.pulse.every != "off":
-            wanted = PULSE_ALIASES.get(self.pulse.instrument, self.pulse.instrument)
+            wanted = ALIASES.get(self.pulse.instrument, self.pulse.instrument)
             own = {p["id"] for p in self.polls or []}
             if wanted not in {*instruments(), *own}:
                 raise ValueError(f"pulse.instrument: unknown poll {self.pulse.instrument!r}")
@@ -196,17 +206,6 @@ def _explain(exc: ValidationError) -> str:
     return "; ".join(dict.fromkeys(lines))
 
 
-def team_norms(team: Team) -> NormPack:
-    """The norms a team adopted: a shipped pack by id, or the team's own list."""
-    settings = team.settings or {}
-    custom = settings.get("custom_norms")
-    if custom:
-        return norm_pack_from_data(custom)
-    return norm_packs().get(
-        str(settings.get("norms_pack", DEFAULT_NORMS_PACK)), norm_packs()[DEFAULT_NORMS_PACK]
-    )
-
-
 async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> Team:
     """Create or update the team `spec` names, in the caller's transaction."""
     team = await teams.team_by_name(session, spec.name)
@@ -243,7 +242,7 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
         await set_meeting_schedule(
             session, team, spec.meeting.rrule, spec.meeting.start, spec.meeting.reminder_minutes_before, now
         )
-    await apply_pulse_fields(
+    await _apply_pulse_fields(
         session,
         team,
         pulse=spec.pulse.model_dump() if spec.pulse is not None else None,
@@ -261,23 +260,33 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
     return team
 
 
-async def set_meeting_schedule(
-    session: AsyncSession, team: Team, rrule: str, start: datetime, lead_minutes: int, now: datetime
+async def _apply_pulse_fields(
+    session: AsyncSession,
+    team: Team,
+    *,
+    pulse: dict[str, Any] | None,
+    polls: list[dict[str, Any]] | None,
+    now: datetime,
 ) -> None:
-    await set_team_schedule(
-        session,
-        team,
-        kind=MEETING_KIND,
-        rrule=rrule,
-        start=start,
-        settings={"lead_minutes": lead_minutes, "misfire_grace_minutes": max(lead_minutes, 5)},
-        now=now,
-        lead=timedelta(minutes=lead_minutes),
+    """The team file's pulse fields, already validated: `pulse` is None (not given: a new team gets the
+    quarterly trust check, an existing schedule is left as the co-chairs set it), {"every": "off"} or
+    {"every": "quarterly", "start": date | None, "instrument": id}; `polls` replaces the team's own polls
+    when given."""
+    if polls is not None:
+        await save_team_polls(session, team.id, polls, now)
+    existing = await schedules.for_team(session, team.id, QUARTERLY_KIND)
+    if pulse is not None and pulse.get("every") == "off":
+        for row in existing:
+            row.enabled = False
+        return
+    if pulse is None and existing:
+        return
+    pulse = pulse or {}
+    first = pulse.get("start") or default_first(now, team.timezone)
+    instrument_id = (
+        ALIASES.get(str(pulse.get("instrument") or ""), pulse.get("instrument")) or DEFAULT_INSTRUMENT
     )
-
-
-# A team set up in chat has no meeting schedule until someone who runs Tandem imports its team file.
-NO_MEETING = "none scheduled yet (whoever runs Tandem adds the schedule with a team file)"
+    await set_quarterly_schedule(session, team, first, str(instrument_id), now)
 
 
 async def describe_team(session: AsyncSession, team: Team) -> Card:
@@ -313,11 +322,11 @@ class TeamFlow:
             Command("team", "team", "Who is on your team, its co-chairs and the next meeting.", self._show),
         )
 
-    def schedule_handlers(self) -> dict[str, ScheduleHandler]:
+    def actions(self) -> dict[str, ActionHandler]:
         return {}
 
-    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
-        await ctx.reply(Card.plain("That button is no longer in use."))
+    def schedule_handlers(self) -> dict[str, ScheduleHandler]:
+        return {}
 
     async def _show(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
         team, why = await ctx.team_here()

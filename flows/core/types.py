@@ -61,7 +61,8 @@ class CommandEvent:
 
 @dataclass(frozen=True)
 class ActionEvent:
-    """A button press or a submitted form: `action_id` names the owning flow (`flow.verb`)."""
+    """A button press or a submitted form: `action_id` is an id a flow declares (`flow.verb`, exact; see
+    flows/core/actions.py); what it acts on is the button's `value` or the form's `metadata`."""
 
     actor: Actor
     conversation: Conversation
@@ -131,7 +132,7 @@ class Choice:
 @dataclass(frozen=True)
 class Question:
     """A question with choices. `style` picks buttons, radio, select or a 1..N scale. In a Form, a submit
-    must answer it (unless `optional`) with one of its choices (flows/form_rules.py)."""
+    must answer it (unless `optional`) with one of its choices (flows/core/form_rules.py)."""
 
     id: str
     prompt: str
@@ -152,7 +153,7 @@ class TextInput:
     placeholder: str | None = None
     initial: str | None = None  # the text already in the box when the form is shown
     # With `optional`, the rules a Form's submit is checked against before the flow sees it
-    # (flows/form_rules.py); the adapters render them natively where the platform can.
+    # (flows/core/form_rules.py); the adapters render them natively where the platform can.
     min_length: int | None = None
     max_length: int | None = None
     type: Literal["text_input"] = "text_input"

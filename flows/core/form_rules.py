@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flows.types import Card, Element, Question, Text, TextInput, one_line
+from flows.core.types import Card, Element, Question, Text, TextInput, one_line
 
 MESSAGES: dict[str, str] = {
     "choose": "Please choose one.",
