@@ -106,7 +106,7 @@ async def test_a_local_submit_that_breaks_the_rules_is_refused_without_using_up_
     assert form is not None
     bad = {**all_items(4), "respect.listen": "7", "comment": "x" * 2001}
     del bad["integrity.honesty"]
-    await stack.local.submit("l3", form.form_id, bad, key="local:submit:1")
+    await stack.local.submit("l3", form, bad, key="local:submit:1")
     reply = stack.local.transcript[-1]
     assert reply.where == "DM to l3"
     assert reply.text.startswith("Nothing was recorded: please correct 3 answers and submit again.")
@@ -116,7 +116,7 @@ async def test_a_local_submit_that_breaks_the_rules_is_refused_without_using_up_
     assert await _count(stack, PulseSealed) == 0 and await _count(stack, ProcessedEvent) == 0
 
     # corrected, with the same idempotency key: recorded
-    await stack.local.submit("l3", form.form_id, all_items(4), key="local:submit:1")
+    await stack.local.submit("l3", form, all_items(4), key="local:submit:1")
     await stack.worker.drain()
     assert "your answers are in" in stack.local.transcript[-1].text
     assert await _count(stack, PulseSealed) == 1 and await _count(stack, ProcessedEvent) == 1

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from flows.pulse_cards import COMMENT, COMMENT_MAX
+from flows.pulse.cards import COMMENT, COMMENT_MAX
 from storage.models import ProcessedEvent
 from storage.pulse_models import PulseSealed
 from tests.slack.conftest import SlackTandem, fixture, invitation_button, start_poll, trust_answers
@@ -44,7 +44,7 @@ async def _open_form(tandem: SlackTandem, user: str) -> tuple[str, dict[str, Any
     assert (await tandem.click(user, invitation_button(tandem, user), channel=f"D{user}")).status == 200
     await tandem.settle()
     view_id, view = tandem.modal_of(user)
-    assert view["callback_id"].startswith("pulse.submit.")
+    assert view["callback_id"] == "pulse.submit" and view["private_metadata"]
     return view_id, view
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from adapters.teams.cards import RULES_KEY
 from flows.content.instruments import instruments
-from flows.pulse_cards import COMMENT, COMMENT_MAX
+from flows.pulse.cards import COMMENT, COMMENT_MAX
 from storage.pulse_models import PulseSealed
 from tests.teams.conftest import INSTALLED_CHANNEL, TeamsRig
 from tests.teams.conftest import fixture as teams_fixture
