@@ -1,21 +1,45 @@
-"""The aiohttp application: health, metrics, and (as adapters land) the platform endpoints."""
+"""The aiohttp application: health, metrics, images, and each platform's adapter, mounted alike."""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from aiohttp import web
 from sqlalchemy import text
 
+from adapters.base import Adapter
 from adapters.images import ROUTE, Images
 from bot import metrics, slack_mount, teams_mount
 from bot.runtime import Runtime
+from bot.settings import Settings
 from storage import outbox, schedules
 
 RUNTIME = web.AppKey("runtime", Runtime)
 
 
+class Platform(Protocol):
+    """A platform's settings side (bot/slack_mount.py, bot/teams_mount.py): everything that reads the
+    platform's environment variables. The rest of the bot sees only the Adapter it builds."""
+
+    def status(self, settings: Settings) -> str:
+        """One line for the start-up banner: on, or off and how to turn it on."""
+        ...
+
+    def adapter(self, runtime: Runtime) -> Adapter | None:
+        """The platform's adapter, or None when it is off."""
+        ...
+
+    def mount_off(self, app: web.Application, settings: Settings) -> None:
+        """What the platform's routes answer when it is off (if they exist at all)."""
+        ...
+
+
+PLATFORMS: tuple[Platform, ...] = (slack_mount, teams_mount)
+
+
 def platform_status(runtime: Runtime) -> list[str]:
     """One line per platform: on, or off and how to turn it on."""
-    return [slack_mount.status(runtime.settings), teams_mount.status(runtime.settings)]
+    return [platform.status(runtime.settings) for platform in PLATFORMS]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -25,10 +49,12 @@ async def healthz(request: web.Request) -> web.Response:
             await connection.execute(text("SELECT 1"))
     except Exception as exc:
         return web.json_response({"status": "unavailable", "database": str(exc)[:200]}, status=503)
+    platforms = {p: a for p, a in runtime.adapters.items() if p != "local"}
     body: dict[str, object] = {
         "status": "ok",
         "database": "ok",
-        "platforms": sorted(p for p in runtime.adapters if p != "local"),
+        "platforms": sorted(platforms),
+        "capabilities": {p: sorted(a.capabilities) for p, a in sorted(platforms.items())},
     }
     return web.json_response(body)
 
@@ -102,6 +128,10 @@ def build_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
     mount_images(app, runtime.images)
-    slack_mount.mount(app, runtime)
-    teams_mount.mount(app, runtime)
+    for platform in PLATFORMS:
+        adapter = platform.adapter(runtime)
+        if adapter is None:
+            platform.mount_off(app, runtime.settings)
+        else:
+            runtime.mount(app, adapter)
     return app

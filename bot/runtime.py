@@ -1,4 +1,8 @@
-"""The running bot: database, engine, delivery worker, ticker and adapters, started and stopped together."""
+"""The running bot: database, engine, delivery worker, ticker and adapters, started and stopped together.
+
+Adapters join through `mount`, the one path for every platform (adapters/base.py's contract): the runtime
+is each adapter's Inbox (its events go to the engine; App Home opens to the outbox).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.base import Adapter
@@ -20,12 +26,14 @@ from bot.settings import Settings
 from flows import default_flows
 from flows.core.clock import Clock, SystemClock
 from flows.core.engine import Engine
-from flows.core.types import Handle
+from flows.core.types import Card, Handle, card_to_json
+from storage import outbox
 from storage.db import checkpoint, create_engine, is_sqlite, session_factory
 from storage.migrate import upgrade
 
 log = logging.getLogger("tandem")
 CHECKPOINT_SECONDS = 1.0
+HOME_REFRESH = Card(summary="home", elements=())  # a home row's card is built when it is sent
 
 
 class Runtime:
@@ -66,8 +74,44 @@ class Runtime:
         self.handle: Handle = self.engine.handle
 
     def add_adapter(self, adapter: Adapter) -> None:
+        """Deliver this platform's outbox rows through `adapter` (not mounted: no routes, no events)."""
         self.adapters[adapter.platform] = adapter
         self.worker.adapters[adapter.platform] = adapter
+
+    def mount(self, app: web.Application, adapter: Adapter) -> None:
+        """An adapter joins the running bot, whatever its platform: its outbound half delivers the outbox
+        rows for its platform, its inbound half adds its routes to `app` with this runtime as its Inbox,
+        and it starts and closes with `app`."""
+        self.add_adapter(adapter)
+        adapter.mount(app, self)
+
+        async def start(_: web.Application) -> None:
+            await adapter.start()
+
+        async def close(_: web.Application) -> None:
+            await adapter.close()
+
+        app.on_startup.append(start)
+        app.on_cleanup.append(close)
+
+    async def refresh_home(self, platform: str, user: str, workspace: str | None) -> None:
+        """Inbox: a person opened their home view. One outbox row marked "home", as the flows' own home
+        refreshes write (flows.home), built by the adapter from the current state when it is sent; for
+        someone who is on no team yet too (their home says so). Not through the engine: adapters/base.py."""
+        target: dict[str, Any] = {"user": user, "home": True}
+        if workspace:
+            target["workspace"] = workspace
+        async with self.sessions() as session, session.begin():
+            await outbox.add(
+                session,
+                team_id=None,
+                platform=platform,
+                target=target,
+                payload=card_to_json(HOME_REFRESH),
+                sensitive=False,
+                now=self.clock.now(),
+            )
+        self.worker.wake()
 
     async def start(self, *, migrate: bool = True, schedule: bool = True, deliver: bool = True) -> None:
         if migrate:

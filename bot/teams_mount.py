@@ -66,35 +66,27 @@ def config(settings: Settings) -> TeamsConfig:
 
 
 def adapter(runtime: Runtime, teams_config: TeamsConfig | None = None) -> TeamsAdapter | None:
-    """The Teams adapter for `runtime`, or None when Teams is off (see the module doc). Its events go to
-    `runtime.handle`: the engine here, or in the worker process, which uses the adapter only to send."""
+    """The Teams adapter for `runtime`, or None when Teams is off (see the module doc)."""
     settings = runtime.settings
     if not settings.teams_enabled and not dev_mode(settings):
         return None
-    return TeamsAdapter(
-        teams_config or config(settings),
-        runtime.sessions,
-        runtime.handle,
-        now=runtime.clock.now,
-        images=runtime.images,
-    )
-
-
-def mount(app: web.Application, runtime: Runtime, teams_config: TeamsConfig | None = None) -> None:
-    """Add `POST /api/messages` to `app` and the Teams adapter to `runtime` (see the module doc)."""
-    teams = adapter(runtime, teams_config)
-    if teams is None:
-        return
-    if not runtime.settings.teams_enabled:
+    if not settings.teams_enabled:
         log.warning(
             "Teams: NO AUTHENTICATION. MICROSOFT_APP_ID is not set, so POST /api/messages on %s accepts "
             "any activity without a token. Local development only.",
-            runtime.settings.host,
+            settings.host,
         )
-    app.router.add_post("/api/messages", teams.handle_request)
-    runtime.add_adapter(teams)
+    return TeamsAdapter(
+        teams_config or config(settings), runtime.sessions, now=runtime.clock.now, images=runtime.images
+    )
 
-    async def close(_: web.Application) -> None:
-        await teams.close()  # its outbound HTTP session
 
-    app.on_cleanup.append(close)
+def mount_off(app: web.Application, settings: Settings) -> None:
+    """Teams is off: no route (an unauthenticated one must not exist on a public address)."""
+
+
+def mount(app: web.Application, runtime: Runtime, teams_config: TeamsConfig | None = None) -> None:
+    """`POST /api/messages` on `app` and the Teams adapter in `runtime`, when Teams is on."""
+    teams = adapter(runtime, teams_config)
+    if teams is not None:
+        runtime.mount(app, teams)

@@ -1,5 +1,6 @@
 """The local adapter: in-process, no accounts. It speaks to the engine like Slack or Teams would, and its
-sends come out of the same outbox, recorded as a transcript (the demo prints it; tests read it)."""
+sends come out of the same outbox, recorded as a transcript (the demo prints it; tests read it). It has no
+routes: the demo and the tests act for people through `command`, `submit` and `click`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
+
+from adapters.base import Capability, Inbox
 from adapters.local.render import render_text
 from flows.core import form_rules
 from flows.core.types import ActionEvent, Actor, Card, CommandEvent, Conversation, Event, Form
@@ -36,6 +40,9 @@ class TranscriptEntry:
 
 class LocalAdapter:
     platform = "local"
+    # A private reply is marked "(only … sees this)" in a shared conversation; the form a flow opens is
+    # kept in `last_form`, as a modal would show it; updates are recorded as such.
+    capabilities = frozenset({Capability.EPHEMERAL, Capability.MODAL_FORMS, Capability.UPDATE_IN_PLACE})
 
     def __init__(self, handle: Callable[[Event], Awaitable[Form | None]] | None = None) -> None:
         self.handle = handle
@@ -44,6 +51,18 @@ class LocalAdapter:
         self.transcript: list[TranscriptEntry] = []
         self.listeners: list[Callable[[TranscriptEntry], None]] = []
         self._refs = itertools.count(1)
+
+    # ---- the Adapter contract
+
+    def mount(self, app: web.Application, inbox: Inbox) -> None:
+        """No routes: only events to the engine."""
+        self.handle = inbox.handle
+
+    async def start(self) -> None:
+        """Nothing to open."""
+
+    async def close(self) -> None:
+        """Nothing to close."""
 
     async def send(self, target: dict[str, Any], card: Card) -> str | None:
         entry = TranscriptEntry(ref=f"local-{next(self._refs)}", target=dict(target), card=card)

@@ -1,4 +1,5 @@
-"""The Slack adapter's outbound half: outbox deliveries through `slack_sdk`'s AsyncWebClient.
+"""The Slack adapter (adapters/base.py's contract): outbox deliveries through `slack_sdk`'s AsyncWebClient,
+and, once mounted, the inbound half (SlackInbound: `POST /slack/events`, or Socket Mode) and OAuth installs.
 
 Retries belong to the delivery worker alone: the client is built without slack_sdk's retry handlers, and
 every failure is classified here as `RetryLater` (429 with its Retry-After, 5xx, timeouts, Slack's own
@@ -11,19 +12,28 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
+from aiohttp import web
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.base import PermanentFailure, RetryLater
+from adapters.base import Capability, Inbox, PermanentFailure, RetryLater
 from adapters.images import Images, StoredImage
-from adapters.slack import render
+from adapters.slack import render, spec
 from adapters.slack.install import NotInstalled, Workspaces
 from flows.core.types import Card, Form, Image
 
+if TYPE_CHECKING:
+    from adapters.slack.inbound import SlackInbound
+    from adapters.slack.socket_mode import SocketMode
+
 log = logging.getLogger("tandem.slack")
+
+# The mounted app's SlackInbound (tests drive it; bot.slack_mount.SLACK is this key).
+INBOUND: web.AppKey[SlackInbound] = web.AppKey("slack")
 
 # ok:false errors that can never succeed as addressed: a co-chair must fix the channel or reinstall.
 PERMANENT_ERRORS = frozenset(
@@ -138,23 +148,120 @@ def quiet_request_body_logs() -> None:
         logging.getLogger(name).setLevel(max(logging.getLogger(name).level, logging.INFO))
 
 
+@dataclass(frozen=True)
+class SlackInboundConfig:
+    """What the inbound half needs. `oauth_client`: (client id, secret) when Tandem takes OAuth installs;
+    otherwise the install routes answer 404 with `no_installs` (the bot says which variables to set)."""
+
+    signing_secret: str
+    app_token: str | None = None  # Socket Mode
+    oauth_client: tuple[str, str] | None = None
+    no_installs: str = "OAuth installs are off in this Tandem."
+    concurrency: int = 1  # acknowledged requests processed at once
+
+
+async def _home_built_when_sent(workspace: str | None, user: str) -> Card:
+    """SlackInbound asks for the App Home card, then `publish_home`s it, when a person opens App Home. The
+    view goes through the outbox and is built when its row is sent, so nothing is read here."""
+    return Card(summary="home", elements=())
+
+
 class SlackAdapter:
-    """send/update for the delivery worker; also opens modals and publishes App Home views."""
+    """send/update for the delivery worker; opens modals; once mounted, the inbound half too."""
 
     platform = "slack"
+    capabilities = frozenset(
+        {
+            Capability.HOME_VIEW,
+            Capability.EPHEMERAL,
+            Capability.MODAL_FORMS,
+            Capability.FILE_UPLOAD,
+            Capability.UPDATE_IN_PLACE,
+            Capability.SLASH_COMMAND,
+        }
+    )
 
     def __init__(
-        self, workspaces: Workspaces, base_url: str, *, timeout: int = 10, images: Images | None = None
+        self,
+        workspaces: Workspaces,
+        base_url: str,
+        *,
+        timeout: int = 10,
+        images: Images | None = None,
+        inbound: SlackInboundConfig | None = None,
     ) -> None:
         quiet_request_body_logs()
         self.workspaces = workspaces
         self.images = images or Images(workspaces.sessions)  # stored images (charts), read at send time
         self.base_url = base_url
         self.timeout = timeout
+        self.inbound_config = inbound
         self._session: aiohttp.ClientSession | None = None
         self._dm_channels: dict[tuple[str, str], str] = {}
         # builds a person's App Home card (workspace, user id); outbox rows marked "home" publish it
         self.home_builder: Callable[[str | None, str], Awaitable[Card]] | None = None
+        self.inbox: Inbox | None = None
+        self.inbound: SlackInbound | None = None
+        self.socket: SocketMode | None = None
+
+    # ------------------------------------------------------------ the Adapter contract: inbound, lifecycle
+
+    def mount(self, app: web.Application, inbox: Inbox) -> None:
+        """`POST /slack/events` (and Socket Mode, with an app token), the OAuth install routes."""
+        # These modules import this one, so they are imported when mounting, not with it.
+        from adapters.slack.inbound import SlackInbound
+        from adapters.slack.oauth import OAuthInstall
+        from adapters.slack.socket_mode import SocketMode
+
+        config = self.inbound_config
+        if config is None:
+            raise RuntimeError("the Slack adapter was built without its inbound configuration")
+        self.inbox = inbox
+        self.inbound = SlackInbound(
+            signing_secret=config.signing_secret,
+            workspaces=self.workspaces,
+            adapter=self,
+            handle=inbox.handle,
+            home_card=_home_built_when_sent,
+            api_url=self.base_url,
+            concurrency=config.concurrency,
+        )
+        app[INBOUND] = self.inbound
+        app.router.add_post(spec.EVENTS_PATH, self.inbound.http_handler)
+        if config.oauth_client is not None:
+            client_id, client_secret = config.oauth_client
+            oauth = OAuthInstall(
+                client_id=client_id,
+                client_secret=client_secret,
+                workspaces=self.workspaces,
+                sessions=self.workspaces.sessions,
+                now=self.workspaces.now,
+                api_url=self.base_url,
+            )
+            app.router.add_get(spec.INSTALL_PATH, oauth.install)
+            app.router.add_get(spec.OAUTH_REDIRECT_PATH, oauth.redirect)
+        else:
+
+            async def no_installs(_: web.Request) -> web.Response:
+                return web.Response(status=404, text=config.no_installs)
+
+            app.router.add_get(spec.INSTALL_PATH, no_installs)
+            app.router.add_get(spec.OAUTH_REDIRECT_PATH, no_installs)
+        if config.app_token:
+            self.socket = SocketMode(self.inbound, config.app_token)
+
+    async def start(self) -> None:
+        if self.socket is not None:
+            await self.socket.start()
+
+    async def close(self) -> None:
+        """No new events (Socket Mode first), finish the acknowledged ones, then close the HTTP session."""
+        if self.socket is not None:
+            await self.socket.stop()
+        if self.inbound is not None:
+            await self.inbound.drain()
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
 
     # ------------------------------------------------------------ plumbing
 
@@ -164,10 +271,6 @@ class SlackAdapter:
         client = web_client(self.base_url, self._session, self.timeout)
         client.token = token
         return client
-
-    async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
 
     async def _call(self, workspace: str | None, method: str, **kwargs: Any) -> dict[str, Any]:
         """One Web API call; raises RetryLater or PermanentFailure."""
@@ -225,7 +328,7 @@ class SlackAdapter:
         if target.get("home"):  # a home refresh: build the card now, from the current state
             if self.home_builder is not None:
                 user = str(target["user"])
-                await self.publish_home(
+                await self._views_publish(
                     workspace or None, user, await self.home_builder(workspace or None, user)
                 )
             return None
@@ -391,4 +494,11 @@ class SlackAdapter:
         return True
 
     async def publish_home(self, workspace: str | None, user_id: str, card: Card) -> None:
+        """A person opened App Home (SlackInbound): their view goes out through the outbox, built from the
+        state when the row is sent (`card` is not used; see `_home_built_when_sent`)."""
+        if self.inbox is None:
+            raise RuntimeError("the Slack adapter is not mounted: no outbox to publish App Home through")
+        await self.inbox.refresh_home(self.platform, user_id, workspace)
+
+    async def _views_publish(self, workspace: str | None, user_id: str, card: Card) -> None:
         await self._call(workspace, "views.publish", user_id=user_id, view=render.home(card))

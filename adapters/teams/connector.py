@@ -2,11 +2,14 @@
 
 botbuilder's ConnectorClient (msrest) sends with `requests` in a thread pool: a thread hand-off and GIL
 contention for every message, which at 100 messages a second on two cores made the delivery worker fall
-behind. This client makes the three calls the worker needs, with one shared aiohttp session:
+behind; and msrest configures urllib3 to retry inside the call, sleeping in a thread, hidden from the
+outbox. So every Bot Connector call Tandem makes goes through this client, on one shared aiohttp session:
 
 - send:   `POST {serviceUrl}/v3/conversations/{conversationId}/activities` → `{"id": …}`
 - update: `PUT  {serviceUrl}/v3/conversations/{conversationId}/activities/{activityId}`
 - create a conversation: `POST {serviceUrl}/v3/conversations` (ConversationParameters) → `{"id": …}`
+- a team's members, a page at a time: `GET {serviceUrl}/v3/conversations/{conversationId}/pagedmembers`
+- one member: `GET {serviceUrl}/v3/conversations/{conversationId}/members/{memberId}`
 
 URLs are built as msrest builds them (each path parameter quoted with `safe=""`, so the `:`, `@` and `;` of
 a Teams channel id, and the `;messageid=` of a thread, travel as `%3A`, `%40`, `%3B`, `%3D`) and bodies
@@ -28,10 +31,11 @@ import json
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, urlencode, urljoin
 
 import aiohttp
 from botbuilder.schema import Activity, ConversationParameters, ConversationResourceResponse
+from botbuilder.schema.teams import TeamsChannelAccount, TeamsPagedMembersResult
 from botframework.connector.about import __version__ as _sdk_version
 from botframework.connector.auth import (
     AppCredentials,
@@ -53,15 +57,20 @@ USER_AGENT = f"Microsoft-BotFramework/3.1 (BotBuilder Python/{_sdk_version}) Tan
 
 
 def conversations_url(
-    service_url: str, conversation_id: str | None = None, activity_id: str | None = None
+    service_url: str,
+    conversation_id: str | None = None,
+    activity_id: str | None = None,
+    *,
+    collection: str = "activities",
 ) -> str:
-    """`{serviceUrl}/v3/conversations[/{conversationId}/activities[/{activityId}]]`, as msrest builds it:
-    each parameter `quote(value, safe="")`, the path joined onto the service URL with its trailing slash."""
+    """`{serviceUrl}/v3/conversations[/{conversationId}/{collection}[/{id}]]` (collection: activities,
+    members, pagedmembers), as msrest builds it: each parameter `quote(value, safe="")`, the path joined
+    onto the service URL with its trailing slash."""
     if not service_url:
         raise PermanentFailure("the stored Teams conversation has no service URL")
     path = "v3/conversations"
     if conversation_id is not None:
-        path += f"/{quote(conversation_id, safe='')}/activities"
+        path += f"/{quote(conversation_id, safe='')}/{collection}"
         if activity_id is not None:
             path += f"/{quote(activity_id, safe='')}"
     return urljoin(service_url.rstrip("/") + "/", path)
@@ -169,6 +178,34 @@ class BotConnector:
             raise RetryLater("the Bot Connector created a conversation without an id")
         return created
 
+    async def paged_members(
+        self,
+        service_url: str,
+        conversation_id: str,
+        continuation_token: str | None = None,
+        page_size: int | None = None,
+    ) -> TeamsPagedMembersResult:
+        """One page of a team's (or a group chat's) members; `.continuation_token` asks for the next."""
+        query = {
+            k: v
+            for k, v in (("pageSize", page_size), ("continuationToken", continuation_token))
+            if v is not None
+        }
+        url = conversations_url(service_url, conversation_id, collection="pagedmembers")
+        if query:
+            url += "?" + urlencode(query, quote_via=quote, safe="")
+        page: TeamsPagedMembersResult = TeamsPagedMembersResult().deserialize(
+            await self._call("GET", url, None) or {}
+        )
+        return page
+
+    async def member(self, service_url: str, conversation_id: str, member_id: str) -> TeamsChannelAccount:
+        """One member of a conversation (its Azure AD id, name and email)."""
+        url = conversations_url(service_url, conversation_id, member_id, collection="members")
+        data = await self._call("GET", url, None)
+        found: TeamsChannelAccount = TeamsChannelAccount().deserialize(data or {})
+        return found
+
     @property
     def closed(self) -> bool:
         return self._closed
@@ -184,26 +221,24 @@ class BotConnector:
             raise RetryLater("the Teams adapter is shutting down")
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
-            # aiohttp resends a PUT once, unasked, when the connection drops; the outbox retries instead.
-            # (aiohttp's own test client turns it off the same way; there is no public switch.)
-            self._session._retry_connection = False
+            one_attempt(self._session)
         return self._session
 
     async def _call(self, method: str, url: str, body: Any) -> Any:
-        """One HTTP request; the parsed JSON answer of a 2xx (None if it has none), else the failure."""
+        """One HTTP request (`body` None: none); the parsed JSON answer of a 2xx (None if it has none), else
+        the failure."""
         session = self._client()
-        headers = {
-            "Accept": "application/json",
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": USER_AGENT,
-        }
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+            data = json.dumps(body).encode()
         authorization = await self.auth.header()
         if authorization:
             headers["Authorization"] = authorization
         try:
-            async with session.request(
-                method, URL(url, encoded=True), data=json.dumps(body).encode(), headers=headers
-            ) as response:
+            request = session.request(method, URL(url, encoded=True), data=data, headers=headers)
+            async with request as response:
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
                 raw = await response.read()
@@ -220,6 +255,16 @@ class BotConnector:
         if status == 401:  # our token, refused: fetch a fresh one for the next call
             self.auth.invalidate()
         raise PermanentFailure(f"Teams refused the message ({status}): {_error(raw)}")
+
+
+def one_attempt(session: aiohttp.ClientSession) -> aiohttp.ClientSession:
+    """Turn off aiohttp's silent second attempt: on a dropped keep-alive connection it resends an idempotent
+    request (a PUT: a card update) once, unasked; the outbox is the one retry mechanism. aiohttp has no
+    public switch for it (3.10 to 3.14); its own test client sets the same private attribute. This changes
+    a dependency's object in place, so tests/teams/test_connector.py checks that the attribute still
+    exists with its default, and that a dropped connection is one connection, on the aiohttp installed."""
+    session._retry_connection = False
+    return session
 
 
 def _json(raw: bytes) -> Any:

@@ -55,6 +55,7 @@ class Call:
     body: Any
     authorization: str | None
     raw_path: str = ""  # as sent, percent-escapes and all
+    user_agent: str = ""  # Tandem's own Bot Connector client says "Tandem"; botbuilder's msrest client not
 
 
 @dataclass
@@ -92,6 +93,7 @@ class FakeConnector:
                 body,
                 request.headers.get("Authorization"),
                 request.raw_path,
+                request.headers.get("User-Agent", ""),
             )
         )
         if request.method in ("POST", "PUT") and self.failures:

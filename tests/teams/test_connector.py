@@ -11,6 +11,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from botbuilder.schema import Activity, ChannelAccount, ConversationParameters
 from botframework.connector.aio import ConnectorClient
@@ -21,11 +22,11 @@ from botframework.connector.auth import (
 
 from adapters.base import PermanentFailure, RetryLater
 from adapters.teams import TeamsAdapter, TeamsConfig
-from adapters.teams.connector import TOKEN_REUSE, BotConnector, ConnectorAuth
+from adapters.teams.connector import TOKEN_REUSE, BotConnector, ConnectorAuth, one_attempt
 from flows.core.clock import ManualClock
 from flows.core.types import Card
 from tests.connect_attempts import counting
-from tests.teams.conftest import APP_ID, FakeConnector, FixedTokenCredentials, TeamsRig, make_rig
+from tests.teams.conftest import APP_ID, TEAM, FakeConnector, FixedTokenCredentials, TeamsRig, make_rig
 from tests.teams.conftest import INSTALLED_CHANNEL as CHANNEL
 
 THREAD = f"{CHANNEL};messageid=1759881511856"
@@ -124,6 +125,29 @@ async def test_create_conversation_posts_the_parameters(
     assert call.body["isGroup"] is False and call.body["members"] == [{"id": "29:ben"}]
 
 
+async def test_member_reads_are_gets_escaped_as_msrest_escapes_them(
+    client: BotConnector, connector: FakeConnector
+) -> None:
+    connector.roster = [{"id": "29:ed", "name": "Ed", "aadObjectId": "aad-ed", "email": "ed@district.org"}]
+    page = await client.paged_members(connector.url, TEAM, "to+k/en=", 500)
+    [ed] = page.members
+    assert (ed.id, ed.aad_object_id, ed.email) == ("29:ed", "aad-ed", "ed@district.org")
+    assert page.continuation_token is None
+    member = await client.member(connector.url, THREAD, "29:ed")
+    assert (member.aad_object_id, member.name) == ("aad-ed", "Ed")
+    paged, one = connector.calls
+    assert (paged.method, one.method, paged.body, one.body) == ("GET", "GET", None, None)
+    base = str(connector.url).rstrip("/")
+    path, _, query = paged.raw_path.partition("?")
+    assert base + path.removeprefix("/amer") == _msrest_url(
+        connector.url, "get_conversation_paged_members", conversationId=TEAM
+    )
+    assert query == "pageSize=500&continuationToken=to%2Bk%2Fen%3D"  # msrest's query quoting: safe=""
+    assert base + one.raw_path.removeprefix("/amer") == _msrest_url(
+        connector.url, "get_conversation_member", conversationId=THREAD, memberId="29:ed"
+    )
+
+
 # ------------------------------------------------------------ credentials
 
 
@@ -139,7 +163,7 @@ async def test_the_bearer_token_of_the_credentials_factory_is_sent(
 async def test_no_authorization_header_without_an_app_id(connector: FakeConnector) -> None:
     """Local development: botbuilder's anonymous credentials, and so no header at all."""
     bare = _connector(PasswordServiceClientCredentialFactory(), app_id="")
-    adapter = TeamsAdapter(TeamsConfig(), None, None)  # type: ignore[arg-type]  # (no database needed)
+    adapter = TeamsAdapter(TeamsConfig(), None)  # type: ignore[arg-type]  # (no database needed)
     try:
         await bare.send(connector.url, CHANNEL, _message())
         await adapter.connector.send(connector.url, CHANNEL, _message())  # the adapter's own wiring
@@ -179,7 +203,7 @@ class _Factory(PasswordServiceClientCredentialFactory):  # type: ignore[misc]
 async def test_an_msal_token_is_fetched_in_a_thread_once_and_reused(connector: FakeConnector) -> None:
     msal = _Msal()
     factory = _Factory(msal)
-    adapter = TeamsAdapter(TeamsConfig(app_id=APP_ID, credentials_factory=factory), None, None)  # type: ignore[arg-type]
+    adapter = TeamsAdapter(TeamsConfig(app_id=APP_ID, credentials_factory=factory), None)  # type: ignore[arg-type]
     try:
         await asyncio.gather(*(adapter.connector.send(connector.url, CHANNEL, _message()) for _ in range(5)))
     finally:
@@ -233,7 +257,6 @@ def test_the_default_credentials_are_botbuilders_msal_app_credentials() -> None:
     """No credentials factory configured: botbuilder's, from the app id, password and tenant."""
     adapter = TeamsAdapter(
         TeamsConfig(app_id=APP_ID, app_password="pw", tenant_id="tenant-1", app_type="SingleTenant"),
-        None,  # type: ignore[arg-type]
         None,  # type: ignore[arg-type]
     )
     auth = adapter.connector.auth
@@ -305,6 +328,16 @@ async def _server(handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter],
     return await asyncio.start_server(handle, "127.0.0.1", 0)
 
 
+async def test_the_private_aiohttp_switch_one_attempt_sets_still_exists() -> None:
+    """`one_attempt` changes aiohttp's session in place: `_retry_connection`, which has no public switch. If
+    an aiohttp upgrade renames or drops it, this fails; the next test fails if aiohttp resends anyway."""
+    assert "_retry_connection" in aiohttp.ClientSession.ATTRS
+    async with aiohttp.ClientSession() as session:
+        assert session._retry_connection is True  # aiohttp's default: resend an idempotent request once
+        assert one_attempt(session) is session
+        assert session._retry_connection is False
+
+
 async def test_a_dropped_connection_is_one_connection_even_for_a_put(client: BotConnector) -> None:
     """aiohttp would resend an idempotent request (PUT: a card update) once on a dropped connection; the
     outbox is the one retry mechanism, so it must not."""
@@ -362,7 +395,7 @@ async def test_the_delivery_path_builds_no_sdk_connector_client(rig: TeamsRig) -
     """Sends, updates and new personal chats go through our client, not botbuilder's (msrest) one."""
     rig.connector.roster = [{"id": "29:ben", "name": "Ben", "aadObjectId": "aad-ben"}]
     assert (await rig.post(rig.activity("conversation_update_bot_added_to_team")))[0] == 200
-    rig.adapter.auth.clients.clear()  # the install's turn (roster read) used the SDK's client
+    rig.adapter.auth.clients.clear()  # botbuilder builds one for every turn (it sends nothing)
     rig.connector.calls.clear()
     ref = await rig.adapter.send({"address": CHANNEL, "thread": "1759881511856"}, Card.plain("one"))
     assert ref is not None

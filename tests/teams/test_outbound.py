@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.base import PermanentFailure, RetryLater
-from adapters.teams.adapter import ConversationPacer
+from adapters.teams.outbound import ConversationPacer
 from flows.core.types import Card
 from storage.models import OutboxMessage
 from tests.teams.conftest import INSTALLED_CHANNEL as CHANNEL
