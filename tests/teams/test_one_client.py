@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from adapters.teams.cards import ACTION_KEY, CONTENT_TYPE, METADATA_KEY
 from adapters.teams.connector import USER_AGENT
+from flows.core.actions import ActionHandler
 from flows.core.engine import Command, Engine, FlowContext, ScheduleHandler
 from flows.core.types import ActionEvent, Choice, Form, Question, TextInput
 from storage.models import OutboxMessage
@@ -34,21 +35,24 @@ class FormFlow:
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
         return {}
 
-    async def on_action(self, ctx: FlowContext, event: ActionEvent) -> None:
-        if event.action_id == "survey.open":
-            ctx.open_form(
-                Form(
-                    "survey.submit",
-                    "Survey",
-                    (
-                        Question("q", "How?", (Choice("1", "One"), Choice("2", "Two")), "radio", initial="2"),
-                        TextInput("t", "Why", initial="my earlier answer"),
-                    ),
-                    metadata="m-7",
-                )
+    def actions(self) -> dict[str, ActionHandler]:
+        return {"survey.open": self._open, "survey.submit": self._submit}
+
+    async def _open(self, ctx: FlowContext, event: ActionEvent) -> None:
+        ctx.open_form(
+            Form(
+                "survey.submit",
+                "Survey",
+                (
+                    Question("q", "How?", (Choice("1", "One"), Choice("2", "Two")), "radio", initial="2"),
+                    TextInput("t", "Why", initial="my earlier answer"),
+                ),
+                metadata="m-7",
             )
-        else:
-            self.submitted.append({**event.values, "metadata": event.metadata})
+        )
+
+    async def _submit(self, ctx: FlowContext, event: ActionEvent) -> None:
+        self.submitted.append({**event.values, "metadata": event.metadata})
 
 
 def _with_flow(rig: TeamsRig) -> FormFlow:
