@@ -11,5 +11,6 @@ def default_flows() -> list[Flow]:
     from flows.pulse.flow import PulseFlow
     from flows.setup.chat import ChatSetupFlow
     from flows.setup.team_file import TeamFlow
+    from flows.setup.welcome import WelcomeFlow
 
-    return [TeamFlow(), NormsFlow(), PulseFlow(), ChatSetupFlow()]
+    return [TeamFlow(), NormsFlow(), PulseFlow(), ChatSetupFlow(), WelcomeFlow()]

@@ -87,6 +87,18 @@ async def channels_of(session: AsyncSession, team_id: int) -> list[TeamChannel]:
     return list((await session.execute(stmt)).scalars())
 
 
+async def team_of_channel(session: AsyncSession, platform: str, address: str) -> Team | None:
+    """The team that posts to this channel, if any (the first, should two teams name one channel)."""
+    stmt = (
+        select(Team)
+        .join(TeamChannel, TeamChannel.team_id == Team.id)
+        .where(TeamChannel.platform == platform, TeamChannel.address == address)
+        .order_by(Team.id)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def find_or_create_person(
     session: AsyncSession,
     *,

@@ -30,6 +30,8 @@ from flows.core.types import (
     Fields,
     Form,
     Header,
+    InstalledEvent,
+    MemberJoinedEvent,
     MessageEvent,
     Recipient,
     Text,
@@ -121,6 +123,7 @@ CommandHandler = Callable[[FlowContext, CommandEvent, str], Awaitable[None]]
 # occurrence fires: decide from the occurrence (the datetime argument, local wall-clock) or
 # `ctx.deliver_at` (the fire instant), not from `ctx.now`. Messages it sends wait until `ctx.deliver_at`.
 ScheduleHandler = Callable[[FlowContext, Schedule, datetime], Awaitable[None]]
+ArrivalHandler = Callable[[FlowContext, InstalledEvent | MemberJoinedEvent], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,9 @@ class Flow(Protocol):
     def actions(self) -> dict[str, ActionHandler]: ...
 
     def schedule_handlers(self) -> dict[str, ScheduleHandler]: ...
+
+    # What the flow does when Tandem arrives somewhere or a person joins one of its channels.
+    def arrivals(self) -> Sequence[ArrivalHandler]: ...
 
 
 class Courier(Protocol):
@@ -192,11 +198,13 @@ class Engine:
         self._commands: dict[str, Command] = {}
         self._schedule_handlers: dict[str, ScheduleHandler] = {}
         self._actions = ActionRouter()
+        self._arrivals: list[ArrivalHandler] = []
         for flow in flows:
             for command in flow.commands():
                 self._commands[command.word] = command
             self._schedule_handlers.update(flow.schedule_handlers())
             self._actions.declare(flow.actions())
+            self._arrivals.extend(flow.arrivals())
 
     # ------------------------------------------------------------ inbound
 
@@ -230,6 +238,9 @@ class Engine:
             await self._command(ctx, event)
         elif isinstance(event, ActionEvent):
             await self._actions.dispatch(ctx, event)
+        elif isinstance(event, InstalledEvent | MemberJoinedEvent):
+            for arrival in self._arrivals:
+                await arrival(ctx, event)
 
     async def _command(self, ctx: FlowContext, event: CommandEvent | MessageEvent) -> None:
         text = event.text.strip()

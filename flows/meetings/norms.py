@@ -12,7 +12,7 @@ from datetime import datetime
 
 from flows.content import checkin_prompts, meeting_roles, roles_why, team_norms
 from flows.core.actions import NO_LONGER_IN_USE, ActionHandler
-from flows.core.engine import Command, FlowContext, ScheduleHandler
+from flows.core.engine import ArrivalHandler, Command, FlowContext, ScheduleHandler
 from flows.core.formatting import meeting_day, meeting_time
 from flows.core.home import refresh_homes
 from flows.core.recurrence import from_key, local_to_utc, to_key, zone
@@ -72,6 +72,9 @@ class NormsFlow:
 
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
         return {MEETING_KIND: self.remind}
+
+    def arrivals(self) -> Sequence[ArrivalHandler]:
+        return ()
 
     # ------------------------------------------------------------ the reminder
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flows.core.actions import ActionHandler
-from flows.core.engine import Command, ScheduleHandler
+from flows.core.engine import ArrivalHandler, Command, ScheduleHandler
 from flows.core.team_schedules import QUARTERLY_KIND
 from flows.pulse import cards
 from flows.pulse.answers import PulseAnswers
@@ -34,3 +34,6 @@ class PulseFlow(PulseCommands, PulseAnswers):
 
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
         return {DAILY_KIND: self._daily, QUARTERLY_KIND: self._quarterly, FORGET_KIND: self._forget}
+
+    def arrivals(self) -> Sequence[ArrivalHandler]:
+        return ()

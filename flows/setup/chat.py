@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flows.core.actions import ActionHandler
-from flows.core.engine import Command, FlowContext, ScheduleHandler
+from flows.core.engine import ArrivalHandler, Command, FlowContext, ScheduleHandler
 from flows.core.home import refresh_homes
 from flows.core.types import Actor, Card, CommandEvent, Delivery, Recipient
 from flows.setup.team_file import SIDES, TeamFileError, describe_team, import_team, parse_team_file
@@ -89,6 +89,9 @@ class ChatSetupFlow:
 
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
         return {}
+
+    def arrivals(self) -> Sequence[ArrivalHandler]:
+        return ()
 
     async def _refuse(self, ctx: FlowContext, why: str) -> None:
         await ctx.reply(

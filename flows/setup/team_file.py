@@ -24,7 +24,7 @@ from flows.content.instruments import (
     team_poll_data,
 )
 from flows.core.actions import ActionHandler
-from flows.core.engine import Command, FlowContext, ScheduleHandler
+from flows.core.engine import ArrivalHandler, Command, FlowContext, ScheduleHandler
 from flows.core.formatting import meeting_time
 from flows.core.recurrence import Recurrence, from_key, zone
 from flows.core.team_schedules import (
@@ -327,6 +327,9 @@ class TeamFlow:
 
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
         return {}
+
+    def arrivals(self) -> Sequence[ArrivalHandler]:
+        return ()
 
     async def _show(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
         team, why = await ctx.team_here()

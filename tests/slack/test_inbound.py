@@ -201,6 +201,8 @@ async def test_the_bots_own_messages_are_ignored(tandem: SlackTandem) -> None:
 
 
 async def test_member_joined_channel_and_the_bot_joining(tandem: SlackTandem) -> None:
+    """W333 joining the team's channel gets a note only they see; the bot joining says who runs it."""
+    await tandem.import_team(slack_team_spec())
     await tandem.command("help")  # authorize learns the bot's user id (auth.test)
     for event_id, user in (("EvJ1", "W333"), ("EvJ2", BOT_USER)):
         body = {
@@ -213,6 +215,11 @@ async def test_member_joined_channel_and_the_bot_joining(tandem: SlackTandem) ->
         assert (await tandem.event(body)).status == 200
     await tandem.settle()
     assert {"slack:event:EvJ1", "slack:event:EvJ2"} <= set(await _processed(tandem))
+    (private,) = tandem.fake.called("chat.postEphemeral")
+    assert private.args["channel"] == "C111" and private.args["user"] == "W333"
+    assert "Welcome to Slack Solutions Team's channel" in private.args["text"]
+    (hello,) = [c for c in tandem.fake.called("chat.postMessage") if c.args["channel"] == "C111"]
+    assert "its co-chairs are Ana Labor (labor) and Ben Manager (management)" in json.dumps(hello.args)
 
 
 async def test_app_home_opened_publishes_the_persons_home(tandem: SlackTandem) -> None:

@@ -19,7 +19,7 @@ from adapters.slack.install import TokenBox
 from bot.app import build_app
 from bot.runtime import Runtime
 from flows.core.actions import ActionHandler
-from flows.core.engine import Command, Engine, FlowContext, ScheduleHandler
+from flows.core.engine import ArrivalHandler, Command, Engine, FlowContext, ScheduleHandler
 from flows.core.types import ActionEvent, Choice, CommandEvent, Form, Question, TextInput
 from storage.slack_install import SlackWorkspace
 from tests.slack.conftest import FakeSlack, Scripted, SlackTandem, fixture, settings_for
@@ -129,6 +129,9 @@ class FormFlow:
 
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
         return {}
+
+    def arrivals(self) -> Sequence[ArrivalHandler]:
+        return ()
 
     async def _open(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
         ctx.open_form(

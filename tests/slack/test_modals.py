@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from flows.core.actions import ActionHandler
-from flows.core.engine import Command, Engine, FlowContext, ScheduleHandler
+from flows.core.engine import ArrivalHandler, Command, Engine, FlowContext, ScheduleHandler
 from flows.core.types import ActionEvent, Button, Buttons, Card
 from storage.pulse_models import PulseSealed
 from tests.slack.conftest import (
@@ -119,6 +119,9 @@ class Exploding:
 
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
         return {}
+
+    def arrivals(self) -> Sequence[ArrivalHandler]:
+        return ()
 
     async def _open(self, ctx: FlowContext, event: ActionEvent) -> None:
         raise RuntimeError("the database went away")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from adapters.slack import events
 from flows.core.actions import ActionHandler
-from flows.core.engine import Command, Engine, FlowContext, ScheduleHandler
+from flows.core.engine import ArrivalHandler, Command, Engine, FlowContext, ScheduleHandler
 from flows.core.types import ActionEvent, Actor, Card, CommandEvent
 from storage.models import OutboxMessage
 from tests.slack.conftest import BOT_USER, SlackTandem, fixture
@@ -56,6 +56,9 @@ class Echo:
 
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
         return {}
+
+    def arrivals(self) -> Sequence[ArrivalHandler]:
+        return ()
 
     async def _echo(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
         self.seen.append(event)

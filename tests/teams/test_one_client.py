@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from adapters.teams.cards import ACTION_KEY, CONTENT_TYPE, METADATA_KEY
 from adapters.teams.connector import USER_AGENT
 from flows.core.actions import ActionHandler
-from flows.core.engine import Command, Engine, FlowContext, ScheduleHandler
+from flows.core.engine import ArrivalHandler, Command, Engine, FlowContext, ScheduleHandler
 from flows.core.types import ActionEvent, Choice, Form, Question, TextInput
 from storage.models import OutboxMessage
 from tests.teams.conftest import RIDO_29, RIDO_AAD, TeamsRig
@@ -34,6 +34,9 @@ class FormFlow:
 
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
         return {}
+
+    def arrivals(self) -> Sequence[ArrivalHandler]:
+        return ()
 
     def actions(self) -> dict[str, ActionHandler]:
         return {"survey.open": self._open, "survey.submit": self._submit}

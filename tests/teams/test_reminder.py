@@ -66,6 +66,8 @@ async def test_one_person_two_identities_and_a_dm_to_someone_who_never_wrote(rig
     ]
     install = rig.activity("conversation_update_bot_added_to_team")
     assert (await rig.post(install))[0] == 200
+    assert await rig.deliver() == 1  # the welcome, in the channel it was added to
+    rig.connector.calls.clear()
     async with rig.runtime.sessions() as session, session.begin():
         for person in (on_teams.id, ben.id):
             await outbox.enqueue(
