@@ -27,7 +27,7 @@ async def _installed(rig: TeamsRig) -> None:
     assert (await rig.post(rig.activity("conversation_update_bot_added_to_team")))[0] == 200
     await rig.deliver()
     rig.connector.calls.clear()
-    async with rig.runtime.sessions() as session, session.begin():  # the welcome it posted is not counted here
+    async with rig.runtime.sessions() as session, session.begin():  # its welcome: not counted here
         await session.execute(delete(OutboxMessage))
 
 
