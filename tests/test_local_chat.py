@@ -157,3 +157,20 @@ async def test_a_request_from_another_machine_is_refused() -> None:
     request = make_mocked_request("GET", "/", transport=transport)
     response = await adapter._guarded(adapter.page)(request)
     assert response.status == 403
+
+
+async def test_a_button_pressed_twice_counts_once(database_url: str) -> None:
+    async with chat_page(database_url) as page:
+        await page.say("ana", "pulse start")
+        invitation = await page.messages("cy")
+        ids = re.findall(r'id="m-(\d+)"', invitation)
+        value = re.search(r'data-action="pulse.answer" data-value="(\d+)"', invitation)
+        assert value is not None
+        press = {"person": "cy", "c": "dm-cy", "message": ids[-1], "action": "pulse.answer"}
+        first = await page.post("/chat/press", **press, value=value.group(1), key="same-click")
+        second = await page.post("/chat/press", **press, value=value.group(1), key="same-click")
+        assert "form" in await first.json()
+        assert "form" not in await second.json()  # the repeat of one press is ignored by the engine
+        async with page.runtime.sessions() as session:
+            keys = (await session.execute(select(ProcessedEvent))).scalars().all()
+        assert sum(1 for k in keys if "same-click" in str(k.__dict__)) == 1
