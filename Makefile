@@ -27,8 +27,11 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 # Storage tests run on SQLite and PostgreSQL: start the local PostgreSQL if it is down, fail if unreachable.
+# The chat page's browser tests drive Debian's chromium through Playwright (never a downloaded browser).
 test: lint
 	bash scripts/ensure-postgres
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get install -y chromium >/dev/null; } || \
+	  { echo "make test: the browser tests need /usr/bin/chromium: run 'apt-get install -y chromium' as root"; exit 1; }
 	$(BIN)/pytest -q -n auto  # one worker per core (pytest-xdist); each gets its own databases
 
 clean:

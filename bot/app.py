@@ -9,7 +9,8 @@ from sqlalchemy import text
 
 from adapters.base import Adapter
 from adapters.images import ROUTE, Images
-from bot import metrics, slack_mount, teams_mount
+from adapters.local.chat import ChatAdapter
+from bot import local_chat, metrics, slack_mount, teams_mount
 from bot.runtime import Runtime
 from bot.settings import Settings
 from storage import outbox, schedules
@@ -122,6 +123,45 @@ def mount_images(app: web.Application, images: Images) -> None:
     app.router.add_get(ROUTE, image)
 
 
+def mount_local_chat(app: web.Application, runtime: Runtime) -> None:
+    """The local chat page at `/`, when bot/local_chat.py says it is on: the local adapter, mounted like any
+    other; its clock control when the runtime runs on the page's clock."""
+    on, loopback_only, _ = local_chat.chat_mode(runtime.settings)
+    if not on:
+        return
+    clock = runtime.clock if isinstance(runtime.clock, local_chat.PageClock) else None
+
+    async def jump() -> str:
+        assert clock is not None
+        async with runtime.sessions() as session:
+            found = await local_chat.next_event(session)
+        if found is None:
+            return "Nothing is scheduled yet."
+        when, kind, timezone = found
+        await clock.move_to(runtime.sessions, when)
+        await runtime.engine.tick()
+        runtime.worker.wake()
+        return local_chat.describe(when, kind, timezone)
+
+    async def load_example() -> str:
+        from flows.setup.team_file import import_team, parse_team_file
+
+        spec = parse_team_file(local_chat.example_team())
+        async with runtime.sessions() as session, session.begin():
+            await import_team(session, spec, runtime.clock.now())
+        return spec.name
+
+    adapter = ChatAdapter(
+        runtime.sessions,
+        runtime.clock,
+        runtime.images,
+        loopback_only=loopback_only,
+        jump=jump if clock is not None else None,
+        load_example=load_example,
+    )
+    runtime.mount(app, adapter)
+
+
 def build_app(runtime: Runtime) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[RUNTIME] = runtime
@@ -134,4 +174,5 @@ def build_app(runtime: Runtime) -> web.Application:
             platform.mount_off(app, runtime.settings)
         else:
             runtime.mount(app, adapter)
+    mount_local_chat(app, runtime)
     return app

@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot import teams_package
 from bot.settings import Settings, SettingsError, load_settings
@@ -25,7 +26,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="tandem", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("serve", help="run the bot: migrate the database, listen, tick, deliver")
+    serve = sub.add_parser("serve", help="run the bot: migrate the database, listen, tick, deliver")
+    serve.add_argument(
+        "--example", action="store_true", help="load the example team first when the database has no team"
+    )
     db = sub.add_parser("db", help="database tasks")
     db_sub = db.add_subparsers(dest="db_command", metavar="TASK")
     db_sub.add_parser("upgrade", help="apply database migrations")
@@ -85,7 +89,7 @@ async def _run(args: argparse.Namespace, settings: Settings, parser: argparse.Ar
 
     try:
         if args.command == "serve":
-            await _serve(settings)
+            await _serve(settings, example=args.example)
         elif args.command == "db" and args.db_command == "upgrade":
             await _upgrade(settings)
         elif args.command == "team" and args.team_command in ("import", "show"):
@@ -145,13 +149,26 @@ async def _export_pulse(settings: Settings, args: argparse.Namespace) -> str:
         await engine.dispose()
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, *, example: bool = False) -> None:
     from aiohttp import web
 
+    from bot import local_chat
     from bot.app import build_app, platform_status
     from bot.runtime import Runtime
+    from storage import teams
+    from storage.migrate import upgrade
 
-    runtime = Runtime(settings)
+    chat_on, _, chat_line = local_chat.chat_mode(settings)
+    clock = local_chat.PageClock() if chat_on else None
+    runtime = Runtime(settings, clock=clock)
+    await upgrade(runtime.db)
+    async with runtime.sessions() as session:
+        no_team = not await teams.all_team_names(session)
+    if example and no_team:
+        await _load_example(runtime)
+        no_team = False
+    if clock is not None:
+        await clock.load(runtime.sessions)
     await runtime.start()
     runner = web.AppRunner(build_app(runtime))
     await runner.setup()
@@ -166,6 +183,9 @@ async def _serve(settings: Settings) -> None:
     print(f"Database: {settings.database_url.split('@')[-1]}")
     for line in platform_status(runtime):
         print(line)
+    print(chat_line)
+    if chat_on and no_team:
+        print("There is no team yet: the page offers the example team (or run `tandem serve --example`).")
     print("Without any platform you can still try the flows: `tandem demo`. Stop with Ctrl-C.", flush=True)
     # Everything loaded so far (SQLAlchemy, botbuilder, slack-bolt: a large heap) lives as long as the
     # process: out of the garbage collector's sight, its full collections stop pausing the acks.
@@ -180,6 +200,16 @@ async def _serve(settings: Settings) -> None:
         print("Stopping…", flush=True)
         await runner.cleanup()
         await runtime.stop()
+
+
+async def _load_example(runtime: Any) -> None:
+    from bot import local_chat
+    from flows.setup.team_file import import_team, parse_team_file
+
+    spec = parse_team_file(local_chat.example_team())
+    async with runtime.sessions() as session, session.begin():
+        await import_team(session, spec, runtime.clock.now())
+    print(f"Loaded the example team {spec.name!r} (its people exist only on the local chat page).")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(None, alias="TANDEM_SECRET_KEY")
     # Optional: the https address the bot is reachable at, for links to the images it serves (charts).
     public_url: str | None = Field(None, alias="TANDEM_PUBLIC_URL")
+    # The local chat page (bot/local_chat.py): "on", "off", or unset (on for a loopback trial only).
+    local_chat: str | None = Field(None, alias="TANDEM_LOCAL_CHAT", pattern="^(on|off|)$")
 
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")

@@ -1,0 +1,134 @@
+"""The local chat page in a real browser: Playwright driving headless Chromium (Debian's `chromium`, at
+/usr/bin/chromium; `make test` installs it when it can) against a real `tandem serve` on loopback.
+
+Few and bounded: a whole trust-poll cycle (with the README's screenshot), and a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.setup.team_file import import_team, parse_team_file
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
+from tests.conftest import team_spec
+from tests.serve_process import free_port, tandem_serve
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "chat-page.png"
+pytestmark = pytest.mark.skipif(os.environ.get("TANDEM_SKIP_BROWSER") == "1", reason="TANDEM_SKIP_BROWSER=1")
+
+
+def _browser_or_fail() -> Any:
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        pytest.fail("the browser tests need Playwright: pip install -e '.[dev]' (make test does)")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"the browser tests need Chromium at {CHROMIUM}: apt-get install -y chromium")
+    return async_playwright
+
+
+async def _database(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}"
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        async with session_factory(engine)() as session, session.begin():
+            from datetime import UTC, datetime
+
+            await import_team(session, parse_team_file(team_spec()), datetime.now(UTC))
+    finally:
+        await engine.dispose()
+    return url
+
+
+async def _open(page: Any, url: str, person: str, c: str | None = None) -> None:
+    await page.goto(f"{url}/?team=1&person={person}" + (f"&c={c}" if c else ""))
+    await page.wait_for_selector("body[data-live=yes]")
+
+
+async def _answer(page: Any, url: str, person: str) -> None:
+    await _open(page, url, person)
+    await page.get_by_role("button", name="Answer now").last.click()
+    form = page.locator("#form-area form")
+    await form.wait_for()
+    radios = form.locator('input[type=radio][value="4"]')
+    for n in range(await radios.count()):
+        await radios.nth(n).check()
+    await form.get_by_role("button", name="Submit").click()
+    await page.wait_for_function("document.getElementById('form-area').children.length === 0")
+
+
+async def test_a_trust_poll_cycle_in_the_browser(tmp_path: Path) -> None:
+    async_playwright = _browser_or_fail()
+    url = await _database(tmp_path)
+    async with tandem_serve({"TANDEM_DATABASE_URL": url}) as served, async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page(viewport={"width": 1100, "height": 800}, bypass_csp=True)
+        page.set_default_timeout(10_000)
+        await _open(page, served.url, "ana")
+        await page.get_by_label("Message Tandem").fill("pulse start")
+        await page.get_by_label("Message Tandem").press("Enter")
+        await page.get_by_text("trust check is open").first.wait_for()
+        # a form submitted with a missing value: the error beside the field, the form stays
+        await _open(page, served.url, "cy")
+        await page.get_by_role("button", name="Answer now").last.click()
+        form = page.locator("#form-area form")
+        await form.get_by_role("button", name="Submit").click()
+        await form.locator(".field .error").first.wait_for()
+        assert await form.locator("[aria-invalid=true]").count() > 0
+        for person in ("cy", "di", "ed", "ana", "ben"):
+            await _answer(page, served.url, person)
+        # a member's view never shows another member's direct conversation
+        await _open(page, served.url, "cy")
+        assert await page.locator('nav a[data-conversation="dm-ana"]').count() == 0
+        # the clock jumps, event by event, to the close; every member's channel shows the report and chart
+        await _open(page, served.url, "fay", "team-channel")
+        for _ in range(20):
+            if await page.locator("#log figure img").count():
+                break
+            await page.get_by_role("button", name="Jump to the next scheduled event").click()
+            await page.wait_for_function("document.getElementById('clock-said').textContent !== ''")
+            await page.evaluate("document.getElementById('clock-said').textContent = ''")
+        await page.locator("#log figure img").first.wait_for()
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOT))
+        for person in ("ana", "ben", "cy", "di", "ed"):
+            await _open(page, served.url, person, "team-channel")
+            image = page.locator("#log figure img").first
+            assert (await image.get_attribute("src") or "").startswith("data:image/png;base64,")
+            assert await image.get_attribute("alt")
+        await browser.close()
+
+
+async def test_the_page_reconnects_after_a_restart(tmp_path: Path) -> None:
+    async_playwright = _browser_or_fail()
+    url = await _database(tmp_path)
+    port = str(free_port())
+    env = {"TANDEM_DATABASE_URL": url, "TANDEM_PORT": port}
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page(
+            viewport={"width": 390, "height": 800}, bypass_csp=True
+        )  # a phone's width
+        page.set_default_timeout(15_000)
+        async with tandem_serve(env) as served:
+            await _open(page, served.url, "ana")
+            await page.get_by_label("Message Tandem").fill("<b>help</b>")
+            await page.get_by_role("button", name="Send").click()
+            await page.locator("#log article").nth(1).wait_for()
+            assert await page.locator("#log b").count() == 0  # shown as text, never as markup
+        await page.wait_for_selector("body[data-live=no]")
+        async with tandem_serve(env):
+            await page.wait_for_selector("body[data-live=yes]")  # the same page, reconnected
+            assert "&lt;b&gt;help&lt;/b&gt;" in await page.locator("#log").inner_html()  # kept
+            await page.get_by_label("Message Tandem").fill("help")
+            await page.get_by_label("Message Tandem").press("Enter")
+            await page.get_by_text("What Tandem can do").first.wait_for()
+        await browser.close()
+    await asyncio.sleep(0)
