@@ -9,6 +9,7 @@ from adapters.slack import SlackAdapter, Workspaces, spec
 from adapters.slack.adapter import INBOUND, SlackInboundConfig
 from bot.runtime import Runtime
 from bot.settings import Settings
+from flows.core.catalog import language_of
 from flows.core.home import home_card
 from flows.core.types import Card
 from storage import teams
@@ -78,9 +79,8 @@ def adapter(runtime: Runtime) -> SlackAdapter | None:
     async def build_home(workspace: str | None, user: str) -> Card:
         async with runtime.sessions() as session:
             person = await teams.person_by_identity(session, "slack", user)
-            return await home_card(
-                session, person.id if person else None, runtime.engine.help_card(prefix), runtime.clock.now()
-            )
+            help_card = runtime.engine.help_card(prefix, lang=language_of(person))
+            return await home_card(session, person.id if person else None, help_card, runtime.clock.now())
 
     slack.home_builder = build_home
     return slack

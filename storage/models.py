@@ -93,6 +93,8 @@ class Person(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # The language this person reads Tandem in, overriding their team's (`Team.language`); None: the team's.
+    language: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
 
     identities: Mapped[list[Identity]] = relationship(back_populates="person", cascade="all, delete-orphan")

@@ -20,6 +20,7 @@ class MemberView:
     side: str
     co_chair: bool
     position: int
+    language: str | None = None  # the person's own language, if they chose one (else the team's)
 
 
 async def team_by_name(session: AsyncSession, name: str) -> Team | None:
@@ -51,6 +52,7 @@ async def members(session: AsyncSession, team_id: int) -> list[MemberView]:
             Membership.side,
             Membership.co_chair,
             Membership.position,
+            Person.language,
         )
         .join(Person, Person.id == Membership.person_id)
         .where(Membership.team_id == team_id)

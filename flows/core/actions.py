@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from flows.core.catalog import language_of, text
 from flows.core.types import ActionEvent, Card
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 ActionHandler = Callable[["FlowContext", ActionEvent], Awaitable[None]]
 
-NO_LONGER_IN_USE = "That button is no longer in use."
+NO_LONGER_IN_USE = "core.no_longer_in_use"  # the catalog key
 
 
 class ActionRouter:
@@ -52,7 +53,7 @@ class ActionRouter:
     async def dispatch(self, ctx: FlowContext, event: ActionEvent) -> None:
         found = self.route(event)
         if found is None:
-            await ctx.reply(Card.plain(NO_LONGER_IN_USE))
+            await ctx.reply(Card.plain(text(NO_LONGER_IN_USE, language_of(ctx.person))))
             return
         handler, routed = found
         await handler(ctx, routed)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from flows.content import small_talk
 from flows.core import outbox
 from flows.core.actions import ActionHandler, ActionRouter
+from flows.core.catalog import is_key, language_of, text
 from flows.core.clock import Clock
 from flows.core.recurrence import Recurrence, from_key, to_key
 from flows.core.types import (
@@ -103,7 +104,7 @@ class FlowContext:
         """The team this command is about: the team whose channel it was typed in, else the speaker's
         only team. Returns (team, None) or (None, a sentence saying why not)."""
         if self.person is None:
-            return None, "I don't know you yet: ask a co-chair to add you to your team."
+            return None, text("core.unknown_person")
         mine = await teams.teams_of_person(self.session, self.person.id)
         if self.conversation is not None:
             for team in mine:
@@ -113,9 +114,9 @@ class FlowContext:
         if len(mine) == 1:
             return mine[0], None
         if not mine:
-            return None, "You're not on a team yet: ask a co-chair to add you."
+            return None, text("core.no_team", language_of(self.person))
         names = ", ".join(t.name for t in mine)
-        return None, f"You're on several teams ({names}): run this in the team's channel."
+        return None, text("core.several_teams", language_of(self.person), names=names)
 
 
 CommandHandler = Callable[[FlowContext, CommandEvent, str], Awaitable[None]]
@@ -247,33 +248,38 @@ class Engine:
         word, _, rest = text.partition(" ")
         word = word.lower()
         if word in ("", "help", "?"):
-            await ctx.reply(self.help_card(ctx.command_prefix))
+            await ctx.reply(self.help_card(ctx.command_prefix, lang=language_of(ctx.person)))
             return
         command = self._commands.get(word)
         if command is None:
-            await ctx.reply(self._not_a_command(word, ctx.command_prefix))
+            await ctx.reply(self._not_a_command(word, ctx.command_prefix, language_of(ctx.person)))
             return
         mentions = event.mentions if isinstance(event, CommandEvent) else ()
         command_event = CommandEvent(event.actor, event.conversation, text, event.idempotency_key, mentions)
         await command.handler(ctx, command_event, rest.strip())
 
-    def _not_a_command(self, word: str, prefix: str) -> Card:
+    def _not_a_command(self, word: str, prefix: str, lang: str = "en") -> Card:
         """A hello gets the help list, a thank-you a you're-welcome, anything else what to type instead."""
         talk, bare = small_talk(), word.strip("!.,?:;")
         if bare in talk["hello"].words:
-            return self.help_card(prefix, title=talk["hello"].reply)
+            return self.help_card(prefix, title=talk["hello"].reply, lang=lang)
         if bare in talk["thanks"].words:
             return Card.plain(talk["thanks"].reply.format(prefix=prefix))
-        return Card.plain(f"I don't know the command “{word}”. Type `{prefix}help` to see what I can do.")
+        return Card.plain(text("core.not_a_command", lang, word=word, prefix=prefix))
 
-    def help_card(self, prefix: str, title: str = "What Tandem can do") -> Card:
-        pairs = [(f"{prefix}help", "Show this list.")]
-        pairs += [(f"{prefix}{c.usage}", c.summary) for c in self._commands.values()]
+    def help_card(self, prefix: str, title: str | None = None, lang: str = "en") -> Card:
+        """Every command with its summary (a catalog key, or a flow's own text if not key-shaped)."""
+        title = title or text("help.title", lang)
+        pairs = [(f"{prefix}help", text("help.help", lang))]
+        pairs += [
+            (f"{prefix}{c.usage}", text(c.summary, lang) if is_key(c.summary) else c.summary)
+            for c in self._commands.values()
+        ]
         return Card(
             summary=title,
             elements=(
                 Header(title),
-                Text("Tandem helps your labor–management team keep its norms, roles and promises visible."),
+                Text(text("help.about", lang)),
                 Fields(tuple(pairs)),
             ),
         )

@@ -7,7 +7,7 @@ problems beside the fields (`response_action: errors`), Teams and the local adap
 `refusal`. Nothing is recorded for a refused submit: it never reaches the engine. The flow still checks
 what it is given (a stale form, a client that ignores the rules) and has the last word.
 
-The messages live in `MESSAGES`, in one place, for the message catalog to take over.
+The messages are the catalog's `form.*` texts (flows/core/catalog.py), in the language the caller names.
 """
 
 from __future__ import annotations
@@ -16,22 +16,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flows.core.catalog import DEFAULT_LANGUAGE, text
 from flows.core.types import Card, Element, Question, Text, TextInput, one_line
 
-MESSAGES: dict[str, str] = {
-    "choose": "Please choose one.",
-    "fill_in": "Please fill this in.",
-    "off_scale": "“{value}” isn't on the scale: choose {low} to {high}.",
-    "not_a_choice": "“{value}” isn't one of the choices: please choose again.",
-    "too_long": "Please keep this to {limit:,} characters (it has {length:,}).",
-    "too_short": "Please write at least {limit:,} characters (it has {length:,}).",
-    "refused": "Nothing was recorded: please correct {count} answers and submit again.",
-    "refused_one": "Nothing was recorded: please correct one answer and submit again.",
-}
 
-
-def message(key: str, **values: Any) -> str:
-    return MESSAGES[key].format(**values)
+def message(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:
+    """The form message `key` (`choose`, `fill_in`, `off_scale`, …: `form.<key>` in the catalog)."""
+    return text(f"form.{key}", lang, **values)
 
 
 @dataclass(frozen=True)
@@ -67,7 +58,9 @@ def _numbers(choices: tuple[str, ...]) -> tuple[int, int] | None:
     return (numbers[0], numbers[-1]) if numbers == list(range(numbers[0], numbers[-1] + 1)) else None
 
 
-def check(rules: Mapping[str, Rule], values: Mapping[str, str]) -> dict[str, str]:
+def check(
+    rules: Mapping[str, Rule], values: Mapping[str, str], lang: str = DEFAULT_LANGUAGE
+) -> dict[str, str]:
     """What is wrong with `values` (input id → submitted text) under `rules`: input id → the message to show
     beside it, in the rules' order; {} when the submit may go on. Values no rule names are the flow's
     business."""
@@ -77,32 +70,33 @@ def check(rules: Mapping[str, Rule], values: Mapping[str, str]) -> dict[str, str
         value = raw.strip()
         if not value:
             if rule.required:
-                problems[field_id] = message("choose" if rule.choices else "fill_in")
+                problems[field_id] = message("choose" if rule.choices else "fill_in", lang)
             continue
         if rule.choices and value not in rule.choices:
             scale = _numbers(rule.choices)
             shown = one_line(value, 20)
             problems[field_id] = (
-                message("off_scale", value=shown, low=scale[0], high=scale[1])
+                message("off_scale", lang, value=shown, low=scale[0], high=scale[1])
                 if scale is not None
-                else message("not_a_choice", value=shown)
+                else message("not_a_choice", lang, value=shown)
             )
         elif rule.max_length is not None and len(raw) > rule.max_length:
-            problems[field_id] = message("too_long", limit=rule.max_length, length=len(raw))
+            problems[field_id] = message("too_long", lang, limit=rule.max_length, length=len(raw))
         elif rule.min_length is not None and len(value) < rule.min_length:
-            problems[field_id] = message("too_short", limit=rule.min_length, length=len(value))
+            problems[field_id] = message("too_short", lang, limit=rule.min_length, length=len(value))
     return problems
 
 
-def refusal(rules: Mapping[str, Rule], problems: Mapping[str, str]) -> Card:
+def refusal(rules: Mapping[str, Rule], problems: Mapping[str, str], lang: str = DEFAULT_LANGUAGE) -> Card:
     """The reply to a refused submit where the platform cannot show a problem beside its field (Teams, the
     local adapter): each input named, with the same message Slack shows beside it."""
-    head = message("refused", count=len(problems)) if len(problems) > 1 else message("refused_one")
+    many = len(problems) > 1
+    head = message("refused", lang, count=len(problems)) if many else message("refused_one", lang)
     lines = []
     for field_id, problem in problems.items():
         rule = rules.get(field_id)
         label = one_line(rule.label, 120) if rule is not None and rule.label else field_id
-        lines.append(f"**{label}** — {problem}")
+        lines.append(message("problem", lang, label=label, problem=problem))
     return Card(summary=one_line(head), elements=(Text(head), *(Text(line) for line in lines)))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.content import meeting_roles
 from flows.content.instruments import instrument_from_data
+from flows.core.catalog import Words, words
 from flows.core.engine import FlowContext
 from flows.core.formatting import meeting_day, meeting_time
 from flows.core.recurrence import from_key, local_to_utc, utc_to_local, zone
@@ -32,14 +33,17 @@ from flows.core.types import (
 )
 from storage import pulse, schedules, teams
 from storage import roles as role_store
+from storage.models import Person
 from storage.pulse_models import PulsePoll
 
 
 async def home_card(session: AsyncSession, person_id: int | None, help_card: Card, now: datetime) -> Card:
-    elements: list[Element] = [Header("Tandem")]
     mine = await teams.teams_of_person(session, person_id) if person_id is not None else []
+    person = await session.get(Person, person_id) if person_id is not None else None
+    say = words(person, mine[0] if mine else None)
+    elements: list[Element] = [Header(say("home.title"))]
     if not mine:
-        elements.append(Text("You're not on a team yet: ask a co-chair to add you."))
+        elements.append(Text(say("core.no_team")))
     labels = {r.id: r.label for r in meeting_roles()}
     for team in mine:
         pairs: list[tuple[str, str]] = []
@@ -50,46 +54,41 @@ async def home_card(session: AsyncSession, person_id: int | None, help_card: Car
         if assigned is not None and local_to_utc(from_key(assigned), tz) + PASS_WINDOW_AFTER_START > now:
             upcoming = assigned  # roles are out for a meeting that is about to start (or just did)
         if upcoming:
-            pairs.append(("Next meeting", meeting_time(from_key(upcoming), team.timezone)))
+            pairs.append((say("home.next_meeting"), meeting_time(from_key(upcoming), team.timezone)))
             rows = await role_store.for_meeting(session, team.id, upcoming)
             held = [labels.get(r.role, r.role) for r in rows if r.person_id == person_id and not r.passed]
             if rows:
-                pairs.append(("Your role", ", ".join(held) or "no role this time"))
+                pairs.append((say("home.your_role"), ", ".join(held) or say("home.no_role")))
             else:
-                pairs.append(("Your role", "announced before the meeting"))
+                pairs.append((say("home.your_role"), say("home.role_announced_later")))
         open_poll = await pulse.open_poll(session, team.id)
         if open_poll is not None and person_id is not None:
             answered = await pulse.has_participated(session, open_poll.id, person_id)
             closes = meeting_day(utc_to_local(open_poll.closes_at, tz))
-            pairs.append(
-                (
-                    "Trust poll",
-                    f"open until {closes}; "
-                    + ("you've answered" if answered else "you haven't answered yet"),
-                )
-            )
+            line = "home.poll_open_answered" if answered else "home.poll_open_unanswered"
+            pairs.append((say("home.trust_poll"), say(line, closes=closes)))
         released = await pulse.latest_released(session, team.id)
         if released is not None:
-            pairs.append(("Latest trust results", await _results_line(session, released)))
+            pairs.append((say("home.latest_results"), await _results_line(session, released, say)))
         elements += [
             Divider(),
-            Text(f"**{team.name}**"),
-            Fields(tuple(pairs) or (("Status", "nothing yet"),)),
+            Text(say("home.team_name", team=team.name)),
+            Fields(tuple(pairs) or ((say("home.status"), say("home.nothing_yet")),)),
         ]
     elements.append(Divider())
     elements += [e for e in help_card.elements if not isinstance(e, Header)]
-    elements.append(Context("Tandem keeps your team's norms, roles and promises visible."))
-    return Card(summary="Tandem", elements=tuple(elements))
+    elements.append(Context(say("home.footer")))
+    return Card(summary=say("home.title"), elements=tuple(elements))
 
 
-async def _results_line(session: AsyncSession, poll: PulsePoll) -> str:
+async def _results_line(session: AsyncSession, poll: PulsePoll, say: Words) -> str:
     instrument = instrument_from_data(poll.instrument)
     means = await pulse.component_means(session, poll.id)
     when = meeting_day(poll.closed_at.replace(tzinfo=None)) if poll.closed_at else ""
     if poll.status != "released" or not means:
-        return f"{when}: not enough responses to protect anonymity"
+        return say("home.results_withheld", when=when)
     parts = [f"{c.name} {means[c.id]:.1f}" for c in instrument.components if c.id in means]
-    return f"{when}: " + " · ".join(parts) + f" (of {instrument.scale_max})"
+    return say("home.results_line", when=when, means=" · ".join(parts), scale_max=instrument.scale_max)
 
 
 def home_refresh(team_id: int, person_id: int) -> Delivery:

@@ -52,7 +52,7 @@ MEETING_KIND = "meeting"
 # A meeting's roles can still be passed (and its card is still "current") this long after it starts.
 PASS_WINDOW_AFTER_START = timedelta(hours=1)
 # A team set up in chat has no meeting schedule until someone who runs Tandem imports its team file.
-NO_MEETING = "none scheduled yet (whoever runs Tandem adds the schedule with a team file)"
+NO_MEETING = "schedule.no_meeting"  # the catalog key of "no meeting scheduled"
 
 
 async def set_meeting_schedule(

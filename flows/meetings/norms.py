@@ -12,6 +12,7 @@ from datetime import datetime
 
 from flows.content import checkin_prompts, meeting_roles, roles_why, team_norms
 from flows.core.actions import NO_LONGER_IN_USE, ActionHandler
+from flows.core.catalog import Words, words
 from flows.core.engine import ArrivalHandler, Command, FlowContext, ScheduleHandler
 from flows.core.formatting import meeting_day, meeting_time
 from flows.core.home import refresh_homes
@@ -52,17 +53,17 @@ class NormsFlow:
 
     def commands(self) -> Sequence[Command]:
         return (
-            Command("norms", "norms", "Your team's norms in full, with where they come from.", self._norms),
+            Command("norms", "norms", "norms.command", self._norms),
             Command(
                 "roles",
                 "roles",
-                "Who facilitates, takes notes and keeps time at the next meeting.",
+                "roles.command",
                 self._roles,
             ),
             Command(
                 "pass",
                 "pass",
-                "Pass your meeting role to the next person (it comes back to you later).",
+                "pass.command",
                 self._pass_command,
             ),
         )
@@ -97,7 +98,8 @@ class NormsFlow:
         lead = int((schedule.settings or {}).get("lead_minutes", 0))
         await ctx.save_state(FLOW, team.id, "rotation", {"meetings": number + 1, "last": key})
         await ctx.save_state(FLOW, team.id, f"meeting:{key}", {"number": number, "lead": lead})
-        card = _reminder_card(team, occurrence, number, lead, [(r, names[p]) for r, p in assignment.items()])
+        holders = [(r, names[p]) for r, p in assignment.items()]
+        card = _reminder_card(team, occurrence, number, lead, holders, words(team=team))
         await ctx.send(
             Delivery(Recipient.team_channels(team.id), card, team_id=team.id, key=_card_key(team.id, key))
         )
@@ -108,7 +110,7 @@ class NormsFlow:
     async def _pass_button(self, ctx: FlowContext, event: ActionEvent) -> None:
         """The card's "Pass my role" (the meeting in the button's value)."""
         if not event.value:
-            await ctx.reply(Card.plain(NO_LONGER_IN_USE))
+            await ctx.reply(Card.plain(words(ctx.person)(NO_LONGER_IN_USE)))
             return
         team, why = await ctx.team_here()
         if team is None:
@@ -123,38 +125,30 @@ class NormsFlow:
             return
         key = await self._current_meeting(ctx, team)
         if key is None:
-            meeting = await self._next_meeting_text(ctx, team)
-            await ctx.reply(
-                Card.plain(
-                    f"There are no roles to pass yet: roles are announced before each meeting.{meeting}"
-                )
-            )
+            say = words(ctx.person, team)
+            meeting = await self._next_meeting_text(ctx, team, say)
+            await ctx.reply(Card.plain(say("pass.nothing_yet", meeting=meeting)))
             return
         await self._pass(ctx, team, key)
 
     async def _pass(self, ctx: FlowContext, team: Team, key: str) -> None:
+        say = words(ctx.person, team)  # replies: the speaker's language; channel posts: the team's (`post`)
+        post = words(team=team)
         if ctx.person is None:
-            await ctx.reply(Card.plain("I don't know you yet: ask a co-chair to add you to your team."))
+            await ctx.reply(Card.plain(say("core.unknown_person")))
             return
         try:
             occurrence = from_key(key)
         except ValueError:
-            await ctx.reply(Card.plain("That button is no longer in use."))
+            await ctx.reply(Card.plain(say(NO_LONGER_IN_USE)))
             return
         if local_to_utc(occurrence, zone(team.timezone)) + PASS_WINDOW_AFTER_START < ctx.now:
-            await ctx.reply(
-                Card.plain(f"The meeting of {meeting_day(occurrence)} is over, so its roles can't be passed.")
-            )
+            await ctx.reply(Card.plain(say("pass.meeting_over", day=meeting_day(occurrence))))
             return
         rows = await role_store.for_meeting(ctx.session, team.id, key)
         mine = [r for r in rows if r.person_id == ctx.person.id and not r.passed]
         if not mine:
-            await ctx.reply(
-                Card.plain(
-                    f"You don't hold a role at the meeting of {meeting_day(occurrence)}, so there is "
-                    "nothing to pass."
-                )
-            )
+            await ctx.reply(Card.plain(say("pass.no_role", day=meeting_day(occurrence))))
             return
         members = await teams.members(ctx.session, team.id)
         member_ids = [m.person_id for m in members]
@@ -166,16 +160,12 @@ class NormsFlow:
             passed_by = [r.person_id for r in rows if r.role == row.role and r.passed]
             busy = [r.person_id for r in rows if not r.passed and r.role != row.role]
             successor = next_after_pass(row.role, member_ids, history, passed_by, busy)
+            me, role = names[ctx.person.id], _label(row.role).lower()
             if successor is None:
-                changes.append(
-                    f"{names[ctx.person.id]} passed {_label(row.role).lower()}; nobody else is free, "
-                    "so the team will pick someone at the meeting"
-                )
+                changes.append(post("pass.nobody_free", name=me, role=role))
                 continue
             rows.append(role_store.assign(ctx.session, team.id, key, row.role, successor, ctx.now))
-            changes.append(
-                f"{names[ctx.person.id]} passed {_label(row.role).lower()}; {names[successor]} takes it"
-            )
+            changes.append(post("pass.taken_by", name=me, role=role, successor=names[successor]))
         await ctx.audit(team.id, "roles.passed", {"meeting": key, "roles": [r.role for r in mine]})
         await refresh_homes(ctx, team.id)
         meeting = await ctx.load_state(FLOW, team.id, f"meeting:{key}")
@@ -185,7 +175,9 @@ class NormsFlow:
                 (r for r in rows if not r.passed and r.person_id in names), key=lambda r: order.index(r.role)
             )
             holders = [(r.role, names[r.person_id]) for r in current]
-            card = _reminder_card(team, occurrence, int(meeting["number"]), int(meeting["lead"]), holders)
+            card = _reminder_card(
+                team, occurrence, int(meeting["number"]), int(meeting["lead"]), holders, post
+            )
             card_key = _card_key(team.id, key)
             await ctx.send(
                 Delivery(
@@ -196,21 +188,21 @@ class NormsFlow:
             Delivery(
                 Recipient.team_channels(team.id),
                 Card(
-                    summary=f"Roles update for {meeting_day(occurrence)}",
+                    summary=post("pass.update_summary", day=meeting_day(occurrence)),
                     elements=(
-                        Text(f"**Roles update for {meeting_day(occurrence)}:** " + "; ".join(changes) + "."),
+                        Text(
+                            post(
+                                "pass.update",
+                                day=meeting_day(occurrence),
+                                changes=post("pass.update_joined").join(changes),
+                            )
+                        ),
                     ),
                 ),
                 team_id=team.id,
             )
         )
-        await ctx.reply(
-            Card.plain(
-                "Done — your role is passed and the team channel has the update. You'll be first in "
-                "line for it at a later meeting."
-            ),
-            team_id=team.id,
-        )
+        await ctx.reply(Card.plain(say("pass.done")), team_id=team.id)
 
     async def _current_meeting(self, ctx: FlowContext, team: Team) -> str | None:
         """The latest meeting with roles announced that has not ended its pass window."""
@@ -222,12 +214,12 @@ class NormsFlow:
             return None
         return str(key)
 
-    async def _next_meeting_text(self, ctx: FlowContext, team: Team) -> str:
+    async def _next_meeting_text(self, ctx: FlowContext, team: Team, say: Words) -> str:
         meeting = await schedules.for_team(ctx.session, team.id, MEETING_KIND)
         if meeting and meeting[0].next_occurrence_local:
             when = meeting_time(from_key(meeting[0].next_occurrence_local), team.timezone)
-            return f" The next meeting is {when}."
-        return f" Next meeting: {NO_MEETING}."
+            return say("meeting.next", when=when)
+        return say("meeting.next_none", none=say(NO_MEETING))
 
     # ------------------------------------------------------------ showing norms and roles
 
@@ -236,9 +228,13 @@ class NormsFlow:
         if team is None:
             await ctx.reply(Card.plain(why or ""))
             return
+        say = words(ctx.person, team)
         pack = team_norms(team)
         lines = [
-            f"**{i}. {n.title}**" + (f" — {n.text}" if n.text else "") for i, n in enumerate(pack.norms, 1)
+            say("norms.line_text", number=i, title=n.title, text=n.text)
+            if n.text
+            else say("norms.line", number=i, title=n.title)
+            for i, n in enumerate(pack.norms, 1)
         ]
         elements: list[Header | Text | Context] = [Header(pack.name), Text("\n".join(lines))]
         if pack.attribution:
@@ -250,17 +246,18 @@ class NormsFlow:
         if team is None:
             await ctx.reply(Card.plain(why or ""))
             return
+        say = words(ctx.person, team)
         key = await self._current_meeting(ctx, team)
         if key is None:
-            meeting = await self._next_meeting_text(ctx, team)
-            await ctx.reply(Card.plain(f"Roles are announced before each meeting.{meeting}"), team_id=team.id)
+            meeting = await self._next_meeting_text(ctx, team, say)
+            await ctx.reply(Card.plain(say("roles.announced_before", meeting=meeting)), team_id=team.id)
             return
         rows = [r for r in await role_store.for_meeting(ctx.session, team.id, key) if not r.passed]
         names = {m.person_id: m.name for m in await teams.members(ctx.session, team.id)}
         card = Card(
-            summary=f"Roles for {meeting_day(from_key(key))}",
+            summary=say("roles.summary", day=meeting_day(from_key(key))),
             elements=(
-                Header(f"Roles · {meeting_time(from_key(key), team.timezone)}"),
+                Header(say("roles.header", when=meeting_time(from_key(key), team.timezone))),
                 Fields(tuple((_label(r.role), names.get(r.person_id, "—")) for r in rows)),
             ),
         )
@@ -272,26 +269,39 @@ def _card_key(team_id: int, meeting_key: str) -> str:
 
 
 def _reminder_card(
-    team: Team, occurrence: datetime, number: int, lead: int, holders: list[tuple[str, str]]
+    team: Team, occurrence: datetime, number: int, lead: int, holders: list[tuple[str, str]], say: Words
 ) -> Card:
-    """The message before a meeting; `number` (the team's meeting count) picks the focus and the prompt."""
+    """The message before a meeting (a channel post: `say` in the team's language); `number` (the team's
+    meeting count) picks the focus and the prompt."""
     pack = team_norms(team)
     focus = pack.norms[number % len(pack.norms)]
     prompts = checkin_prompts()
     prompt = prompts[number % len(prompts)]
     when = meeting_time(occurrence, team.timezone)
-    opening = f"{team.name} meets in {lead} minutes" if lead else f"{team.name} meets now"
-    focus_text = f"**Norm of focus: {focus.title}**" + (f" — {focus.text}" if focus.text else "")
+    opening = (
+        say("reminder.opening_lead", team=team.name, lead=lead)
+        if lead
+        else say("reminder.opening_now", team=team.name)
+    )
+    focus_text = (
+        say("reminder.focus_text", title=focus.title, text=focus.text)
+        if focus.text
+        else say("reminder.focus", title=focus.title)
+    )
     return Card(
-        summary=f"{opening} — {when}",
+        summary=say("reminder.summary", opening=opening, when=when),
         elements=(
-            Header(f"{opening} · {when}"),
+            Header(say("reminder.header", opening=opening, when=when)),
             Text(focus_text),
             Fields(tuple((_label(role), name) for role, name in holders)),
-            Text(f"**Opening check-in:** {prompt}"),
-            Context(f"Our norms: {' · '.join(n.title for n in pack.norms)}"),
-            Buttons((Button("Pass my role", PASS_ACTION, to_key(occurrence)),)),
+            Text(say("reminder.checkin", prompt=prompt)),
+            Context(say("reminder.our_norms", norms=" · ".join(n.title for n in pack.norms))),
+            Buttons((Button(say("reminder.pass_button"), PASS_ACTION, to_key(occurrence)),)),
             Context(roles_why()),
-            *((Context(f"{pack.name}: {pack.attribution}"),) if pack.attribution else ()),
+            *(
+                (Context(say("reminder.attribution", pack=pack.name, attribution=pack.attribution)),)
+                if pack.attribution
+                else ()
+            ),
         ),
     )

@@ -6,6 +6,7 @@ answers until then just by answering again. At close the answers are shuffled in
 from __future__ import annotations
 
 from flows.content.instruments import Instrument, instrument_from_data
+from flows.core.catalog import Words, words
 from flows.core.engine import FlowContext
 from flows.core.home import home_refresh
 from flows.core.types import ActionEvent, Card, Delivery, Recipient
@@ -39,25 +40,23 @@ class PulseAnswers:
     async def _poll_for(
         self, ctx: FlowContext, poll_ref: str
     ) -> tuple[PulsePoll | None, Team | None, str | None]:
-        """The open poll `poll_ref` names and its team, if this person may answer it; else a reason."""
+        """The open poll `poll_ref` names and its team, if this person may answer it; else a reason (in the
+        person's language)."""
+        say = words(ctx.person)
         if ctx.person is None:
-            return None, None, "I don't know you yet: ask a co-chair to add you to your team."
+            return None, None, say("core.unknown_person")
         poll = await store.poll_by_id(ctx.session, int(poll_ref)) if poll_ref.isdigit() else None
         if poll is None:
-            return None, None, "That poll doesn't exist."
+            return None, None, say("pulse.poll.missing")
         team = await teams.team_by_id(ctx.session, poll.team_id)
         if team is None:
-            return None, None, "That poll doesn't exist."
+            return None, None, say("pulse.poll.missing")
+        say = words(ctx.person, team)
         members = {m.person_id for m in await teams.members(ctx.session, team.id)}
         if ctx.person.id not in members:
-            return None, None, "That poll is for another team."
+            return None, None, say("pulse.poll.other_team")
         if poll.status != store.OPEN or ctx.now >= poll.closes_at:
-            return (
-                None,
-                team,
-                f"The {poll.instrument['name']} has closed, so it no longer takes answers. "
-                "Nothing was recorded.",
-            )
+            return None, team, say("pulse.poll.closed", instrument=poll.instrument["name"])
         return poll, team, None
 
     async def _answer(self, ctx: FlowContext, event: ActionEvent) -> None:
@@ -73,33 +72,22 @@ class PulseAnswers:
         if mine is not None:
             initial = {item: str(value) for _, item, value in mine.answers}
             initial[cards.COMMENT] = mine.comment or ""
-        ctx.open_form(cards.answer_form(instrument, poll.id, initial=initial))
+        ctx.open_form(cards.answer_form(instrument, poll.id, words(ctx.person, team), initial=initial))
 
     def _validate(
-        self, instrument: Instrument, values: dict[str, str]
+        self, instrument: Instrument, values: dict[str, str], say: Words
     ) -> tuple[list[tuple[str, str, int]], str | None, str | None]:
         """(answers, comment, None) or ([], None, why the submission is refused)."""
         known = {item.id for item in instrument.items}
         stray = sorted(k for k in values if k not in known and k != cards.COMMENT)
         if stray:
-            return (
-                [],
-                None,
-                (
-                    f"That form has answers to questions that aren't in this poll ({', '.join(stray)}). "
-                    "Nothing was recorded; open the poll from its own invitation."
-                ),
-            )
+            return [], None, say("pulse.answer.stray", stray=", ".join(stray))
         answers = []
         for component in instrument.components:
             for item in component.items:
                 raw = (values.get(item.id) or "").strip()
                 if not raw:
-                    return (
-                        [],
-                        None,
-                        f"Please answer every question (missing: “{item.text}”). Nothing was recorded.",
-                    )
+                    return [], None, say("pulse.answer.missing", item=item.text)
                 try:
                     value = int(raw)
                 except ValueError:
@@ -108,9 +96,12 @@ class PulseAnswers:
                     return (
                         [],
                         None,
-                        (
-                            f"“{raw}” isn't on the scale for “{item.text}” ({instrument.scale_min} to "
-                            f"{instrument.scale_max}). Nothing was recorded."
+                        say(
+                            "pulse.answer.off_scale",
+                            raw=raw,
+                            item=item.text,
+                            low=instrument.scale_min,
+                            high=instrument.scale_max,
                         ),
                     )
                 answers.append((component.id, item.id, value))
@@ -124,7 +115,8 @@ class PulseAnswers:
             await self._tell(ctx, why or "", team.id if team else None)
             return
         instrument = instrument_from_data(poll.instrument)
-        answers, comment, problem = self._validate(instrument, event.values)
+        say = words(ctx.person, team)
+        answers, comment, problem = self._validate(instrument, event.values, say)
         if problem:
             await self._tell(ctx, problem, team.id)
             return
@@ -144,7 +136,7 @@ class PulseAnswers:
         await ctx.send(
             Delivery(
                 Recipient.person(ctx.person.id),
-                cards.receipt(instrument, poll.id, closes_text(poll, team), changed=not first),
+                cards.receipt(instrument, poll.id, closes_text(poll, team), not first, say),
                 team_id=team.id,
                 key=key,
                 replaces=key,

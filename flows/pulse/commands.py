@@ -9,6 +9,7 @@ import secrets
 from datetime import date
 
 from flows.content.instruments import find_instrument, instrument_from_data, known_names
+from flows.core.catalog import Words, words
 from flows.core.engine import FlowContext
 from flows.core.formatting import meeting_time
 from flows.core.recurrence import from_key
@@ -35,14 +36,14 @@ class PulseCommands(PollLifecycle):
     async def _command(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
         team, why = await ctx.team_here()
         if team is None or ctx.person is None:
-            await ctx.reply(Card.plain(why or "I don't know you yet."))
+            await ctx.reply(Card.plain(why or words(ctx.person)("pulse.unknown_person")))
             return
         verb, _, args = rest.strip().partition(" ")
         verb = verb.lower() or "status"
         members = await teams.members(ctx.session, team.id)
         me = next((m for m in members if m.person_id == ctx.person.id), None)
         if me is None:
-            await ctx.reply(Card.plain("You're not a member of this team."), team_id=team.id)
+            await ctx.reply(Card.plain(words(ctx.person, team)("pulse.not_a_member")), team_id=team.id)
             return
         handlers = {
             "start": self._start,
@@ -55,13 +56,9 @@ class PulseCommands(PollLifecycle):
         }
         handler = handlers.get(verb)
         if handler is None:
-            await ctx.reply(
-                Card.plain(
-                    f"`pulse {verb}` isn't a pulse command. Try: "
-                    + ", ".join(f"`pulse {v}`" for v in handlers)
-                ),
-                team_id=team.id,
-            )
+            say = words(me, team)
+            verbs = ", ".join(say("pulse.verb", verb=v) for v in handlers)
+            await ctx.reply(Card.plain(say("pulse.not_a_verb", verb=verb, verbs=verbs)), team_id=team.id)
             return
         await handler(ctx, team, me, members, args.strip())
 
@@ -70,95 +67,104 @@ class PulseCommands(PollLifecycle):
     ) -> bool:
         if me.co_chair:
             return False
-        chairs = " or ".join(m.name for m in members if m.co_chair)
-        await ctx.reply(Card.plain(f"Only a co-chair can {what}. Ask {chairs}."), team_id=team.id)
+        say = words(me, team)
+        chairs = say("pulse.or").join(m.name for m in members if m.co_chair)
+        await ctx.reply(
+            Card.plain(say("pulse.only_co_chair", what=say(what), chairs=chairs)), team_id=team.id
+        )
         return True
 
     async def _start(
         self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], args: str
     ) -> None:
-        if await self._refuse_unless_co_chair(ctx, team, me, members, "start a poll"):
+        if await self._refuse_unless_co_chair(ctx, team, me, members, "pulse.what.start"):
             return
+        say = words(me, team)
         instrument = await find_instrument(ctx.session, team.id, args)
         if instrument is None:
             known = ", ".join(await known_names(ctx.session, team.id))
             await ctx.reply(
-                Card.plain(f"I don't know the instrument “{args}”. Known: {known}."), team_id=team.id
+                Card.plain(say("pulse.unknown_instrument", name=args, known=known)), team_id=team.id
             )
             return
         current = await store.open_poll(ctx.session, team.id)
         if current is not None:
             await ctx.reply(
-                Card.plain(f"A poll is already open until {closes_text(current, team)}: one at a time."),
-                team_id=team.id,
+                Card.plain(say("pulse.already_open", closes=closes_text(current, team))), team_id=team.id
             )
             return
         poll = await self.open(ctx, team, instrument, opened_by=me.person_id)
-        await ctx.reply(
-            Card.plain(
-                f"The {instrument.name} is open until {closes_text(poll, team)}. "
-                f"{poll.invited} members got a private invitation. "
-                "`pulse status` shows how many have answered (never who)."
-            ),
-            team_id=team.id,
+        started = say(
+            "pulse.started", instrument=instrument.name, closes=closes_text(poll, team), invited=poll.invited
         )
+        await ctx.reply(Card.plain(started), team_id=team.id)
 
     async def _status(
         self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], args: str
     ) -> None:
+        say = words(me, team)
         poll = await store.open_poll(ctx.session, team.id)
         if poll is None:
-            await ctx.reply(Card.plain(await self._no_poll_open(ctx, team)), team_id=team.id)
+            await ctx.reply(Card.plain(await self._no_poll_open(ctx, team, say)), team_id=team.id)
             return
         answered = await store.participation_count(ctx.session, poll.id)
-        await ctx.reply(
-            Card.plain(
-                f"{answered} of {poll.invited} have answered the {poll.instrument['name']}; it closes on "
-                f"{closes_text(poll, team)}. Results stay sealed until then (minimum {poll.min_responses})."
-            ),
-            team_id=team.id,
+        status = say(
+            "pulse.status",
+            answered=answered,
+            invited=poll.invited,
+            instrument=poll.instrument["name"],
+            closes=closes_text(poll, team),
+            min_responses=poll.min_responses,
         )
+        await ctx.reply(Card.plain(status), team_id=team.id)
 
-    async def _no_poll_open(self, ctx: FlowContext, team: Team) -> str:
+    async def _no_poll_open(self, ctx: FlowContext, team: Team, say: Words) -> str:
         """When no poll is open: when the next one opens, and how the last few went (counts only)."""
-        lines = ["No poll is open."]
+        lines = [say("pulse.no_poll_open")]
         for row in await schedules.for_team(ctx.session, team.id, QUARTERLY_KIND):
             instrument = await find_instrument(ctx.session, team.id, str(row.settings.get("instrument", "")))
             if row.enabled and row.next_occurrence_local and instrument is not None:
                 when = meeting_time(from_key(row.next_occurrence_local), team.timezone)
-                lines.append(f"Next: the {instrument.name} opens on {when} (every quarter).")
+                lines.append(say("pulse.next_quarterly", instrument=instrument.name, when=when))
         past = (await store.closed_polls(ctx.session, team.id))[-RECENT_POLLS:]
         if past:
-            lines.append("Recent polls:")
+            lines.append(say("pulse.recent_polls"))
             for closed in reversed(past):
-                outcome = "released" if closed.status == store.RELEASED else "withheld: too few answers"
+                released = closed.status == store.RELEASED
+                outcome = say("pulse.outcome.released") if released else say("pulse.outcome.withheld")
                 lines.append(
-                    f"• closed {self._when(closed, team)} · {closed.instrument['name']} · "
-                    f"{closed.respondents or 0} of {closed.invited} answered · {outcome}"
+                    say(
+                        "pulse.recent_poll",
+                        when=self._when(closed, team),
+                        instrument=closed.instrument["name"],
+                        respondents=closed.respondents or 0,
+                        invited=closed.invited,
+                        outcome=outcome,
+                    )
                 )
-            lines.append("`pulse results` shows the latest report.")
+            lines.append(say("pulse.results_hint"))
         else:
-            lines.append("The team hasn't run a poll yet: a co-chair starts one with `pulse start`.")
+            lines.append(say("pulse.never_ran"))
         return "\n".join(lines)
 
     async def _results(
         self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], args: str
     ) -> None:
+        say = words(me, team)
         current = await store.open_poll(ctx.session, team.id)
         released = await store.latest_released(ctx.session, team.id)
         lines = []
         if current is not None:
-            lines.append(
-                f"The {current.instrument['name']} is open: its results come out to everyone at once when it "
-                f"closes on {closes_text(current, team)}, not before."
-            )
+            closes = closes_text(current, team)
+            lines.append(say("pulse.results_later", instrument=current.instrument["name"], closes=closes))
         if released is None:
-            lines.append("There are no released results yet.")
+            lines.append(say("pulse.no_results"))
             await ctx.reply(Card.plain(" ".join(lines)), team_id=team.id)
             return
         report = await self.report(ctx, released)
         chart = await self.stored_chart(ctx, team, released)
-        card = cards.report_card(report, team.name, self._when(released, team), chart, secrets.randbits(32))
+        when = self._when(released, team)
+        card = cards.report_card(report, team.name, when, chart, secrets.randbits(32), say)
         if lines:
             await ctx.reply(Card.plain(" ".join(lines)), team_id=team.id)
         await ctx.reply(card, team_id=team.id)
@@ -166,21 +172,22 @@ class PulseCommands(PollLifecycle):
     async def _close_command(
         self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], args: str
     ) -> None:
-        if await self._refuse_unless_co_chair(ctx, team, me, members, "close a poll"):
+        if await self._refuse_unless_co_chair(ctx, team, me, members, "pulse.what.close"):
             return
+        say = words(me, team)
         poll = await store.open_poll(ctx.session, team.id)
         if poll is None:
-            await ctx.reply(Card.plain("No poll is open."), team_id=team.id)
+            await ctx.reply(Card.plain(say("pulse.no_poll_open")), team_id=team.id)
             return
         answered = await store.participation_count(ctx.session, poll.id)
         if not enough(answered, poll.min_responses):
-            await ctx.reply(
-                Card.plain(
-                    f"A poll can close early once {poll.min_responses} have answered ({answered} so far); "
-                    f"otherwise it closes on {closes_text(poll, team)}."
-                ),
-                team_id=team.id,
+            early = say(
+                "pulse.close_early",
+                min_responses=poll.min_responses,
+                answered=answered,
+                closes=closes_text(poll, team),
             )
+            await ctx.reply(Card.plain(early), team_id=team.id)
             return
         await ctx.audit(team.id, "pulse.closed_early", {"poll": poll.id})
         await self.close(ctx, team, poll)
@@ -188,13 +195,12 @@ class PulseCommands(PollLifecycle):
     async def _target(
         self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], args: str
     ) -> None:
-        if await self._refuse_unless_co_chair(ctx, team, me, members, "set a team target"):
+        if await self._refuse_unless_co_chair(ctx, team, me, members, "pulse.what.target"):
             return
+        say = words(me, team)
         poll = await store.latest_released(ctx.session, team.id)
         if poll is None:
-            await ctx.reply(
-                Card.plain("Targets follow a released report; there is none yet."), team_id=team.id
-            )
+            await ctx.reply(Card.plain(say("pulse.target.none_yet")), team_id=team.id)
             return
         instrument = instrument_from_data(poll.instrument)
         word, _, text = args.partition(" ")
@@ -202,18 +208,14 @@ class PulseCommands(PollLifecycle):
             (c for c in instrument.components if word.lower() in (c.id, c.name.split()[0].lower())), None
         )
         if component is None or not text.strip():
-            names = ", ".join(f"`{c.id}` ({c.name})" for c in instrument.components)
-            await ctx.reply(
-                Card.plain(
-                    f"Write `pulse target <component> <what we will work on>`, e.g. `pulse target respect We "
-                    f"will work on improving how we handle disagreements.` Components: {names}."
-                ),
-                team_id=team.id,
+            names = ", ".join(
+                say("pulse.target.component", id=c.id, name=c.name) for c in instrument.components
             )
+            await ctx.reply(Card.plain(say("pulse.target.usage", names=names)), team_id=team.id)
             return
         existing = await store.targets_after(ctx.session, poll.id)
         if len(existing) >= 2:
-            await ctx.reply(Card.plain("The team already has two targets for this round."), team_id=team.id)
+            await ctx.reply(Card.plain(say("pulse.target.two_already")), team_id=team.id)
             return
         store.add_target(
             ctx.session,
@@ -229,44 +231,37 @@ class PulseCommands(PollLifecycle):
         await ctx.send(
             Delivery(
                 Recipient.team_channels(team.id),
-                Card.plain(f"Team target for {component.name}, set by {me.name}: {text.strip()}"),
+                Card.plain(
+                    words(team=team)(
+                        "pulse.target.announced", component=component.name, name=me.name, text=text.strip()
+                    )
+                ),
                 team_id=team.id,
             )
         )
-        await ctx.reply(
-            Card.plain(
-                f"Target set for {component.name}; the next report shows it beside that component's change."
-            ),
-            team_id=team.id,
-        )
+        await ctx.reply(Card.plain(say("pulse.target.set", component=component.name)), team_id=team.id)
 
     async def _threshold(
         self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], args: str
     ) -> None:
+        say = words(me, team)
         current = (await self.settings(ctx, team.id))["min_responses"]
         if not args:
             await ctx.reply(
-                Card.plain(
-                    f"Results need at least {current} answers (never fewer than {ABSOLUTE_MIN_RESPONSES})."
-                ),
+                Card.plain(say("pulse.threshold.current", current=current, floor=ABSOLUTE_MIN_RESPONSES)),
                 team_id=team.id,
             )
             return
-        if await self._refuse_unless_co_chair(ctx, team, me, members, "change the anonymity threshold"):
+        if await self._refuse_unless_co_chair(ctx, team, me, members, "pulse.what.threshold"):
             return
         try:
             wanted = int(args.split()[0])
         except ValueError:
-            await ctx.reply(
-                Card.plain("Write `pulse threshold <number>`, e.g. `pulse threshold 6`."), team_id=team.id
-            )
+            await ctx.reply(Card.plain(say("pulse.threshold.usage")), team_id=team.id)
             return
         if wanted < ABSOLUTE_MIN_RESPONSES:
             await ctx.reply(
-                Card.plain(
-                    f"The threshold can never be below {ABSOLUTE_MIN_RESPONSES}: "
-                    "fewer answers can't stay anonymous."
-                ),
+                Card.plain(say("pulse.threshold.floor", floor=ABSOLUTE_MIN_RESPONSES)),
                 team_id=team.id,
             )
             return
@@ -275,7 +270,7 @@ class PulseCommands(PollLifecycle):
             await self._save_setting(ctx, team.id, min_responses=wanted)
             await ctx.audit(team.id, "pulse.threshold", {"from": current, "to": wanted})
             await ctx.reply(
-                Card.plain(f"Results now need at least {wanted} answers (from the next poll)."),
+                Card.plain(say("pulse.threshold.raised", wanted=wanted)),
                 team_id=team.id,
             )
             return
@@ -291,15 +286,12 @@ class PulseCommands(PollLifecycle):
             await ctx.send(
                 Delivery(
                     Recipient.team_channels(team.id),
-                    Card.plain(
-                        f"The co-chairs of both sides lowered the anonymity threshold from {current} "
-                        f"to {wanted} (from the next poll)."
-                    ),
+                    Card.plain(words(team=team)("pulse.threshold.lowered", current=current, wanted=wanted)),
                     team_id=team.id,
                 )
             )
             await ctx.reply(
-                Card.plain(f"Agreed by both sides: results now need at least {wanted} answers."),
+                Card.plain(say("pulse.threshold.agreed", wanted=wanted)),
                 team_id=team.id,
             )
             return
@@ -312,33 +304,36 @@ class PulseCommands(PollLifecycle):
                 Delivery(
                     Recipient.person(chair.person_id),
                     Card.plain(
-                        f"{me.name} ({me.side}) proposes lowering {team.name}'s anonymity threshold from "
-                        f"{current} to {wanted}. It needs a co-chair from your side too: type "
-                        f"`pulse threshold {wanted}` to agree."
+                        words(chair, team)(
+                            "pulse.threshold.proposal",
+                            name=me.name,
+                            side=me.side,
+                            team=team.name,
+                            current=current,
+                            wanted=wanted,
+                        )
                     ),
                     team_id=team.id,
                 )
             )
-        names = " or ".join(m.name for m in other) or "a co-chair from the other side"
+        names = say("pulse.or").join(m.name for m in other) or say("pulse.threshold.other_side")
         await ctx.reply(
-            Card.plain(
-                f"Lowering the threshold needs one co-chair from each side: {names} must run "
-                f"`pulse threshold {wanted}` too. Until then it stays at {current}."
-            ),
+            Card.plain(say("pulse.threshold.needs_both", names=names, wanted=wanted, current=current)),
             team_id=team.id,
         )
 
     async def _schedule(
         self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], args: str
     ) -> None:
-        if await self._refuse_unless_co_chair(ctx, team, me, members, "schedule polls"):
+        if await self._refuse_unless_co_chair(ctx, team, me, members, "pulse.what.schedule"):
             return
+        say = words(me, team)
         parts = args.split()
         existing = await schedules.for_team(ctx.session, team.id, QUARTERLY_KIND)
         if parts and parts[0].lower() == "off":
             for row in existing:
                 row.enabled = False
-            await ctx.reply(Card.plain("Quarterly polls are off."), team_id=team.id)
+            await ctx.reply(Card.plain(say("pulse.schedule.off")), team_id=team.id)
             return
         try:
             first = date.fromisoformat(parts[0]) if parts else None
@@ -346,16 +341,10 @@ class PulseCommands(PollLifecycle):
             first = None
         instrument = await find_instrument(ctx.session, team.id, " ".join(parts[1:]))
         if first is None or instrument is None:
-            await ctx.reply(
-                Card.plain(
-                    "Write `pulse schedule YYYY-MM-DD [trust|team|<poll id>]` (every quarter on that "
-                    "weekday of the month, e.g. the second Monday, 9 AM) or `pulse schedule off`."
-                ),
-                team_id=team.id,
-            )
+            await ctx.reply(Card.plain(say("pulse.schedule.usage")), team_id=team.id)
             return
         schedule = await set_quarterly_schedule(ctx.session, team, first, instrument.id, ctx.now)
         when = meeting_time(from_key(schedule.next_occurrence_local or ""), team.timezone)
         await ctx.reply(
-            Card.plain(f"The {instrument.name} will open every quarter; next on {when}."), team_id=team.id
+            Card.plain(say("pulse.schedule.set", instrument=instrument.name, when=when)), team_id=team.id
         )

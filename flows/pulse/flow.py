@@ -24,7 +24,7 @@ class PulseFlow(PulseCommands, PulseAnswers):
             Command(
                 "pulse",
                 "pulse start [trust|team|<poll>] · status · close · results · target · threshold · schedule",
-                "Anonymous trust polls: start one (co-chairs), see how many answered, read released results.",
+                "pulse.command",
                 self._command,
             ),
         )

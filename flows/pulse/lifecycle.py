@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flows.content.instruments import DEFAULT_INSTRUMENT, Instrument, find_instrument, instrument_from_data
+from flows.core.catalog import Words, language_of, words
 from flows.core.engine import FlowContext
 from flows.core.formatting import meeting_time
 from flows.core.home import refresh_homes
@@ -125,18 +126,15 @@ class PollLifecycle:
             await ctx.send(
                 Delivery(
                     Recipient.person(member.person_id),
-                    cards.invitation(instrument, team.name, poll.id, closes, floor),
+                    cards.invitation(instrument, team.name, poll.id, closes, floor, words(member, team)),
                     team_id=team.id,
                 )
             )
+        say = words(team=team)  # the channel post
         await ctx.send(
             Delivery(
                 Recipient.team_channels(team.id),
-                Card.plain(
-                    f"The {instrument.name} is open until {closes}: everyone has a private invitation. "
-                    "Answers are anonymous; results come out to the whole team at once after it closes, "
-                    f"if at least {floor} answer."
-                ),
+                Card.plain(say("pulse.opened", instrument=instrument.name, closes=closes, floor=floor)),
                 team_id=team.id,
             )
         )
@@ -174,7 +172,13 @@ class PollLifecycle:
                 Delivery(
                     Recipient.person(member.person_id),
                     cards.invitation(
-                        instrument, team.name, poll.id, closes, poll.min_responses, reminder=True
+                        instrument,
+                        team.name,
+                        poll.id,
+                        closes,
+                        poll.min_responses,
+                        words(member, team),
+                        reminder=True,
                     ),
                     team_id=team.id,
                     key=f"{private_prefix(poll.id)}reminder:{member.person_id}",
@@ -214,22 +218,36 @@ class PollLifecycle:
         for row in await schedules.for_team(ctx.session, team.id, DAILY_KIND):
             if (row.settings or {}).get("poll_id") == poll.id:
                 row.enabled = False
-        if ok:
-            report = await self.report(ctx, poll, counts)
-            chart = await self.chart(ctx, team, poll)
-            card = cards.report_card(report, team.name, self._when(poll, team), chart, secrets.randbits(32))
-        else:
-            card = cards.withheld(instrument, respondents, poll.min_responses)
+        report = await self.report(ctx, poll, counts) if ok else None
+        chart = await self.chart(ctx, team, poll) if ok else None
+        seed = secrets.randbits(32)  # one comment order for every copy
+        in_language: dict[str, Card] = {}
+
+        def card(lang: str) -> Card:
+            """The report (or the withheld notice) in one language, built once per language."""
+            if lang not in in_language:
+                say = Words(lang)
+                in_language[lang] = (
+                    cards.report_card(report, team.name, self._when(poll, team), chart, seed, say)
+                    if report is not None
+                    else cards.withheld(instrument, respondents, poll.min_responses, say)
+                )
+            return in_language[lang]
+
         members = await teams.members(ctx.session, team.id)
-        await ctx.send(Delivery(Recipient.team_channels(team.id), card, team_id=team.id))
+        await ctx.send(
+            Delivery(Recipient.team_channels(team.id), card(language_of(team=team)), team_id=team.id)
+        )
         for chair in (m for m in members if m.co_chair):
-            await ctx.send(Delivery(Recipient.person(chair.person_id), card, team_id=team.id))
+            mine = card(language_of(chair, team))
+            await ctx.send(Delivery(Recipient.person(chair.person_id), mine, team_id=team.id))
+        by_id = {m.person_id: m for m in members}
         for person_id in sorted(answered):  # the receipt in each person's DM says the poll has closed
             key = receipt_key(poll.id, person_id)
             await ctx.send(
                 Delivery(
                     Recipient.person(person_id),
-                    cards.receipt_closed(instrument),
+                    cards.receipt_closed(instrument, words(by_id.get(person_id), team)),
                     team_id=team.id,
                     key=key,
                     replaces=key,

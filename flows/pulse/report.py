@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from flows.content.instruments import Instrument
+from flows.core.catalog import Words
 from storage.pulse import SideMean, ValueCount
 
 SIDES = ("labor", "management")
@@ -41,9 +42,13 @@ class ComponentResult:
 @dataclass(frozen=True)
 class SideView:
     shown: bool
-    reason: str | None
+    reason: str | None  # why it is hidden, in English (`reason_in` says it in another language)
     rows: tuple[tuple[str, float, float], ...] = ()  # component name, labor mean, management mean
     counts: tuple[int, int] = (0, 0)
+    why: tuple[str, dict[str, int]] | None = None  # the reason as a catalog key and its values
+
+    def reason_in(self, say: Words) -> str | None:
+        return say(self.why[0], **self.why[1]) if self.why is not None else None
 
 
 @dataclass(frozen=True)
@@ -64,38 +69,36 @@ def enough(respondents: int, min_responses: int) -> bool:
     return respondents >= max(min_responses, ABSOLUTE_MIN_RESPONSES)
 
 
-def withheld_line(respondents: int, min_responses: int) -> str:
-    return f"not enough responses to protect anonymity ({respondents} of {min_responses})"
+def withheld_line(respondents: int, min_responses: int, say: Words | None = None) -> str:
+    say = say or Words()
+    return say("pulse.withheld.line", respondents=respondents, min_responses=min_responses)
+
+
+def side_view_why(
+    counts: Mapping[str | None, int], min_responses: int, recorded: bool = True
+) -> tuple[str, dict[str, int]] | None:
+    """None when the labor vs management view may be shown, else why not (a catalog key and its values)."""
+    floor = max(min_responses, ABSOLUTE_MIN_RESPONSES)
+    if not recorded:
+        return "pulse.sides.not_recorded", {"floor": floor}
+    labor, management = counts.get("labor", 0), counts.get("management", 0)
+    rest = sum(n for side, n in counts.items() if side not in SIDES)
+    if labor == management == 0 and rest:
+        # the labels were erased at close because the view could not be shown
+        return "pulse.sides.erased", {"floor": floor}
+    if labor < floor or management < floor:
+        return "pulse.sides.too_few", {"floor": floor, "labor": labor, "management": management}
+    if 0 < rest < floor:
+        return "pulse.sides.rest_too_few", {"floor": floor, "rest": rest}
+    return None
 
 
 def side_view_allowed(
     counts: Mapping[str | None, int], min_responses: int, recorded: bool = True
 ) -> tuple[bool, str | None]:
-    """Whether the labor vs management view may be shown, and if not, the one line saying why."""
-    floor = max(min_responses, ABSOLUTE_MIN_RESPONSES)
-    if not recorded:
-        return False, (
-            f"The labor and management view is hidden: each side needs at least {floor} members on the "
-            "team for its answers to stay anonymous."
-        )
-    labor, management = counts.get("labor", 0), counts.get("management", 0)
-    rest = sum(n for side, n in counts.items() if side not in SIDES)
-    if labor == management == 0 and rest:
-        return False, (  # the labels were erased at close because the view could not be shown
-            f"The labor and management view is hidden: at close, a side (or the members outside both "
-            f"sides) had fewer than {floor} answers."
-        )
-    if labor < floor or management < floor:
-        return False, (
-            f"The labor and management view is hidden: each side needs at least {floor} answers "
-            f"(labor {labor}, management {management})."
-        )
-    if 0 < rest < floor:
-        return False, (
-            f"The labor and management view is hidden: the answers from members outside both sides ({rest}) "
-            f"are fewer than {floor}, and the two sides next to the whole team would single them out."
-        )
-    return True, None
+    """Whether the labor vs management view may be shown, and if not, the one line saying why (English)."""
+    why = side_view_why(counts, min_responses, recorded)
+    return (True, None) if why is None else (False, Words()(why[0], **why[1]))
 
 
 def item_results(instrument: Instrument, counts: Iterable[ValueCount]) -> list[ItemResult]:
@@ -190,12 +193,14 @@ def build_report(
         raise ValueError(withheld_line(respondents, min_responses))
     items = item_results(instrument, counts)
     strongest, weakest = strongest_and_weakest(items)
-    shown, reason = side_view_allowed(side_counts, min_responses, sides_recorded)
+    why = side_view_why(side_counts, min_responses, sides_recorded)
+    shown = why is None
     sides = SideView(
         shown,
-        reason,
+        Words()(why[0], **why[1]) if why is not None else None,
         side_rows(instrument, side_means) if shown else (),
         (side_counts.get("labor", 0), side_counts.get("management", 0)) if shown else (0, 0),
+        why,
     )
     return Report(
         instrument=instrument,
@@ -215,9 +220,9 @@ def fmt(value: float) -> str:
     return f"{value:.2f}"
 
 
-def fmt_change(value: float | None) -> str:
+def fmt_change(value: float | None, say: Words | None = None) -> str:
     if value is None:
         return "—"
     if abs(value) < 0.005:
-        return "no change"
+        return (say or Words())("pulse.report.no_change")
     return f"{'+' if value > 0 else '−'}{abs(value):.2f}"

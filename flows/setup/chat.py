@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flows.core.actions import ActionHandler
+from flows.core.catalog import Words, language_of, text, words
 from flows.core.engine import ArrivalHandler, Command, FlowContext, ScheduleHandler
 from flows.core.home import refresh_homes
 from flows.core.types import Actor, Card, CommandEvent, Delivery, Recipient
@@ -29,18 +30,21 @@ _PLACEHOLDER = re.compile(r"^@(\d+)$")
 
 
 class SetupError(ValueError):
-    """The command could not be read; the message says how to fix it."""
+    """The command could not be read; the message (a catalog key and its values) says how to fix it."""
 
+    def __init__(self, key: str, **values: str) -> None:
+        super().__init__(text(key, **values))
+        self.key, self.values = key, values
 
-def _example(prefix: str) -> str:
-    return f"`{prefix}setup Riverside DLT; America/Los_Angeles; labor @maria; management @david`"
+    def told(self, say: Words) -> str:
+        return say(self.key, **self.values)
 
 
 def parse_setup(rest: str, mentions: Sequence[Actor]) -> tuple[str, str, list[tuple[Actor, str, bool]]]:
     """(name, time zone, [(person, side, co-chair)]) from the command text; SetupError otherwise."""
     parts = [p.strip() for p in rest.split(";")]
     if len(parts) < 3 or not parts[0] or not parts[1]:
-        raise SetupError("give the team's name, its time zone and each side's co-chairs, separated by `;`")
+        raise SetupError("setup.parts")
     name, timezone = parts[0], parts[1]
     people: list[tuple[Actor, str, bool]] = []
     seen: set[str] = set()
@@ -50,20 +54,20 @@ def parse_setup(rest: str, mentions: Sequence[Actor]) -> tuple[str, str, list[tu
         words = part.split()
         side = words[0].lower()
         if side not in SIDES:
-            raise SetupError(f"“{words[0]}” is not a side (use one of: {', '.join(SIDES)})")
+            raise SetupError("setup.not_a_side", word=words[0], sides=", ".join(SIDES))
         co_chair = True
         rest_words = words[1:]
         if rest_words and rest_words[0].lower() in ("member", "members"):
             co_chair, rest_words = False, rest_words[1:]
         if not rest_words:
-            raise SetupError(f"mention at least one person after “{words[0]}”")
+            raise SetupError("setup.mention_someone", word=words[0])
         for word in rest_words:
             match = _PLACEHOLDER.match(word.rstrip(","))
             if match is None or int(match.group(1)) >= len(mentions):
-                raise SetupError(f"“{word}” is not a mention: @-mention each person so I know who they are")
+                raise SetupError("setup.not_a_mention", word=word)
             person = mentions[int(match.group(1))]
             if person.user_id in seen:
-                raise SetupError(f"{person.display_name or person.user_id} is listed twice")
+                raise SetupError("setup.listed_twice", name=person.display_name or person.user_id)
             seen.add(person.user_id)
             people.append((person, side, co_chair))
     return name, timezone, people
@@ -79,7 +83,7 @@ class ChatSetupFlow:
             Command(
                 "setup",
                 USAGE,
-                "Create your team from this channel: name, time zone and a co-chair from each side.",
+                "setup.command",
                 self._setup,
             ),
         )
@@ -94,31 +98,30 @@ class ChatSetupFlow:
         return ()
 
     async def _refuse(self, ctx: FlowContext, why: str) -> None:
-        await ctx.reply(
-            Card.plain(f"I could not set up the team: {why}. For example: {_example(ctx.command_prefix)}")
-        )
+        """`why`: a sentence already in the speaker's language (from `_say`)."""
+        say = self._say(ctx)
+        example = say("setup.example", prefix=ctx.command_prefix)
+        await ctx.reply(Card.plain(say("setup.refused", why=why, example=example)))
+
+    def _say(self, ctx: FlowContext) -> Words:
+        return words(ctx.person)  # the speaker has no team yet: their own language, else English
 
     async def _setup(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
         conversation = event.conversation
         if conversation.is_direct:
-            await self._refuse(ctx, "run it in the channel the team will use (it becomes the team's channel)")
+            await self._refuse(ctx, self._say(ctx)("setup.in_a_channel"))
             return
         try:
             name, timezone, people = parse_setup(rest, event.mentions)
         except SetupError as exc:
-            await self._refuse(ctx, str(exc))
+            await self._refuse(ctx, exc.told(self._say(ctx)))
             return
         actor = event.actor
         if not any(p.user_id == actor.user_id and chair for p, _, chair in people):
-            await self._refuse(
-                ctx, "only a co-chair can set up a team: name yourself as one of the co-chairs"
-            )
+            await self._refuse(ctx, self._say(ctx)("setup.only_a_co_chair"))
             return
         if await teams.team_by_name(ctx.session, name) is not None:
-            await self._refuse(
-                ctx,
-                f"a team called “{name}” already exists (pick another name, or change it with a team file)",
-            )
+            await self._refuse(ctx, self._say(ctx)("setup.name_taken", name=name))
             return
         for existing in await teams.all_team_names(ctx.session):
             team = await teams.team_by_name(ctx.session, existing)
@@ -126,7 +129,7 @@ class ChatSetupFlow:
                 c.platform == conversation.platform and c.address == conversation.conversation_id
                 for c in team.channels
             ):
-                await self._refuse(ctx, f"this channel already belongs to “{team.name}”")
+                await self._refuse(ctx, self._say(ctx)("setup.channel_taken", team=team.name))
                 return
         members: list[dict[str, Any]] = []
         for person, side, chair in people:
@@ -166,7 +169,7 @@ class ChatSetupFlow:
         )
         card = await describe_team(ctx.session, team)
         announce = Card(
-            summary=f"{team.name} is set up in this channel",
+            summary=text("setup.announced", language_of(team=team), team=team.name),
             elements=card.elements,
         )
         await ctx.send(Delivery(Recipient.team_channels(team.id), announce, team_id=team.id))

@@ -24,6 +24,7 @@ from flows.content.instruments import (
     team_poll_data,
 )
 from flows.core.actions import ActionHandler
+from flows.core.catalog import Words, words
 from flows.core.engine import ArrivalHandler, Command, FlowContext, ScheduleHandler
 from flows.core.formatting import meeting_time
 from flows.core.recurrence import Recurrence, from_key, zone
@@ -289,27 +290,34 @@ async def _apply_pulse_fields(
     await set_quarterly_schedule(session, team, first, str(instrument_id), now)
 
 
-async def describe_team(session: AsyncSession, team: Team) -> Card:
-    """A compact card: sides, co-chairs, members, channels, norms and the next meeting."""
+async def describe_team(session: AsyncSession, team: Team, say: Words | None = None) -> Card:
+    """A compact card: sides, co-chairs, members, channels, norms and the next meeting; in `say`'s language
+    (the team's if not given)."""
+    say = say or words(team=team)
     members = await teams.members(session, team.id)
     chairs = [f"{m.name} ({m.side})" for m in members if m.co_chair]
     others = [f"{m.name} ({m.side})" for m in members if not m.co_chair]
     channels = [f"{c.name or c.address} ({c.platform})" for c in await teams.channels_of(session, team.id)]
     pairs: list[tuple[str, str]] = [
-        ("Co-chairs", ", ".join(chairs)),
-        ("Members", ", ".join(others) or "—"),
-        ("Time zone", team.timezone),
-        ("Channels", ", ".join(channels) or "none yet"),
-        ("Norms", team_norms(team).name),
+        (say("team.co_chairs"), ", ".join(chairs)),
+        (say("team.members"), ", ".join(others) or "—"),
+        (say("team.time_zone"), team.timezone),
+        (say("team.channels"), ", ".join(channels) or say("team.no_channels")),
+        (say("team.norms"), team_norms(team).name),
     ]
     meeting = await schedules.for_team(session, team.id, MEETING_KIND)
     if meeting and meeting[0].next_occurrence_local:
         pairs.append(
-            ("Next meeting", meeting_time(from_key(meeting[0].next_occurrence_local), team.timezone))
+            (
+                say("team.next_meeting"),
+                meeting_time(from_key(meeting[0].next_occurrence_local), team.timezone),
+            )
         )
     else:
-        pairs.append(("Next meeting", NO_MEETING))
-    return Card(summary=f"{team.name}", elements=(Header(team.name), Fields(tuple(pairs))))
+        pairs.append((say("team.next_meeting"), say(NO_MEETING)))
+    return Card(
+        summary=say("team.summary", team=team.name), elements=(Header(team.name), Fields(tuple(pairs)))
+    )
 
 
 class TeamFlow:
@@ -318,9 +326,7 @@ class TeamFlow:
     name = "team"
 
     def commands(self) -> Sequence[Command]:
-        return (
-            Command("team", "team", "Who is on your team, its co-chairs and the next meeting.", self._show),
-        )
+        return (Command("team", "team", "team.command", self._show),)
 
     def actions(self) -> dict[str, ActionHandler]:
         return {}
@@ -336,4 +342,4 @@ class TeamFlow:
         if team is None:
             await ctx.reply(Card.plain(why or ""))
             return
-        await ctx.reply(await describe_team(ctx.session, team), team_id=team.id)
+        await ctx.reply(await describe_team(ctx.session, team, words(ctx.person, team)), team_id=team.id)

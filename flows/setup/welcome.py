@@ -11,21 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flows.core.actions import ActionHandler
+from flows.core.catalog import Words, words
 from flows.core.engine import ArrivalHandler, Command, FlowContext, ScheduleHandler
 from flows.core.types import Card, Delivery, InstalledEvent, MemberJoinedEvent, Recipient
 from storage import teams
 from storage.models import Team
 
-WHAT = (
-    "I help a labor–management team keep its norms, roles and promises visible: meeting reminders with the "
-    "team's norms and who holds which role, anonymous trust polls whose results everyone gets at once."
-)
 
-
-async def _run_by(ctx: FlowContext, team: Team) -> str:
+async def _run_by(ctx: FlowContext, team: Team, say: Words) -> str:
     chairs = [m for m in await teams.members(ctx.session, team.id) if m.co_chair]
-    names = " and ".join(f"{m.name} ({m.side})" for m in chairs)
-    return f"{team.name} runs me; its co-chairs are {names}." if chairs else f"{team.name} runs me."
+    names = say("welcome.chairs_joined").join(say("welcome.chair", name=m.name, side=m.side) for m in chairs)
+    if chairs:
+        return say("welcome.run_by_chairs", team=team.name, names=names)
+    return say("welcome.run_by", team=team.name)
 
 
 class WelcomeFlow:
@@ -46,35 +44,35 @@ class WelcomeFlow:
     async def _arrived(self, ctx: FlowContext, event: InstalledEvent | MemberJoinedEvent) -> None:
         conversation = event.conversation
         prefix = ctx.command_prefix
-        help_line = f"Type `{prefix}help` to see what I can do."
         if conversation.is_direct:
             if not isinstance(event, InstalledEvent):
                 return
             mine = await teams.teams_of_person(ctx.session, ctx.person.id) if ctx.person is not None else []
+            say = words(ctx.person, mine[0] if mine else None)  # a private note: the person's language
+            what, help_line = say("welcome.what"), say("welcome.help_line", prefix=prefix)
             if mine:
-                runs = " ".join([await _run_by(ctx, team) for team in mine])
-                text = f"Hi, I'm Tandem. {WHAT} {runs} {help_line}"
+                runs = " ".join([await _run_by(ctx, team, say) for team in mine])
+                text = say("welcome.direct", what=what, runs=runs, help_line=help_line)
             else:
-                text = (
-                    f"Hi, I'm Tandem. {WHAT} You're not on a team yet: ask a co-chair to add you. {help_line}"
-                )
+                text = say("welcome.direct_no_team", what=what, help_line=help_line)
             await ctx.reply(Card.plain(text))
             return
         team = await teams.team_of_channel(ctx.session, conversation.platform, conversation.conversation_id)
         if isinstance(event, MemberJoinedEvent):
             if team is None:
                 return  # a channel Tandem is in but no team posts to: nothing to say to a newcomer
-            text = (
-                f"Welcome to {team.name}'s channel. I'm Tandem. {WHAT} {await _run_by(ctx, team)} {help_line}"
-            )
-            await ctx.reply(Card.plain(text), team_id=team.id)  # only the newcomer sees it
+            say = words(ctx.person, team)  # only the newcomer sees it: their language
+            what, help_line = say("welcome.what"), say("welcome.help_line", prefix=prefix)
+            runs = await _run_by(ctx, team, say)
+            text = say("welcome.joined", team=team.name, what=what, runs=runs, help_line=help_line)
+            await ctx.reply(Card.plain(text), team_id=team.id)
             return
+        say = words(team=team)  # a channel post: the team's language (English for a channel of no team)
+        what, help_line = say("welcome.what"), say("welcome.help_line", prefix=prefix)
         if team is None:
-            text = (
-                f"Hi, I'm Tandem. {WHAT} This channel isn't connected to a team yet: a co-chair connects it "
-                f"with `{prefix}setup`. {help_line}"
-            )
+            text = say("welcome.channel_not_connected", what=what, prefix=prefix, help_line=help_line)
             await ctx.send(Delivery(Recipient.reply_to(conversation), Card.plain(text)))
             return
-        text = f"Hi, I'm Tandem. {WHAT} {await _run_by(ctx, team)} {help_line}"
+        runs = await _run_by(ctx, team, say)
+        text = say("welcome.channel", what=what, runs=runs, help_line=help_line)
         await ctx.send(Delivery(Recipient.reply_to(conversation), Card.plain(text), team_id=team.id))

@@ -1,0 +1,95 @@
+"""The message catalog: every sentence Tandem says comes from here, in the reader's language.
+
+The texts live in gettext catalogs, `flows/locale/<language>/LC_MESSAGES/tandem.po` (English complete),
+read with Babel once per language on first use. A msgid is a stable key (`pulse.receipt.first`), its
+msgstr the sentence with `{named}` placeholders (`str.format`). Content files (norms, instruments, prompts:
+flows/content/) keep their own texts.
+
+Whose language: a reply is in the speaker's, a private message in the recipient's, a channel post in the
+team's. A person's own language (`Person.language`) overrides their team's (`Team.language`); English
+when neither is set or a language has no catalog. A text missing from a language falls back to English;
+a key missing from English is a mistake and raises (a test catches the typo).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from babel.messages.pofile import read_po
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+DOMAIN = "tandem"
+DEFAULT_LANGUAGE = "en"
+# A key: dotted lowercase words (`pulse.receipt.first`). A Command summary that is not key-shaped is shown
+# as written (a flow outside flows/, a test's); one that is key-shaped must be in the catalog.
+KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+
+
+class UnknownKey(KeyError):
+    """A text key the English catalog does not have."""
+
+
+def po_path(language: str) -> Path:
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def messages(language: str) -> dict[str, str]:
+    """The catalog of `language` as key → text ({} when there is none); read once."""
+    path = po_path(language)
+    if not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language, domain=DOMAIN)
+    return {str(m.id): str(m.string) for m in catalog if m.id and isinstance(m.string, str) and m.string}
+
+
+def languages() -> list[str]:
+    """The languages with a catalog."""
+    return sorted(p.name for p in LOCALE_DIR.iterdir() if po_path(p.name).is_file())
+
+
+def text(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:
+    """The text `key` in `lang` (English if `lang` lacks it), its placeholders filled from `values`."""
+    english = messages(DEFAULT_LANGUAGE)
+    if key not in english:
+        raise UnknownKey(key)
+    template = messages(lang).get(key) if lang != DEFAULT_LANGUAGE else None
+    return (template or english[key]).format(**values)
+
+
+def is_key(value: str) -> bool:
+    return KEY.match(value) is not None
+
+
+class _HasLanguage(Protocol):
+    @property
+    def language(self) -> str | None: ...
+
+
+def language_of(person: _HasLanguage | None = None, team: _HasLanguage | None = None) -> str:
+    """The language to speak to `person` in (a Person or a MemberView): their own, else their team's,
+    else English."""
+    for chosen in (person.language if person else None, team.language if team else None):
+        if chosen:
+            return chosen
+    return DEFAULT_LANGUAGE
+
+
+class Words:
+    """The catalog in one reader's language: `say("pulse.closed", name=...)`."""
+
+    def __init__(self, lang: str = DEFAULT_LANGUAGE) -> None:
+        self.lang = lang
+
+    def __call__(self, key: str, /, **values: Any) -> str:
+        return text(key, self.lang, **values)
+
+
+def words(person: _HasLanguage | None = None, team: _HasLanguage | None = None) -> Words:
+    """The catalog for `person` (on `team`): `words(ctx.person, team)` for a reply, `words(member, team)`
+    for a private message, `words(team=team)` for a channel post."""
+    return Words(language_of(person, team))
