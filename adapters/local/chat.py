@@ -190,9 +190,9 @@ class ChatAdapter(LocalAdapter):
     def _when(self, instant: datetime | None, timezone: str | None = None) -> str:
         if instant is None:
             return ""
-        local = instant.astimezone(zone(timezone)) if timezone else instant
+        local = instant.astimezone(zone(timezone or "UTC"))
         hour = local.strftime("%I").lstrip("0")
-        return f"{local:%a} {local.day} {local:%b} {hour}:{local:%M %p}"
+        return f"{local:%a} {local.day} {local:%b} {hour}:{local:%M %p} {local:%Z}"
 
     async def _publish(
         self,
