@@ -89,6 +89,10 @@ async def test_a_trust_poll_cycle_in_the_browser(tmp_path: Path) -> None:
         # a member's view never shows another member's direct conversation
         await _open(page, served.url, "cy")
         assert await page.locator('nav a[data-conversation="dm-ana"]').count() == 0
+        assert "Thank you" in await page.locator("#log").inner_text()  # cy's own receipt is there
+        response = await page.goto(f"{served.url}/?team=1&person=cy&c=dm-ana")  # and asked for by address
+        assert response is not None and response.status == 403
+        assert "Thank you" not in await page.content() and "answers are in" not in await page.content()
         # the clock jumps, event by event, to the close; every member's channel shows the report and chart
         await _open(page, served.url, "fay", "team-channel")
         for _ in range(20):
