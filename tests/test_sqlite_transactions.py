@@ -1,7 +1,7 @@
 """SQLite transactions (storage/db.py): a session without `begin()` reads a snapshot that neither waits for
-the writer nor makes it wait; concurrent writers wait for each other (BEGIN IMMEDIATE and the busy
-timeout) and none fails with "database is locked"; an idle delivery worker looks for work with a read and
-takes no write lock."""
+the writer nor makes it wait; concurrent writers in one process queue on the write gate in arrival order,
+and none fails with "database is locked"; an idle delivery worker looks for work with a read and takes no
+write lock."""
 
 from __future__ import annotations
 
@@ -74,29 +74,54 @@ async def test_a_reading_session_neither_waits_for_nor_blocks_the_writer(
     assert statements.count("BEGIN IMMEDIATE") == 1 and statements.count("BEGIN") == 2
 
 
-async def test_concurrent_writers_wait_for_each_other_and_all_commit(
+async def test_writers_in_one_process_take_turns_in_arrival_order(
     sqlite: tuple[AsyncEngine, async_sessionmaker[AsyncSession]],
 ) -> None:
-    """Writers that find the write lock taken wait in SQLite's busy handler until it is free: with one
-    writer holding the lock while the others start, every one of them commits."""
+    """With one writer holding the write lock while the others start, every one of them commits, in the
+    order they began."""
     _, sessions = sqlite
+    order: list[int] = []
     first_in, release = asyncio.Event(), asyncio.Event()
 
     async def write(n: int) -> None:
         async with sessions() as session, session.begin():
             await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+            order.append(n)
             if n == 0:
                 first_in.set()
                 await release.wait()
 
     tasks = [asyncio.create_task(write(0))]
     await asyncio.wait_for(first_in.wait(), 5)
-    tasks += [asyncio.create_task(write(n)) for n in range(1, 12)]
-    await asyncio.sleep(0.05)  # the others are waiting for the lock now
+    for n in range(1, 12):  # each queues behind the first, in this order
+        tasks.append(asyncio.create_task(write(n)))
+        await asyncio.sleep(0.01)
     release.set()
     await asyncio.wait_for(asyncio.gather(*tasks), 30)
+    assert order == list(range(12))
+
+
+async def test_a_writer_cancelled_mid_transaction_lets_the_next_one_in(
+    sqlite: tuple[AsyncEngine, async_sessionmaker[AsyncSession]],
+) -> None:
+    _, sessions = sqlite
+    inside = asyncio.Event()
+
+    async def stuck() -> None:
+        async with sessions() as session, session.begin():
+            await session.execute(text("INSERT INTO t VALUES (1)"))
+            inside.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(stuck())
+    await asyncio.wait_for(inside.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with sessions() as session, session.begin():  # would wait 30 s if the gate were still held
+        await asyncio.wait_for(session.execute(text("INSERT INTO t VALUES (2)")), 5)
     async with sessions() as session:
-        assert await session.scalar(text("SELECT count(*) FROM t")) == 12
+        assert await session.scalar(text("SELECT n FROM t")) == 2
 
 
 async def test_concurrent_events_and_deliveries_all_commit(sqlite_template: Path, tmp_path: Path) -> None:
@@ -139,14 +164,14 @@ async def test_concurrent_events_and_deliveries_all_commit(sqlite_template: Path
         await engine.dispose()
 
 
-async def test_a_failed_write_releases_the_lock(
+async def test_a_failed_write_releases_the_gate(
     sqlite: tuple[AsyncEngine, async_sessionmaker[AsyncSession]],
 ) -> None:
     _, sessions = sqlite
     with pytest.raises(Exception, match="no such table"):
         async with sessions() as session, session.begin():
             await session.execute(text("INSERT INTO missing VALUES (1)"))
-    async with sessions() as session, session.begin():  # would wait 30 s if the lock were still held
+    async with sessions() as session, session.begin():  # would wait 30 s if the gate were still held
         await asyncio.wait_for(session.execute(text("INSERT INTO t VALUES (2)")), 5)
 
 
