@@ -32,6 +32,7 @@ from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Team
 from storage.pulse_models import PulseAnswer, PulseBallot, PulsePoll, new_id
+from storage.sealing import Sealer
 
 TEAMS, POLLS, BALLOTS = 200, 4, 11  # 200 × 4 × 11 × 12 items = 105,600 answers
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
@@ -114,7 +115,7 @@ async def measure(url: str, label: str) -> None:
             ).scalar_one()
             poll = await session.get(PulsePoll, poll_id)
             assert poll is not None
-            ctx = FlowContext(session, NOW)
+            ctx = FlowContext(session, NOW, Sealer.ephemeral())
             start = time.perf_counter()
             report = await flow.report(ctx, poll)
             report_ms.append((time.perf_counter() - start) * 1000)

@@ -156,7 +156,12 @@ async def _measure(url: str) -> dict[str, float]:
     started = time.perf_counter()
     adapter = RecordingAdapter()
     runtime = Runtime(
-        Settings(TANDEM_DATABASE_URL=url, TANDEM_TICK_SECONDS=0.25, TANDEM_PREPARE_SECONDS=PREPARE_SECONDS),
+        Settings(
+            TANDEM_DATABASE_URL=url,
+            TANDEM_TICK_SECONDS=0.25,
+            TANDEM_PREPARE_SECONDS=PREPARE_SECONDS,
+            TANDEM_SECRET_KEY="tandem-bench-sealing-key",  # required with PostgreSQL (bot/sealing_key.py)
+        ),
         adapters={"local": adapter},
     )
     await runtime.start()

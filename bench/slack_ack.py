@@ -22,8 +22,8 @@ What it does, per backend, in one run:
    of errors (any non-200 or transport failure), how many clicks Tandem recorded, and each server's CPU
    time per request over the timed rounds (Tandem's includes its worker process and the work after the
    ack; that figure barely moves with other load on the machine, the latencies do).
-Goal (issue 3): Tandem p99 ≤ 1.5 × the bare app's, zero errors, on SQLite and PostgreSQL. The ratio
-against bare-pbr is printed beside it ("vs pbr").
+Goal (issue 14): Tandem p99 ≤ 2 × bare-pbr's (printed as "vs pbr"), zero errors, on SQLite and
+PostgreSQL. The ratio against bolt's default app (issue 3's goal: ≤ 1.5) is printed beside it.
 """
 
 from __future__ import annotations
@@ -225,28 +225,29 @@ async def drive(url: str, rate: int, seconds: float, respond_url: str) -> tuple[
     return latencies, errors
 
 
+def _proc_cpu(pid: int) -> float:
+    """CPU time (user + system) of one process, from /proc (Linux), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> tuple[float, float]:
     """CPU time (user + system) of a server process and of its children (Tandem's worker process)."""
-    import psutil
-
-    process = psutil.Process(pid)
-    own = process.cpu_times()
     children = 0.0
-    for child in process.children(recursive=True):
-        try:
-            times = child.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        children += times.user + times.system
-    return own.user + own.system + children, children
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                children += _proc_cpu(int(child))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return _proc_cpu(pid) + children, children
 
 
 def machine_busy() -> float:
     """CPU seconds the whole machine has spent busy (all cores, every process: the load around the apps)."""
-    import psutil
-
-    times = psutil.cpu_times()
-    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle, iowait = ticks[3], ticks[4]
+    return (sum(ticks[:8]) - idle - iowait) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -393,15 +394,18 @@ async def main_async(
         ok = await one_run(backends, rate, seconds, ratios, percentiles) and ok
     if repeat > 1:  # one run's p99 is the 10th-slowest of 1,000 acks: the spread between runs is wide
         for backend, pairs in ratios.items():
-            for label, values in (("", [a for a, _ in pairs]), (" vs bare-pbr", [b for _, b in pairs])):
-                met = sum(1 for v in values if v <= 1.5)
+            for label, values, limit in (
+                ("", [a for a, _ in pairs], 1.5),
+                (" vs bare-pbr", [b for _, b in pairs], 2.0),
+            ):
+                met = sum(1 for v in values if v <= limit)
                 listed = ", ".join(f"{v:.2f}" for v in values)
                 print(
                     f"{backend}: p99 ratios{label} {listed}; median {statistics.median(values):.2f};"
-                    f" ≤ 1.5 in {met} of {len(values)}"
+                    f" ≤ {limit:g} in {met} of {len(values)}"
                 )
     print(
-        "goal: Tandem p99 ≤ 1.5 × bare p99, zero errors —",
+        "goal: Tandem p99 ≤ 2 × bare-pbr p99, zero errors —",
         "met" if ok else "NOT met",
         "in every run" if repeat > 1 else "",
     )
@@ -439,7 +443,7 @@ async def one_run(
                 print(f"{'':<20}(of which the worker process: {share:.2f} ms/req)")
         ratios[backend].append((ratio, strict))
         errors = sum(r[name]["errors"] for name in (*BARE_APPS, "tandem"))
-        ok = ok and ratio <= 1.5 and errors == 0
+        ok = ok and strict <= 2.0 and errors == 0
     return ok
 
 

@@ -1,7 +1,8 @@
 """Teams activity benchmark: message activities at a fixed rate, Tandem next to a bare botbuilder echo bot.
 
-    .venv/bin/python bench/teams_activity.py                # 5 s per run
+    .venv/bin/python bench/teams_activity.py                # 5 s per run, Tandem on SQLite
     .venv/bin/python bench/teams_activity.py --seconds 3
+    .venv/bin/python bench/teams_activity.py --backend both --repeat 3   # SQLite and PostgreSQL, 3 runs
 
 What it does, in one run:
 1. starts a fake Bot Connector (Bot Framework REST v3) in this process on loopback: every reply either bot
@@ -9,7 +10,8 @@ What it does, in one run:
 2. starts a **bare botbuilder echo bot** (botbuilder 4.17 `CloudAdapter.process` + `ActivityHandler`, the
    reply sent with `turn_context.send_activity` inside the turn, exactly the SDK sample) as a subprocess,
    and drives it with personal-chat message activities at 50 msg/s then 100 msg/s;
-3. stops it and starts **`tandem serve`** as a subprocess (a fresh SQLite database, no MICROSOFT_APP_ID:
+3. stops it and starts **`tandem serve`** as a subprocess (a fresh SQLite database, or a fresh PostgreSQL
+   database with `--backend postgresql` (TANDEM_BENCH_POSTGRES_URL, created and dropped), no MICROSOFT_APP_ID:
    the unauthenticated loopback development mode), and drives it with the same activities (`help`, so each
    one runs the engine, records the event and writes the answer to the outbox, which the delivery worker
    sends to the fake connector) at 50 msg/s and 100 msg/s.
@@ -236,9 +238,37 @@ async def run_bare(session: Any, connector: Connector, service_url: str, seconds
         _stop(bare)
 
 
-async def run_tandem(session: Any, connector: Connector, service_url: str, seconds: float) -> dict[int, Any]:
+PG_ADMIN = os.environ.get(
+    "TANDEM_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+async def _pg_admin(sql: str) -> None:
+    from sqlalchemy import text
+
+    from storage.db import create_engine
+
+    engine = create_engine(PG_ADMIN)
+    try:
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+async def run_tandem(
+    session: Any, connector: Connector, service_url: str, seconds: float, backend: str = "sqlite"
+) -> dict[int, Any]:
+    from sqlalchemy.engine import make_url
+
     python = sys.executable
+    pg_name = f"tandem_teams_{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="tandem-bench-") as tmp:
+        database_url = f"sqlite+aiosqlite:///{tmp}/tandem.db"
+        if backend == "postgresql":
+            await _pg_admin(f'CREATE DATABASE "{pg_name}"')
+            database_url = make_url(PG_ADMIN).set(database=pg_name).render_as_string(hide_password=False)
         port = _free_port()
         env = {
             key: value
@@ -246,7 +276,8 @@ async def run_tandem(session: Any, connector: Connector, service_url: str, secon
             if not key.startswith(("MICROSOFT_APP_", "SLACK_", "TANDEM_"))
         }
         env.update(
-            TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/tandem.db",
+            TANDEM_DATABASE_URL=database_url,
+            TANDEM_SECRET_KEY="tandem-bench-sealing-key",  # required with PostgreSQL (bot/sealing_key.py)
             TANDEM_HOST="127.0.0.1",
             TANDEM_PORT=str(port),
         )
@@ -268,9 +299,11 @@ async def run_tandem(session: Any, connector: Connector, service_url: str, secon
             return results
         finally:
             _stop(server)
+            if backend == "postgresql":
+                await _pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
-async def main(seconds: float, only: str | None = None) -> None:
+async def main(seconds: float, only: str | None = None, backends: tuple[str, ...] = ("sqlite",)) -> None:
     import aiohttp
     from aiohttp import web
 
@@ -288,43 +321,55 @@ async def main(seconds: float, only: str | None = None) -> None:
             for rate, figures in (await run_bare(session, connector, service_url, seconds)).items():
                 results[("bare", rate)] = figures
         if only != "bare":
-            for rate, figures in (await run_tandem(session, connector, service_url, seconds)).items():
-                results[("tandem", rate)] = figures
+            for backend in backends:
+                name = "tandem" if backends == ("sqlite",) else f"tandem-{backend[:2]}"
+                for rate, figures in (
+                    await run_tandem(session, connector, service_url, seconds, backend)
+                ).items():
+                    results[(name, rate)] = figures
     await runner.cleanup()
 
     print(
         f"{seconds:g} s per run, open-loop, {CONVERSATIONS} personal chats; latency = reply at the "
         "fake connector − activity posted"
     )
-    print(f"{'bot':<8}{'rate/s':>7}{'sent':>7}{'replied':>9}{'p50 ms':>9}{'p99 ms':>9}{'ack p99 ms':>12}")
+    print(f"{'bot':<10}{'rate/s':>7}{'sent':>7}{'replied':>9}{'p50 ms':>9}{'p99 ms':>9}{'ack p99 ms':>12}")
     for (bot, rate), r in results.items():
         print(
-            f"{bot:<8}{rate:>7}{r['sent']:>7}{r['replied']:>9}{r['p50']:>9.1f}{r['p99']:>9.1f}"
+            f"{bot:<10}{rate:>7}{r['sent']:>7}{r['replied']:>9}{r['p50']:>9.1f}{r['p99']:>9.1f}"
             f"{r['ack_p99']:>12.1f}"
         )
     print(json.dumps({f"{b}@{r}": v for (b, r), v in results.items()}))
     if only:
         return
-    bare50, tandem50, tandem100 = results[("bare", 50)], results[("tandem", 50)], results[("tandem", 100)]
-    ratio = tandem50["p99"] / bare50["p99"]
-    print(
-        f"at 50 msg/s: Tandem p99 / bare p99 = {ratio:.2f} (goal ≤ 1.00: "
-        f"{'met' if ratio <= 1 else 'NOT met'}); p50 ratio {tandem50['p50'] / bare50['p50']:.2f}"
-    )
-    complete = tandem100["replied"] == tandem100["sent"]
-    print(
-        f"at 100 msg/s: Tandem p99 = {tandem100['p99']:.0f} ms (goal < 1000 ms: "
-        f"{'met' if tandem100['p99'] < 1000 and complete else 'NOT met'})"
-    )
+    bare50 = results[("bare", 50)]
+    for name in sorted({bot for bot, _ in results if bot != "bare"}):
+        tandem50, tandem100 = results[(name, 50)], results[(name, 100)]
+        ratio = tandem50["p99"] / bare50["p99"]
+        print(
+            f"{name}: at 50 msg/s: Tandem p99 / bare p99 = {ratio:.2f} (goal ≤ 1.00: "
+            f"{'met' if ratio <= 1 else 'NOT met'}); p50 ratio {tandem50['p50'] / bare50['p50']:.2f}"
+        )
+        complete = tandem100["replied"] == tandem100["sent"]
+        print(
+            f"{name}: at 100 msg/s: Tandem p99 = {tandem100['p99']:.0f} ms (goal < 1000 ms: "
+            f"{'met' if tandem100['p99'] < 1000 and complete else 'NOT met'})"
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each timed run")
     parser.add_argument("--only", choices=("bare", "tandem"), help="run one bot (no comparison)")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="sqlite")
+    parser.add_argument("--repeat", type=int, default=1, help="run the whole measurement N times")
     parser.add_argument("--echo-bot", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.echo_bot:
         echo_bot(args.echo_bot)
     else:
-        asyncio.run(main(args.seconds, args.only))
+        chosen = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+        for run in range(args.repeat):
+            if args.repeat > 1:
+                print(f"run {run + 1} of {args.repeat} (load average {os.getloadavg()[0]:.2f})", flush=True)
+            asyncio.run(main(args.seconds, args.only, chosen))

@@ -27,9 +27,6 @@ from storage import outbox
 
 log = logging.getLogger("tandem.delivery")
 
-# A handed-over row is sent only while its lease has at least this long to run (send_handed).
-LEASE_MARGIN = timedelta(seconds=10)
-
 
 @dataclass(frozen=True)
 class _Outcome:
@@ -97,55 +94,13 @@ class DeliveryWorker:
         self.stats = DeliveryStats()
         self._wake = asyncio.Event()
         self._look = False  # rows were committed here that nobody claimed yet: claim without reading first
-        self._handed: list[outbox.ClaimedMessage] = []
         self._idle = poll_seconds  # how long run_forever may sleep after a run_once that found nothing
         self._settled = False  # run_once ended knowing there is nothing ready (and `_idle` says until when)
-        # Take rows as they are written (lease / hand_over): set while run_forever runs, so a worker that
-        # never runs is never handed anything (tests that drain by hand may set it themselves).
-        self.takes_hand_over = False
 
     def wake(self) -> None:
         """Called when new rows were committed in this process: send now, don't wait for the poll."""
         self._look = True
         self._wake.set()
-
-    def lease_for(self, now: datetime) -> outbox.Lease | None:
-        """For the engine: rows written now are stored claimed by this worker, if it takes them."""
-        if not self.takes_hand_over:
-            return None
-        return outbox.Lease(self.name, now + self.lease, frozenset(self.adapters))
-
-    def hand_over(self, messages: Sequence[outbox.ClaimedMessage]) -> None:
-        """Committed rows leased to this worker (`lease_for`): sent next, without a claim transaction."""
-        self._handed.extend(messages)
-        self._wake.set()
-
-    async def send_handed(self) -> int:
-        """Send the rows handed over, in the order they were committed; the number sent or retried. A row
-        whose lease ends within `LEASE_MARGIN` is left to whichever worker claims it then: sending it
-        here too could send it twice."""
-        handled = 0
-        while self._handed:
-            batch, self._handed = self._handed, []
-            cutoff = self.clock.now() + LEASE_MARGIN
-            ending = [m.lease_until is not None and m.lease_until <= cutoff for m in batch]
-            if any(ending):
-                log.warning(
-                    "%s handed-over deliveries waited too long: sent once their leases end", sum(ending)
-                )
-                batch = [m for m, late in zip(batch, ending, strict=True) if not late]
-            handled += len(batch)
-            for chunk in _chunks(batch, self.concurrency):
-                outcomes = await asyncio.gather(*(self._send(message) for message in chunk))
-                await self._record(outcomes)
-        return handled
-
-    async def release(self) -> int:
-        """Stopping: give back the rows this worker holds (handed over or claimed and not yet recorded),
-        so the next worker sends them at once rather than when their leases end."""
-        self._handed = []
-        async with self.sessions() as session, session.begin():
-            return await outbox.release(session, self.name)
 
     def backoff(self, attempts: int) -> float:
         return float(min(self.max_backoff, self.base_backoff * (2 ** max(0, attempts - 1))))
@@ -178,7 +133,6 @@ class DeliveryWorker:
             chunks = _chunks(claimed, self.concurrency)
             claimed = []
             for i, chunk in enumerate(chunks):
-                handled += await self.send_handed()  # a reply does not wait for a long fan-out to end
                 outcomes = await asyncio.gather(*(self._send(message) for message in chunk))
                 claimed, due = await self._record(outcomes, claim_next=i == len(chunks) - 1)
         self._rest_until(due, self.clock.now())
@@ -266,10 +220,6 @@ class DeliveryWorker:
         now = self.clock.now()
         claimed: list[outbox.ClaimedMessage] = []
         due: datetime | None = None
-        if not claim_next and all(o.status == "sent" for o in outcomes):  # the common case: all went out
-            await outbox.record_sent(self.sessions, [(o.message.id, o.ref) for o in outcomes], now)
-            self._count(outcomes)
-            return claimed, due
         async with self.sessions() as session, session.begin():
             await outbox.mark_sent(
                 session, [(o.message.id, o.ref) for o in outcomes if o.status == "sent"], now
@@ -323,39 +273,33 @@ class DeliveryWorker:
 
     async def drain(self) -> int:
         """Send until nothing is ready (tests and the demo)."""
-        total = await self.send_handed()
+        total = 0
         while handled := await self.run_once():
             total += handled
-        return total + await self.send_handed()
+        return total
 
     async def run_forever(self) -> None:
-        """Send what is handed over and what is ready in the outbox; then sleep until the earliest row is
-        due, a hand-over, a wake-up (a row committed in this process) or the poll interval (rows from
-        other replicas), whichever is first."""
+        """Send what is ready in the outbox; then sleep until the earliest row is due, a wake-up (a row
+        committed in this process) or the poll interval (rows from other replicas), whichever is first."""
         loop = asyncio.get_running_loop()
         look_at = loop.time()  # when to look in the outbox next
-        self.takes_hand_over = True
-        try:
-            while True:
-                self._wake.clear()  # before looking: a row committed while we look wakes the next wait
-                woken, self._look = self._look, False
-                try:
-                    await self.send_handed()
-                    if woken or loop.time() >= look_at:
-                        handled = await self.run_once(woken=woken)
-                        look_at = loop.time() + (0.0 if handled and not self._settled else self._idle)
-                except Exception:
-                    task = asyncio.current_task()
-                    if task is not None and task.cancelling():  # stopping: an error while unwinding
-                        raise
-                    log.exception("delivery batch failed; retrying shortly")
-                    look_at = loop.time() + self.poll_seconds
-                if self._handed or self._look or loop.time() >= look_at:
-                    continue
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-                # arrives as the wake-up does, and the worker would never stop
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout_at(look_at):
-                        await self._wake.wait()
-        finally:
-            self.takes_hand_over = False
+        while True:
+            self._wake.clear()  # before looking: a row committed while we look wakes the next wait
+            woken, self._look = self._look, False
+            try:
+                if woken or loop.time() >= look_at:
+                    handled = await self.run_once(woken=woken)
+                    look_at = loop.time() + (0.0 if handled and not self._settled else self._idle)
+            except Exception:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():  # stopping: an error while unwinding
+                    raise
+                log.exception("delivery batch failed; retrying shortly")
+                look_at = loop.time() + self.poll_seconds
+            if self._look or loop.time() >= look_at:
+                continue
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # arrives as the wake-up does, and the worker would never stop
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(look_at):
+                    await self._wake.wait()

@@ -143,11 +143,5 @@ class Runtime:
             self._worker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker_task
-            try:  # what it held goes to the next worker at once, not when the leases end
-                await self.worker.release()
-            except Exception:
-                log.warning(
-                    "could not give back the delivery worker's rows; their leases will end", exc_info=True
-                )
         self._lock.release()
         await self.db.dispose()

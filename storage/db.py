@@ -4,12 +4,14 @@
 `async with sessions() as session, session.begin():` is a transaction that may write; a session used
 without `session.begin()` only reads (it is never committed, so a write in it would be lost anyway).
 
-- A writing transaction starts with `BEGIN IMMEDIATE` (the write lock up front, so two writers queue
-  instead of one failing to upgrade), and before that it waits its turn on this process's **write gate**,
-  an asyncio lock: writers in one process queue in order, each starting the moment the previous one
-  commits, instead of colliding in SQLite's busy handler, which sleeps 1, 2, 5, 10 … up to 100 ms at a time
-  and made a burst of writes wait far longer than the writes take. The busy handler (30 s) still arbitrates
-  between processes (a `tandem` CLI command beside `tandem serve`).
+- A writing transaction starts with `BEGIN IMMEDIATE`: it takes the write lock up front, so two writers
+  queue instead of one failing to upgrade its lock half-way. Before that, `session.begin()` waits its turn
+  on this process's **write gate**, a plain asyncio lock: writers in one process queue in arrival order,
+  each starting the moment the previous one commits. Without it they meet in SQLite's busy handler, which
+  sleeps 1, 2, 5, 10 … up to 100 ms between tries however soon the lock is free: measured on 2 cores, Teams
+  at 100 msg/s on SQLite had a p99 of 0.35–1.1 s without the gate and 0.07–0.14 s with it (bench/README.md,
+  2026-11-30). The busy handler (`busy_timeout`, 30 s) still arbitrates between processes (a `tandem` CLI
+  command beside `tandem serve`).
 - A reading session starts with a plain (deferred) `BEGIN`: a WAL snapshot that never waits for the
   writer and never makes the writer wait.
 
@@ -17,7 +19,7 @@ without `session.begin()` only reads (it is never committed, so a write in it wo
   with an fsync) when a commit finds the WAL over `wal_autocheckpoint` pages; that commit, and every writer
   queued behind it, waited tens of milliseconds (bench/teams_activity.py showed 40–150 ms p99 spikes in
   about half its runs). `tandem serve` now checkpoints every second from its own connection, outside any
-  transaction and the write gate (`checkpoint`, PASSIVE: it never waits for readers or the writer);
+  transaction (`checkpoint`, PASSIVE: it never waits for readers or the writer);
   `wal_autocheckpoint` stays as a backstop at 10,000 pages (~40 MB).
 
 PostgreSQL needs none of this: its sessions are unchanged.
@@ -27,14 +29,20 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import weakref
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    AsyncSessionTransaction,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import Session, SessionTransactionOrigin
 from sqlalchemy.pool import NullPool
-from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 READ_ONLY = "tandem_read_only"  # execution option: a SQLite transaction that only reads (deferred BEGIN)
@@ -94,59 +102,9 @@ def create_engine(url: URL | str, *, pool_size: int = 10) -> AsyncEngine:
     return engine
 
 
-class _WriteGate:
-    """One writing transaction at a time in this process, in arrival order (see the module doc). Held
-    from before `BEGIN IMMEDIATE` until the transaction commits or rolls back (or, as a backstop, its
-    connection goes back to the pool)."""
-
-    def __init__(self) -> None:
-        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
-        self._holders: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
-
-    def _lock(self, loop: asyncio.AbstractEventLoop) -> asyncio.Lock:
-        lock = self._locks.get(loop)
-        if lock is None:
-            self._locks = {k: v for k, v in self._locks.items() if not k.is_closed()}
-            lock = self._locks[loop] = asyncio.Lock()
-        return lock
-
-    def acquire(self, key: int) -> bool:
-        """Wait for the gate (from SQLAlchemy's greenlet, so the event loop runs meanwhile). False when
-        there is no running loop to wait on: then SQLite's busy handler alone arbitrates."""
-        if not in_greenlet():
-            return False
-        loop = asyncio.get_running_loop()
-        lock = self._lock(loop)
-        try:
-            if lock.locked():
-                await_only(asyncio.wait_for(lock.acquire(), GATE_TIMEOUT))
-            else:
-                await_only(lock.acquire())  # free: taken at once, without wait_for's extra task
-        except TimeoutError:
-            raise sqlite3.OperationalError(
-                f"database is locked: waited {GATE_TIMEOUT:g} s for this process's other writer"
-            ) from None
-        self._holders[key] = (loop, lock)
-        return True
-
-    def release(self, key: int) -> None:
-        held = self._holders.pop(key, None)
-        if held is None:
-            return
-        loop, lock = held
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            lock.release()
-        elif not loop.is_closed():
-            loop.call_soon_threadsafe(lock.release)
-
-
 async def checkpoint(engine: AsyncEngine) -> tuple[int, int]:
-    """SQLite: copy what the WAL holds into the database file, without a transaction, the write gate or
-    waiting for anyone (PRAGMA wal_checkpoint(PASSIVE)); (frames in the WAL, frames copied)."""
+    """SQLite: copy what the WAL holds into the database file, without a transaction or waiting for
+    anyone (PRAGMA wal_checkpoint(PASSIVE)); (frames in the WAL, frames copied)."""
     async with engine.connect() as connection:
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection  # aiosqlite's own connection: no BEGIN from SQLAlchemy
@@ -157,10 +115,6 @@ async def checkpoint(engine: AsyncEngine) -> tuple[int, int]:
         finally:
             await cursor.close()
         return int(frames), int(copied)
-
-
-def _key(conn: Connection) -> int:
-    return id(conn.connection.dbapi_connection)
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
@@ -176,45 +130,14 @@ def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         cursor.close()
 
-    gate = _WriteGate()
     sync_engine = engine.sync_engine
     sync_engine._tandem_reader = sync_engine.execution_options(**{READ_ONLY: True})  # type: ignore[attr-defined]
+    sync_engine._tandem_gate = _WriteGate()  # type: ignore[attr-defined]
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get(READ_ONLY):
-            conn.exec_driver_sql("BEGIN")  # deferred: a snapshot that takes no lock
-            return
-        key = _key(conn)
-        gated = gate.acquire(key)
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            if gated:
-                gate.release(key)
-            raise
-
-    def _on_end(conn: Connection) -> None:
-        try:
-            key = _key(conn)
-        except Exception:  # invalidated mid-transaction (a cancelled task): released by `_on_lost` below
-            return
-        gate.release(key)
-
-    event.listen(sync_engine, "commit", _on_end)
-    event.listen(sync_engine, "rollback", _on_end)
-
-    @event.listens_for(sync_engine, "checkin")
-    def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
-        if dbapi_connection is not None:
-            gate.release(id(dbapi_connection))
-
-    def _on_lost(dbapi_connection: Any, _record: Any, *_: Any) -> None:
-        if dbapi_connection is not None:
-            gate.release(id(dbapi_connection))
-
-    event.listen(sync_engine, "invalidate", _on_lost)
-    event.listen(sync_engine, "close", _on_lost)
+        read_only = conn.get_execution_options().get(READ_ONLY)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class TandemSession(Session):
@@ -232,5 +155,60 @@ class TandemSession(Session):
         return bind
 
 
+class _WriteGate:
+    """One writing transaction at a time in this process, in arrival order (see the module doc): an asyncio
+    lock per event loop (tests run one loop after another)."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def acquire(self) -> asyncio.Lock:
+        lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        try:
+            async with asyncio.timeout(GATE_TIMEOUT):
+                await lock.acquire()
+        except TimeoutError:
+            raise sqlite3.OperationalError(
+                f"database is locked: waited {GATE_TIMEOUT:g} s for this process's other writer"
+            ) from None
+        return lock
+
+
+class _GatedTransaction(AsyncSessionTransaction):
+    """`session.begin()` on SQLite: takes the write gate, then begins; lets it go after COMMIT or ROLLBACK."""
+
+    def __init__(self, session: AsyncSession, gate: _WriteGate) -> None:
+        super().__init__(session)
+        self.gate = gate
+        self.held: asyncio.Lock | None = None
+
+    async def __aenter__(self) -> AsyncSessionTransaction:
+        self.held = await self.gate.acquire()
+        try:
+            return await super().__aenter__()
+        except BaseException:
+            self.held.release()
+            raise
+
+    async def __aexit__(self, *exc: Any) -> None:
+        try:
+            await super().__aexit__(*exc)
+        finally:
+            if self.held is not None:
+                self.held.release()
+
+
+class TandemAsyncSession(AsyncSession):
+    """On SQLite, `session.begin()` (a transaction that may write) first waits for the write gate."""
+
+    def begin(self) -> AsyncSessionTransaction:
+        gate = getattr(self.sync_session.bind, "_tandem_gate", None)
+        return _GatedTransaction(self, gate) if gate is not None else super().begin()
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=TandemSession)
+    return async_sessionmaker(
+        engine, class_=TandemAsyncSession, expire_on_commit=False, sync_session_class=TandemSession
+    )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, null, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage, OutboxStatus
 from storage.sql import dialect_name
@@ -26,26 +26,11 @@ class ClaimedMessage:
     attempts: int
     replaces_key: str | None = None
     sensitive: bool = True  # unknown counts as sensitive: its payload is erased once sent
-    message_key: str | None = None
-    lease_until: datetime | None = None  # a row handed over as written: when its lease ends
-
-
-@dataclass(frozen=True)
-class Lease:
-    """A delivery worker in this process that takes rows as they are written: they are stored already
-    claimed by `worker` until `until` and handed to it in memory after commit, so a message costs no
-    claim transaction. If the process dies first, the lease ends and any worker claims them. Only rows
-    for `platforms` (those the worker can send to) are taken."""
-
-    worker: str
-    until: datetime
-    platforms: frozenset[str]
 
 
 # The delivery hot path's statements, built once (building a statement costs more Python than running it),
 # and run on the session's connection: Core, without the ORM session's execute machinery around them.
 _ADD = insert(_T)
-_ADD_LEASED = insert(_T).returning(_T.c.id)
 
 
 def _claim(dialect: str) -> Any:
@@ -115,11 +100,9 @@ async def add(
     message_key: str | None = None,
     replaces_key: str | None = None,
     not_before: datetime | None = None,
-    lease: Lease | None = None,
-) -> ClaimedMessage | None:
+) -> None:
     """Queue one message, in the caller's transaction (a Core INSERT: on the path of every click, the
-    ORM's unit of work cost more than the statement). With a `lease`, a message that may go out now is
-    stored claimed by the lease's worker and returned, for the caller to hand over after commit."""
+    ORM's unit of work cost more than the statement)."""
     ready_at = max(now, not_before) if not_before else now
     values: dict[str, Any] = {
         "team_id": team_id,
@@ -134,15 +117,7 @@ async def add(
         "message_key": message_key,
         "replaces_key": replaces_key,
     }
-    connection = await session.connection()
-    if lease is None or ready_at > now or platform not in lease.platforms:
-        await connection.execute(_ADD, values)
-        return None
-    values.update(status=OutboxStatus.sending, lease_until=lease.until, claimed_by=lease.worker)
-    row_id = (await connection.execute(_ADD_LEASED, values)).scalar_one()
-    return ClaimedMessage(
-        row_id, team_id, platform, target, payload, 0, replaces_key, sensitive, message_key, lease.until
-    )
+    await (await session.connection()).execute(_ADD, values)
 
 
 async def claim_batch(
@@ -184,43 +159,6 @@ async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, str | None]
         return
     params = [{"row_id": i, "ref": ref, "sent_at": now} for i, ref in sent]
     await (await session.connection()).execute(_MARK_SENT, params)
-
-
-async def record_sent(
-    sessions: async_sessionmaker[AsyncSession], sent: Sequence[tuple[int, str | None]], now: datetime
-) -> None:
-    """`mark_sent` in a transaction of its own. One row on PostgreSQL goes without BEGIN and COMMIT
-    (autocommit: one round trip instead of three, and the row's record needs no other to commit with
-    it); several rows keep one transaction, one commit for all."""
-    if not sent:
-        return
-    async with sessions() as session:
-        if len(sent) == 1 and dialect_name(session) == "postgresql":
-            connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            [(row_id, ref)] = sent
-            await connection.execute(_MARK_SENT, {"row_id": row_id, "ref": ref, "sent_at": now})
-            return
-        async with session.begin():
-            await mark_sent(session, sent, now)
-
-
-async def release(session: AsyncSession, worker: str) -> int:
-    """Put back every row `worker` holds (a worker stopping): they are ready at once for the next worker,
-    instead of when their leases end. A row whose send was cut off may have gone out: it goes again."""
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.sending, OutboxMessage.claimed_by == worker)
-        .values(status=OutboxStatus.pending, lease_until=None)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-async def set_payload(session: AsyncSession, message_ids: Sequence[int], payload: dict[str, Any]) -> None:
-    """Give rows a new payload (a replacement for a message written earlier in the same transaction)."""
-    if message_ids:
-        await session.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(list(message_ids))).values(payload=payload)
-        )
 
 
 async def mark_retry(

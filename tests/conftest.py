@@ -142,7 +142,6 @@ class Stack:
 def stack(sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -> Stack:
     local = LocalAdapter()
     worker = DeliveryWorker(sessions, {"local": local}, clock, base_backoff=1.0)
-    worker.takes_hand_over = True  # replies are handed to the worker as they are written; tests drain it
     engine = Engine(sessions, clock, default_flows(), courier=worker)
     local.handle = engine.handle
     return Stack(sessions, clock, engine, worker, local)

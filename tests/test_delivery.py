@@ -52,6 +52,11 @@ async def _kill_midway(worker: DeliveryWorker, adapter: FlakyAdapter) -> None:
         await task
 
 
+async def _rows(stack: Stack) -> list[Any]:
+    async with stack.sessions() as session:
+        return await outbox.messages(session)
+
+
 async def _enqueue(stack: Stack, n: int, *, sensitive: bool = False) -> None:
     team = await stack.import_team(team_spec())
     async with stack.sessions() as session, session.begin():
@@ -278,3 +283,34 @@ async def test_a_running_worker_sends_a_row_committed_here_without_waiting_for_i
         running.cancel()
         with pytest.raises(asyncio.CancelledError):
             await running
+
+
+async def test_a_commands_reply_goes_out_at_once_from_a_running_worker(stack: Stack) -> None:
+    """The engine wakes the worker of its process when an event's transaction commits replies: the reply
+    goes out through one claim, not at the next poll (an hour away here)."""
+    await stack.import_team(team_spec())
+    stack.worker.poll_seconds = 3600
+    running = asyncio.create_task(stack.worker.run_forever())
+    try:
+        async with asyncio.timeout(10):
+            await stack.local.command("cy", "help")
+            while [r.status for r in await _rows(stack)] != [OutboxStatus.sent]:
+                await asyncio.sleep(0.01)
+    finally:
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+    assert [e.text.splitlines()[0] for e in stack.local.transcript] == ["WHAT TANDEM CAN DO"]
+
+
+async def test_a_replacement_written_with_its_original_rides_on_it(stack: Stack) -> None:
+    """A message and its replacement written in one transaction: one row, with the replacement's content."""
+    team = await stack.import_team(team_spec())
+    here = Recipient.team_channels(team.id)
+    async with stack.sessions() as session, session.begin():
+        first = Delivery(here, Card.plain("draft"), team_id=team.id, key="k")
+        second = Delivery(here, Card.plain("final"), team_id=team.id, key="k", replaces="k")
+        assert await enqueue(session, first, stack.clock.now()) == 1
+        assert await enqueue(session, second, stack.clock.now()) == 0
+    await stack.worker.drain()
+    assert [e.text for e in stack.local.transcript] == ["final"]

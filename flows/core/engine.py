@@ -39,7 +39,6 @@ from flows.core.types import (
 )
 from storage import audit, events, flow_state, schedules, teams
 from storage.models import Person, Schedule, Team
-from storage.outbox import ClaimedMessage, Lease
 from storage.sealing import Sealer
 
 log = logging.getLogger("tandem.engine")
@@ -58,14 +57,9 @@ class FlowContext:
     written: int = 0
     form: Form | None = None
     deliver_at: datetime | None = None  # a prepared occurrence's messages wait until its fire time
-    handover: outbox.Handover | None = None  # messages leased to the local delivery worker as written
 
     async def send(self, delivery: Delivery) -> None:
-        self.written += await outbox.enqueue(self.session, delivery, self.now, self.deliver_at, self.handover)
-
-    @property
-    def handed(self) -> list[ClaimedMessage]:
-        return self.handover.messages if self.handover is not None else []
+        self.written += await outbox.enqueue(self.session, delivery, self.now, self.deliver_at)
 
     def open_form(self, form: Form) -> None:
         """Show `form` to the person who just acted (a Slack modal, a Teams card in the invoke response).
@@ -152,12 +146,6 @@ class Flow(Protocol):
 class Courier(Protocol):
     """The delivery worker of this process, as the engine sees it."""
 
-    def lease_for(self, now: datetime) -> Lease | None:
-        """A lease for messages written now, if the worker runs here and takes them as they are written."""
-
-    def hand_over(self, messages: Sequence[ClaimedMessage]) -> None:
-        """Committed messages leased to the worker: send them."""
-
     def wake(self) -> None:
         """Committed messages wait in the outbox: look now."""
 
@@ -225,9 +213,6 @@ class Engine:
             else:
                 person = await teams.person_by_identity(session, actor.platform, actor.user_id)
             ctx = FlowContext(session, now, self.sealer, event.actor, person, event.conversation)
-            lease = self.courier.lease_for(now) if self.courier is not None else None
-            if lease is not None:  # the replies go straight to the worker: no claim transaction
-                ctx.handover = outbox.Handover(lease)
             await self._dispatch(ctx, event)
         self._notify(ctx)
         return ctx.form
@@ -385,12 +370,8 @@ class Engine:
             ctx.deliver_at = None
 
     def _notify(self, ctx: FlowContext) -> None:
-        """After commit: hand the leased messages to the worker, wake it for the rest."""
-        if self.courier is None:
-            return
-        if ctx.handed:
-            self.courier.hand_over(ctx.handed)
-        if ctx.written > len(ctx.handed):
+        """After commit: wake the worker if messages were written."""
+        if self.courier is not None and ctx.written:
             self.courier.wake()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -61,50 +59,19 @@ async def targets(session: AsyncSession, recipient: Recipient) -> list[tuple[str
     return []
 
 
-@dataclass
-class Handover:
-    """Messages one transaction wrote already leased to this process's delivery worker (storage.outbox
-    .Lease), to be handed to it once the transaction commits."""
-
-    lease: outbox.Lease
-    messages: list[outbox.ClaimedMessage] = field(default_factory=list)
-
-    def supersede(self, message_key: str, platform: str, address: Any, payload: dict[str, Any]) -> list[int]:
-        """Give this transaction's own messages with that key at that address the new payload; their ids."""
-        ids: list[int] = []
-        for i, m in enumerate(self.messages):
-            if m.message_key == message_key and m.platform == platform and m.target.get("address") == address:
-                self.messages[i] = dataclasses.replace(m, payload=payload)
-                ids.append(m.id)
-        return ids
-
-
 async def enqueue(
-    session: AsyncSession,
-    delivery: Delivery,
-    now: datetime,
-    not_before: datetime | None = None,
-    handover: Handover | None = None,
+    session: AsyncSession, delivery: Delivery, now: datetime, not_before: datetime | None = None
 ) -> int:
     """Write the delivery's rows in the caller's transaction, to be sent at `not_before` at the earliest;
-    the number of rows written. A replacement for a message still waiting to go out updates it instead.
-    With a `handover`, rows that may go out now are leased to its worker and collected in it."""
+    the number of rows written. A replacement for a message still waiting to go out updates it instead."""
     payload = card_to_json(delivery.card)
     written = 0
     for platform, target in await targets(session, delivery.recipient):
-        if delivery.replaces:
-            own = (
-                handover.supersede(delivery.replaces, platform, target.get("address"), payload)
-                if handover is not None
-                else []
-            )
-            await outbox.set_payload(session, own, payload)
-            pending = await outbox.supersede_pending(
-                session, delivery.replaces, platform, target.get("address"), payload
-            )
-            if own or pending:
-                continue
-        message = await outbox.add(
+        if delivery.replaces and await outbox.supersede_pending(
+            session, delivery.replaces, platform, target.get("address"), payload
+        ):
+            continue
+        await outbox.add(
             session,
             team_id=delivery.team_id,
             platform=platform,
@@ -115,9 +82,6 @@ async def enqueue(
             message_key=delivery.key,
             replaces_key=delivery.replaces,
             not_before=not_before,
-            lease=handover.lease if handover is not None else None,
         )
-        if message is not None and handover is not None:
-            handover.messages.append(message)
         written += 1
     return written
