@@ -149,8 +149,12 @@ async def test_concurrent_events_and_deliveries_all_commit(sqlite_template: Path
                 ),
                 60,
             )
-            async with asyncio.timeout(30):
-                while len(local.transcript) < 40:
+            async with asyncio.timeout(30):  # sent, and recorded as sent (the send comes first)
+                while True:
+                    async with sessions() as session:
+                        done = [r for r in await outbox.messages(session) if r.status == OutboxStatus.sent]
+                    if len(done) >= 40:
+                        break
                     await asyncio.sleep(0.01)
         finally:
             for task in running:
