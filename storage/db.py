@@ -9,7 +9,7 @@ without `session.begin()` only reads (it is never committed, so a write in it wo
   on this process's **write gate**, a plain asyncio lock: writers in one process queue in arrival order,
   each starting the moment the previous one commits. Without it they meet in SQLite's busy handler, which
   sleeps 1, 2, 5, 10 … up to 100 ms between tries however soon the lock is free: measured on 2 cores, Teams
-  at 100 msg/s on SQLite had a p99 of 0.35–1.1 s without the gate and 0.07–0.14 s with it (bench/README.md,
+  at 100 msg/s on SQLite had a p99 of 0.13–1.1 s without the gate and 0.07–0.14 s with it (bench/README.md,
   2026-11-30). The busy handler (`busy_timeout`, 30 s) still arbitrates between processes (a `tandem` CLI
   command beside `tandem serve`).
 - A reading session starts with a plain (deferred) `BEGIN`: a WAL snapshot that never waits for the
@@ -190,6 +190,7 @@ class _GatedTransaction(AsyncSessionTransaction):
             return await super().__aenter__()
         except BaseException:
             self.held.release()
+            self.held = None
             raise
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -198,6 +199,7 @@ class _GatedTransaction(AsyncSessionTransaction):
         finally:
             if self.held is not None:
                 self.held.release()
+                self.held = None
 
 
 class TandemAsyncSession(AsyncSession):
