@@ -12,5 +12,6 @@ def default_flows() -> list[Flow]:
     from flows.setup.chat import ChatSetupFlow
     from flows.setup.team_file import TeamFlow
     from flows.setup.welcome import WelcomeFlow
+    from flows.talking_points.flow import TalkingPointsFlow
 
-    return [TeamFlow(), NormsFlow(), PulseFlow(), ChatSetupFlow(), WelcomeFlow()]
+    return [TeamFlow(), NormsFlow(), PulseFlow(), TalkingPointsFlow(), ChatSetupFlow(), WelcomeFlow()]
