@@ -300,7 +300,8 @@ def history_card(sets: Sequence[PointSet], say: Words) -> Card:
         when = day(s.published_local_date)
         if s.kind == "joint":
             approvers = ", ".join(
-                say("points.person_side", name=a.name, side=a.side) for a in current_approvals(s)
+                say("points.person_side", name=a.name, side=a.side)
+                for a in sorted(current_approvals(s), key=lambda a: SIDES.index(a.side))
             )
             head = say("points.history.joint", id=s.id, date=when, approvers=approvers)
             if s.corrects_id is not None and s.corrects_id in by_id:

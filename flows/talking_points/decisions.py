@@ -183,9 +183,7 @@ async def vote(ctx: FlowContext, event: ActionEvent) -> None:
             Delivery(
                 Recipient.team_channels(who.team.id),
                 Card.plain(
-                    words(team=who.team)(
-                        cards.VOTE_ANNOUNCE[outcome], id=decision.id, text=decision.text
-                    )
+                    words(team=who.team)(cards.VOTE_ANNOUNCE[outcome], id=decision.id, text=decision.text)
                 ),
                 team_id=who.team.id,
             )
