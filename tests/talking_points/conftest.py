@@ -86,3 +86,11 @@ async def act(stack: Stack, user: str, text: str) -> None:
 async def click(stack: Stack, user: str, action_id: str, value: str) -> None:
     await stack.local.click(user, action_id, value)
     await stack.worker.drain()
+
+
+def last_to(stack: Stack, user: str) -> str:
+    """The last thing `user` was told, as a reply or a direct message (a form's refusal comes as one)."""
+    for entry in reversed(stack.local.transcript):
+        if entry.target.get("address") == f"dm-{user}" or entry.target.get("user") == user:
+            return plain(entry.card)
+    raise AssertionError(f"nothing was said to {user}")
