@@ -81,7 +81,8 @@ async def _count(url: str, stmt: Any) -> int:
 async def _waiting(url: str) -> bool:
     """Two transactions of this database are waiting for a lock."""
     stmt = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
     return await _count(url, stmt) >= 2
 
