@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     export_pulse = export_sub.add_parser("pulse", help="a team's released trust-poll aggregates")
     export_pulse.add_argument("--team", required=True, help="the team's name")
     export_pulse.add_argument("--format", choices=["csv", "json"], default="csv")
+    export_points = export_sub.add_parser(
+        "talking-points", help="a team's talking points, approvals, decisions and their audit trail"
+    )
+    export_points.add_argument("--team", required=True, help="the team's name")
+    export_points.add_argument("--format", choices=["json", "csv"], default="json")
     teams_package.add_parser(sub)
     return parser
 
@@ -96,6 +101,8 @@ async def _run(args: argparse.Namespace, settings: Settings, parser: argparse.Ar
             print(await _team(settings, args))
         elif args.command == "export" and args.export_command == "pulse":
             print(await _export_pulse(settings, args), end="")
+        elif args.command == "export" and args.export_command == "talking-points":
+            print(await _export_points(settings, args), end="")
         elif args.command == "teams-package":
             print(teams_package.run(args, settings))
         else:
@@ -145,6 +152,19 @@ async def _export_pulse(settings: Settings, args: argparse.Namespace) -> str:
     try:
         await upgrade(engine)
         return await export_pulse(session_factory(engine), args.team, args.format)
+    finally:
+        await engine.dispose()
+
+
+async def _export_points(settings: Settings, args: argparse.Namespace) -> str:
+    from bot.points_export import export_talking_points
+    from storage.db import create_engine, session_factory
+    from storage.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        return await export_talking_points(session_factory(engine), args.team, args.format)
     finally:
         await engine.dispose()
 
