@@ -27,24 +27,24 @@ def _spec_with_audience(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-async def _act(both: Both, event: CommandEvent | ActionEvent) -> None:
-    await both.runtime.engine.handle(event)
-    await both.deliver()
+async def _act(rig: Both, event: CommandEvent | ActionEvent) -> None:
+    await rig.runtime.engine.handle(event)
+    await rig.deliver()
 
 
-def _slack_posts(both: Both) -> list[dict[str, Any]]:
+def _slack_posts(rig: Both) -> list[dict[str, Any]]:
     return [
         c.args
-        for c in both.slack.called("chat.postMessage")
+        for c in rig.slack.called("chat.postMessage")
         if c.args.get("channel") == STAFF and LABEL in str(c.args.get("blocks"))
     ]
 
 
-def _teams_posts(both: Both) -> list[str]:
-    return [both.teams.text(c) for c in both.teams.sends() if LABEL in both.teams.text(c)]
+def _teams_posts(rig: Both) -> list[str]:
+    return [rig.teams.text(c) for c in rig.teams.sends() if LABEL in rig.teams.text(c)]
 
 
-async def test_approved_on_slack_and_on_teams_posted_once_on_each(both: Both) -> None:
+async def test_approved_on_slack_and_on_teams_posted_once_on_each(both: Both) -> None:  # noqa: F811
     async with both.runtime.sessions() as session, session.begin():
         spec = parse_team_file(_spec_with_audience(mixed_team_spec()))
         team = await import_team(session, spec, both.clock.now())
