@@ -61,8 +61,10 @@ async def _check(
         published_at=None,
         published_local_date=None,
     )
-    post = cards.joint_post(trial, who.say, local_date(ctx.now, who.team), [d for d in found if d], corrects)
-    problem = too_big(post)
+    decided = [d for d in found if d]
+    post = cards.joint_post(trial, who.say, local_date(ctx.now, who.team), decided, corrects)
+    card = cards.approval_card(trial, who.say, proposer=who.me.name, decisions=decided, corrects=corrects)
+    problem = too_big(post) or too_big(card)  # the post, and the approval card that shows it first
     if problem is not None:
         await refuse(ctx, who, problem.key, **problem.values)
         return False
