@@ -34,8 +34,8 @@ CHANGES = "points.changes"  # opens the comment form; value "<set id>:<text hash
 CHANGES_SUBMIT = "points.changes_submit"  # the comment form; metadata "<set id>"
 EDIT = "points.edit"  # opens the draft form; value "<set id>"
 WITHDRAW = "points.withdraw"  # value "<set id>"
-SUBMIT = "points.submit"  # the draft form; metadata "new", "edit:<id>:<revision>" or "correct:<id>"
-DECIDE_SUBMIT = "decision.submit"  # the decision form
+SUBMIT = "points.submit"  # the draft form; metadata "new:<team>", "edit:<id>:<revision>", "correct:<id>"
+DECIDE_SUBMIT = "decision.submit"  # the decision form; metadata "<team id>"
 REOPEN_VOTE = "decision.vote"  # value "<request id>:yes" or "<request id>:no"
 
 POINTS, NOTE, INCLUDE_DONE = "points", "note", "include_done"
@@ -317,7 +317,7 @@ def history_card(sets: Sequence[PointSet], say: Words) -> Card:
 # ---------------------------------------------------------------- decisions
 
 
-def decision_form(say: Words, my_side: str) -> Form:
+def decision_form(say: Words, my_side: str, team_id: int) -> Form:
     levels = tuple(
         Choice(str(lv.level), one_line(f"{lv.level}. {lv.wording}", 75)) for lv in continuum().levels
     )
@@ -345,6 +345,7 @@ def decision_form(say: Words, my_side: str) -> Form:
             Context(continuum().attribution),
         ),
         submit_label=say("decision.form.save"),
+        metadata=str(team_id),
     )
 
 

@@ -22,11 +22,11 @@ async def decide(ctx: FlowContext, who: Here) -> None:
         await refuse(ctx, who, "decision.only_co_chair", chairs=who.chair_names())
         return
     my_side = who.me.side if who.me.side in SIDES else "labor"
-    ctx.open_form(cards.decision_form(who.say, my_side))
+    ctx.open_form(cards.decision_form(who.say, my_side, who.team.id))
 
 
 async def submit(ctx: FlowContext, event: ActionEvent) -> None:
-    who = await here(ctx)
+    who = await (here_on(ctx, int(event.metadata)) if event.metadata.isdigit() else here(ctx))
     if who is None:
         return
     if not who.me.co_chair:

@@ -83,7 +83,7 @@ async def draft(ctx: FlowContext, who: Here, args: str) -> None:
     channels = await broadcast_channels(ctx, who.team)
     if not args.strip():
         done = await suggestions.done_titles(ctx, who.team.id)
-        ctx.open_form(cards.draft_form(who.say, channels, metadata="new", done=done))
+        ctx.open_form(cards.draft_form(who.say, channels, metadata=f"new:{who.team.id}", done=done))
         return
     await _create(ctx, who, split_points(args), None, channels, None)
 
@@ -206,6 +206,8 @@ async def submit(ctx: FlowContext, event: ActionEvent) -> None:
             await ctx.reply(Card.plain(words(ctx.person)("points.gone")))
             return
         who = await here_on(ctx, target.team_id)
+    elif rest.isdigit():  # a new draft, for the team the form was opened for
+        who = await here_on(ctx, int(rest))
     else:
         who = await here(ctx)
     if who is None:
@@ -301,6 +303,7 @@ async def _edit(
 async def attach(ctx: FlowContext, who: Here, args: str) -> None:
     """`points attach 3`: decision #3 goes with the current draft (an edit: approvals are cleared)."""
     current = await store.current_draft(ctx.session, who.team.id)
+    current = await store.get(ctx.session, current.id, lock=True) if current is not None else None
     if current is None:
         await refuse(ctx, who, "points.none", prefix=ctx.command_prefix)
         return

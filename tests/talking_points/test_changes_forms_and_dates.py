@@ -17,6 +17,7 @@ from tests.talking_points.conftest import (
     click,
     dms_to,
     last_to,
+    plain,
     points_team,
     posts_to,
     replies_to,
@@ -65,3 +66,23 @@ async def test_the_date_is_the_teams_own_across_the_end_of_daylight_saving_time(
     assert "(management), 1 November 2026" in posts_to(stack, "staff")[-1]
     await act(stack, "ana", "points audit")
     assert "2026-11-01 23:30 PST · Ben Manager · points.published" in replies_to(stack, "ana")[-1]
+
+
+async def test_a_form_opened_in_one_teams_channel_saves_for_that_team(stack: Stack) -> None:
+    """Ana is on two teams: the form she opened in the first team's channel drafts for that team, though
+    the submit itself names no channel."""
+    await stack.import_team(points_team())
+    await stack.import_team(
+        points_team(name="Second Team", channels=[{"platform": "local", "id": "second", "name": "#second"}])
+    )
+    await stack.local.command("ana", "points draft")
+    await stack.worker.drain()
+    assert "several teams" in replies_to(stack, "ana")[-1]
+    await stack.local.command("ana", "points draft", channel="second")
+    form = stack.local.last_form
+    assert form is not None
+    await stack.local.submit("ana", form, {cards.POINTS: "For the second team", "ch_0": "yes", "ch_1": "yes"})
+    await stack.worker.drain()
+    second = [e for e in stack.local.transcript if e.target.get("address") == "second"]
+    assert second and "For the second team" in plain(second[-1].card)
+    assert not any(e.target.get("address") == "team-channel" for e in stack.local.transcript)
