@@ -17,9 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from flows.content import small_talk
 from flows.core import outbox
 from flows.core.actions import ActionHandler, ActionRouter
+from flows.core.calendar import next_working_day
 from flows.core.catalog import is_key, language_of, text
 from flows.core.clock import Clock
+from flows.core.occurrences import NEXT_WORKING_DAY, RUN, Occurrences, holiday_policy
 from flows.core.recurrence import Recurrence, from_key, to_key
+from flows.core.team_schedules import HOLIDAY_DEFAULTS
 from flows.core.types import (
     ActionEvent,
     Actor,
@@ -37,7 +40,8 @@ from flows.core.types import (
     Recipient,
     Text,
 )
-from storage import audit, events, flow_state, schedules, teams
+from storage import audit, calendar, events, flow_state, schedules, teams
+from storage.calendar import TeamCalendar
 from storage.models import Person, Schedule, Team
 from storage.sealing import Sealer
 
@@ -307,17 +311,23 @@ class Engine:
         )
         if schedule.next_occurrence_local is None:
             return
+        # The team calendar: occurrences a co-chair skipped or moved, and what a holiday does (SKIP, …).
+        occurrences = Occurrences(recurrence, await calendar.schedule_exceptions(ctx.session, schedule.id))
+        policy = holiday_policy(settings, HOLIDAY_DEFAULTS.get(schedule.kind, RUN))
+        holidays = (await calendar.team_calendar(ctx.session, schedule.team_id)) if policy != RUN else None
         cursor: datetime | None = from_key(schedule.next_occurrence_local)
         assert cursor is not None
-        past = recurrence.latest_due(cursor, ctx.now)
-        if past is not None:
+        if cursor in occurrences.removed and not occurrences.is_moved(cursor):
+            cursor = occurrences.first_after(cursor)
+        past = occurrences.latest_due(cursor, ctx.now) if cursor is not None else None
+        if past is not None and cursor is not None:
             if past != cursor:
-                missed = len(recurrence.between(cursor, past, limit=1000))
+                missed = len(occurrences.between(cursor, past, limit=1000))
                 log.warning(
                     "schedule %s: coalesced %s missed occurrence(s) into %s", schedule.id, missed, past
                 )
                 report.skipped += missed
-            lateness = ctx.now - recurrence.fire_at(past)
+            lateness = ctx.now - occurrences.fire_at(past)
             if lateness > grace:
                 await schedules.claim(ctx.session, schedule.id, to_key(past), "skipped", self.name, ctx.now)
                 log.warning(
@@ -327,19 +337,60 @@ class Engine:
                     lateness,
                 )
                 report.skipped += 1
-            else:
+            elif not await self._holiday(ctx, schedule, occurrences, policy, holidays, past, report):
                 await self._run_occurrence(ctx, schedule, recurrence, past, report)
                 report.late.append(lateness.total_seconds())
-            cursor = recurrence.first_after(past)
+            cursor = occurrences.first_after(past)
         horizon = ctx.now + self.prepare_ahead
         prepared = 0
-        while cursor is not None and recurrence.fire_at(cursor) <= horizon and prepared < self.batch:
-            await self._run_occurrence(ctx, schedule, recurrence, cursor, report)
+        while cursor is not None and occurrences.fire_at(cursor) <= horizon and prepared < self.batch:
+            if not await self._holiday(ctx, schedule, occurrences, policy, holidays, cursor, report):
+                await self._run_occurrence(ctx, schedule, recurrence, cursor, report)
             prepared += 1
-            cursor = recurrence.first_after(cursor)
+            cursor = occurrences.first_after(cursor)
         schedule.next_occurrence_local = to_key(cursor) if cursor else None
-        schedule.next_fire_at = recurrence.fire_at(cursor) if cursor else None
+        schedule.next_fire_at = occurrences.fire_at(cursor) if cursor else None
         schedule.updated_at = ctx.now
+
+    async def _holiday(
+        self,
+        ctx: FlowContext,
+        schedule: Schedule,
+        occurrences: Occurrences,
+        policy: str,
+        cal: TeamCalendar | None,
+        occurrence: datetime,
+        report: TickReport,
+    ) -> bool:
+        """True when `occurrence` falls on a team holiday and the schedule's policy kept it from running:
+        skipped (claimed as such, once), or moved to the next working day at the same local time (recorded as
+        the occurrence's exception; it runs then, under its new key). A moved occurrence runs where it was
+        moved to, holiday or not: a person chose that day."""
+        if cal is None or occurrences.is_moved(occurrence) or occurrence.date() not in cal.holidays:
+            return False
+        key = to_key(occurrence)
+        if policy == NEXT_WORKING_DAY:
+            moved = datetime.combine(next_working_day(occurrence.date(), cal), occurrence.time())
+            if not await schedules.claim(ctx.session, schedule.id, key, "moved", self.name, ctx.now):
+                return True
+            await calendar.set_schedule_exception(ctx.session, schedule.id, key, to_key(moved), None, ctx.now)
+            occurrences.move(occurrence, moved)
+            log.info(
+                "schedule %s: %s is a holiday (%s); moved to %s",
+                schedule.id,
+                key,
+                cal.holidays[occurrence.date()],
+                moved,
+            )
+        elif await schedules.claim(ctx.session, schedule.id, key, "skipped", self.name, ctx.now):
+            log.info(
+                "schedule %s: %s is a holiday (%s); skipped",
+                schedule.id,
+                key,
+                cal.holidays[occurrence.date()],
+            )
+        report.skipped += 1
+        return True
 
     async def _run_occurrence(
         self,

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.core.occurrences import NEXT_WORKING_DAY, SKIP
 from flows.core.recurrence import Recurrence, to_key, utc_to_local, zone
 from storage import schedules
 from storage.models import Schedule, Team
@@ -112,3 +113,9 @@ async def set_quarterly_schedule(
         settings={"instrument": instrument_id, "misfire_grace_minutes": 24 * 60},
         now=now,
     )
+
+
+# What a team holiday does to each kind of schedule unless its settings say (`on_holiday`,
+# flows/core/occurrences.py): a meeting on a holiday does not happen; a quarterly poll opens the next working
+# day. Every other kind runs on holidays unless it says otherwise (upkeep such as closing polls must).
+HOLIDAY_DEFAULTS = {MEETING_KIND: SKIP, QUARTERLY_KIND: NEXT_WORKING_DAY}

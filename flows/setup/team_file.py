@@ -37,7 +37,7 @@ from flows.core.team_schedules import (
     set_quarterly_schedule,
 )
 from flows.core.types import Card, CommandEvent, Fields, Header
-from storage import audit, schedules, teams
+from storage import audit, calendar, schedules, teams
 from storage.models import Team
 
 SIDES = ("labor", "management", "board", "community", "other")
@@ -98,6 +98,25 @@ class PulseSpec(_Strict):
     instrument: str = "trust"
 
 
+class HolidaySpec(_Strict):
+    """`holidays: [{date: 2026-12-25, name: Winter break}]`: the team's own holidays."""
+
+    day: date = Field(alias="date")
+    name: str = Field(min_length=1, max_length=200)
+
+
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def weekday_number(name: str) -> int:
+    """`mon`, `Monday` or `MO` -> 0; ValueError naming the accepted forms otherwise."""
+    word = name.strip().lower()
+    for number, full in enumerate(WEEKDAY_NAMES):
+        if len(word) >= 2 and full.startswith(word):
+            return number
+    raise ValueError(f"unknown weekday {name!r} (write e.g. [mon, tue, wed, thu, fri])")
+
+
 class CustomNorms(_Strict):
     name: str
     attribution: str | None = None
@@ -114,6 +133,29 @@ class TeamFile(_Strict):
     meeting: MeetingSpec | None = None
     pulse: PulseSpec | None = None
     polls: list[dict[str, Any]] | None = None
+    holidays: list[HolidaySpec] | None = None
+    us_federal_holidays: bool | None = None
+    working_days: list[str] | None = None
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: list[HolidaySpec] | None) -> list[HolidaySpec] | None:
+        days = [h.day for h in value or []]
+        if len(set(days)) != len(days):
+            twice = sorted({d for d in days if days.count(d) > 1})
+            raise ValueError(f"holidays: {twice[0].isoformat()} is listed twice")
+        return value
+
+    @field_validator("working_days")
+    @classmethod
+    def _working_days(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("working_days: give at least one day (e.g. [mon, tue, wed, thu, fri])")
+        for name in value:
+            weekday_number(str(name))
+        return value
 
     @field_validator("pulse", mode="before")
     @classmethod
@@ -250,6 +292,7 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
         polls=spec.polls,
         now=now,
     )
+    await _apply_calendar_fields(session, team.id, spec)
     await audit.record(
         session,
         team_id=team.id,
@@ -259,6 +302,17 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
         at=now,
     )
     return team
+
+
+async def _apply_calendar_fields(session: AsyncSession, team_id: int, spec: TeamFile) -> None:
+    """The team file's calendar fields (storage/calendar.py); a field not given leaves the team's as it is."""
+    if spec.holidays is not None:
+        await calendar.replace_holidays(session, team_id, {h.day: h.name for h in spec.holidays})
+    workdays = frozenset(weekday_number(d) for d in spec.working_days) if spec.working_days else None
+    if spec.us_federal_holidays is not None or workdays is not None:
+        await calendar.set_team_calendar_settings(
+            session, team_id, us_federal=spec.us_federal_holidays, workdays=workdays
+        )
 
 
 async def _apply_pulse_fields(
