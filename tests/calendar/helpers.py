@@ -14,11 +14,14 @@ async def say(stack: Stack, user: str, text: str) -> str:
     await stack.worker.drain()
     mine = [e for e in stack.local.transcript[before:] if e.target.get("address") == f"dm-{user}"]
     assert mine, f"no reply to {user}: {[e.text for e in stack.local.transcript[before:]]}"
-    return mine[-1].text.replace("\n", " ")
+    return " ".join(mine[-1].text.split())
 
 
 def channel_posts(stack: Stack) -> list[str]:
-    return [e.text for e in stack.local.transcript if e.target.get("address") == "team-channel"]
+    """What the team channel got, each message on one line."""
+    return [
+        " ".join(e.text.split()) for e in stack.local.transcript if e.target.get("address") == "team-channel"
+    ]
 
 
 async def read(
