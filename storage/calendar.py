@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.calendar_models import PersonAway, ScheduleException, TeamHoliday
-from storage.models import Membership, Person, Team
+from storage.models import Identity, Membership, Person, Team
 from storage.sql import insert_ignore
 from storage.us_holidays import us_federal_holiday, us_federal_holidays
 
@@ -146,6 +146,24 @@ async def set_person_timezone(session: AsyncSession, person_id: int, zone: str) 
     if person is not None and person.timezone != zone:
         person.timezone = zone
         await session.flush()
+
+
+async def set_identity_timezone(session: AsyncSession, platform: str, user_id: str, zone: str) -> bool:
+    """The zone a platform reports for one of its users, onto the person with that identity; False when
+    nobody has that identity (or the zone is unknown: never stored)."""
+    if not known_zone(zone) or not user_id:
+        return False
+    person_id = (
+        await session.execute(
+            select(Identity.person_id)
+            .where(Identity.platform == platform, Identity.user_id == user_id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if person_id is None:
+        return False
+    await set_person_timezone(session, person_id, zone)
+    return True
 
 
 # ---------------------------------------------------------------- writing the calendar

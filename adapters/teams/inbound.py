@@ -77,6 +77,18 @@ def actor(activity: Activity, user_id: str) -> Actor:
     return Actor("teams", user_id, sender.name if sender is not None else None)
 
 
+def client_timezone(activity: Activity) -> str | None:
+    """The sender's IANA zone as their client reports it: the `clientInfo` entity's `timezone`, else the
+    activity's `localTimezone` (unchecked here; storage keeps only zones it knows)."""
+    for entity in activity.entities or []:
+        if entity.type == "clientInfo":
+            zone = (entity.additional_properties or {}).get("timezone")
+            if isinstance(zone, str) and zone:
+                return zone
+    zone = activity.local_timezone
+    return zone if isinstance(zone, str) and zone else None
+
+
 @dataclass(frozen=True)
 class Mentioned:
     """A person @mentioned in a message: their ids (Teams "29:…" id, Azure AD object id when the
