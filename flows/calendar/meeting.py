@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from flows.calendar.dates import Refusal
 from flows.core.engine import FlowContext
 from flows.core.formatting import meeting_time
+from flows.core.home import refresh_homes
 from flows.core.occurrences import Occurrences
 from flows.core.recurrence import Recurrence, from_key, to_key
 from flows.core.team_schedules import MEETING_KIND
@@ -60,14 +61,19 @@ async def skip_or_move(ctx: FlowContext, team: Team, day: date, to_day: date | N
     )
     occurrences.moved.pop(meeting, None)
     occurrences.move(original, new)
-    # The engine looks at the schedule again at its next occurrence, which may now be the moved meeting.
+    # The schedule's next occurrence (what the engine wakes for, what the home view and `team` show): past a
+    # skipped one, and no later than a meeting moved earlier. Going back to one already run is harmless:
+    # its claim (storage/schedules.py) keeps it from running twice.
+    cursor = from_key(schedule.next_occurrence_local) if schedule.next_occurrence_local else None
+    if cursor is not None and cursor in occurrences.removed and not occurrences.is_moved(cursor):
+        cursor = occurrences.first_after(cursor)
     following = occurrences.first_firing_after(ctx.now)
-    if schedule.next_occurrence_local is None or (
-        following is not None and following < from_key(schedule.next_occurrence_local)
-    ):
-        schedule.next_occurrence_local = to_key(following) if following else None
-        schedule.next_fire_at = occurrences.fire_at(following) if following else None
-        schedule.updated_at = ctx.now
+    if following is not None and (cursor is None or following < cursor):
+        cursor = following
+    schedule.next_occurrence_local = to_key(cursor) if cursor else None
+    schedule.next_fire_at = occurrences.fire_at(cursor) if cursor else None
+    schedule.updated_at = ctx.now
+    await refresh_homes(ctx, team.id)
     return Change(
         meeting=to_key(original),
         moved_to=to_key(new) if new else None,

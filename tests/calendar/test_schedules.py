@@ -93,6 +93,7 @@ async def test_skipping_or_moving_a_meeting_is_a_co_chairs_call_and_bad_dates_ch
         assert await schedule_exceptions(session, meeting.id) == {}
     assert "Done" in await say(stack, "ana", "meeting skip 2026-12-15")
     assert "Done" in await say(stack, "ben", "meeting move 2026-12-22 2026-12-21")
+    assert "Mon 21 Dec, 4:00 PM PST" in await say(stack, "cy", "team")  # the next meeting, as it now is
     async with stack.sessions() as session:
         assert await schedule_exceptions(session, meeting.id) == {
             "2026-12-15T16:00:00": None,
