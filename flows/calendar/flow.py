@@ -45,11 +45,11 @@ class CalendarFlow:
             ),
             Command(
                 "holiday",
-                'holiday add 2026-12-25 "Winter break" · holiday remove DATE · holiday us on|off',
+                'holidays · holiday add 2026-12-25 "Winter break" · holiday remove DATE · holiday us on|off',
                 "calendar.holiday_command",
                 self._holiday,
+                ("holidays",),  # aliases
             ),
-            Command("holidays", "holidays", "calendar.holidays_command", self._holidays),
             Command(
                 "meeting",
                 "meeting skip DATE · meeting move DATE NEW-DATE",
@@ -138,7 +138,9 @@ class CalendarFlow:
         say = words(me, team)
         verb, _, tail = args.partition(" ")
         verb, tail = verb.lower(), tail.strip()
-        if verb == "add":
+        if verb in ("", "list"):  # `holidays`, `holiday`, `holiday list`
+            await self._holidays(ctx, team, me)
+        elif verb == "add":
             await self._co_chair_only(ctx, team, me, "calendar.what.holidays")
             day_text, _, name_text = tail.partition(" ")
             day = parse_day(day_text)
@@ -177,10 +179,7 @@ class CalendarFlow:
         else:
             await ctx.reply(Card.plain(say("calendar.holiday_usage", verb=verb)), team_id=team.id)
 
-    async def _holidays(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
-        await self._run(ctx, rest, self._holidays_verb)
-
-    async def _holidays_verb(self, ctx: FlowContext, team: Team, me: MemberView, args: str) -> None:
+    async def _holidays(self, ctx: FlowContext, team: Team, me: MemberView) -> None:
         say = words(me, team)
         cal = await store.team_calendar(ctx.session, team.id)
         assert isinstance(cal.holidays, Holidays)

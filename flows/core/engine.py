@@ -131,6 +131,9 @@ class Command:
     usage: str
     summary: str
     handler: CommandHandler
+    # Other words for the same command (`holidays` for `holiday`): understood, not listed (Teams' manifest
+    # takes ten commands).
+    aliases: tuple[str, ...] = ()
 
 
 class Flow(Protocol):
@@ -189,12 +192,14 @@ class Engine:
         self.default_misfire_grace = default_misfire_grace
         self.prepare_ahead = prepare_ahead
         self._commands: dict[str, Command] = {}
+        self._aliases: dict[str, Command] = {}
         self._schedule_handlers: dict[str, ScheduleHandler] = {}
         self._actions = ActionRouter()
         self._arrivals: list[ArrivalHandler] = []
         for flow in flows:
             for command in flow.commands():
                 self._commands[command.word] = command
+                self._aliases.update(dict.fromkeys(command.aliases, command))
             self._schedule_handlers.update(flow.schedule_handlers())
             self._actions.declare(flow.actions())
             self._arrivals.extend(flow.arrivals())
@@ -239,7 +244,7 @@ class Engine:
         if word in ("", "help", "?"):
             await ctx.reply(self.help_card(ctx.command_prefix, lang=language_of(ctx.person)))
             return
-        command = self._commands.get(word)
+        command = self._commands.get(word) or self._aliases.get(word)
         if command is None:
             await ctx.reply(self._not_a_command(word, ctx.command_prefix, language_of(ctx.person)))
             return

@@ -68,6 +68,7 @@ async def test_holidays_co_chairs_add_and_remove_and_everyone_sees_them(stack: S
     listed = await say(stack, "cy", "holidays")
     assert "Thu 24 Dec 2026: Winter break" in listed and "Christmas" not in listed
     assert "are not included" in listed
+    assert await say(stack, "cy", "holiday list") == listed  # `holidays` is `holiday` with nothing after it
     assert "Done" in await say(stack, "ben", "holiday us on")
     listed = await say(stack, "cy", "holidays")
     assert (
