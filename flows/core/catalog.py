@@ -1,7 +1,9 @@
 """The message catalog: every sentence Tandem says comes from here, in the reader's language.
 
-The texts live in gettext catalogs, `flows/locale/<language>/LC_MESSAGES/tandem.po` (English complete),
-read with Babel once per language on first use. A msgid is a stable key (`pulse.receipt.first`), its
+The texts live in gettext catalogs, `flows/locale/<language>/LC_MESSAGES/*.po` (English complete): `tandem.po`
+for the core and the first flows, one file per later flow (`checkins.po`, ...) so that flows grow apart.
+They are read with Babel once per language on first use; a key in two files is a mistake and raises.
+A msgid is a stable key (`pulse.receipt.first`), its
 msgstr the sentence with `{named}` placeholders (`str.format`). Content files (norms, instruments, prompts:
 flows/content/) keep their own texts.
 
@@ -32,24 +34,30 @@ class UnknownKey(KeyError):
     """A text key the English catalog does not have."""
 
 
-def po_path(language: str) -> Path:
-    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_paths(language: str) -> list[Path]:
+    """The catalog files of `language`, in name order."""
+    return sorted((LOCALE_DIR / language / "LC_MESSAGES").glob("*.po"))
 
 
 @cache
 def messages(language: str) -> dict[str, str]:
     """The catalog of `language` as key → text ({} when there is none); read once."""
-    path = po_path(language)
-    if not path.is_file():
-        return {}
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language, domain=DOMAIN)
-    return {str(m.id): str(m.string) for m in catalog if m.id and isinstance(m.string, str) and m.string}
+    found: dict[str, str] = {}
+    for path in po_paths(language):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=language, domain=DOMAIN)
+        for m in catalog:
+            if not (m.id and isinstance(m.string, str) and m.string):
+                continue
+            if str(m.id) in found:
+                raise ValueError(f"{path.name}: the key {m.id} is already in another catalog file")
+            found[str(m.id)] = str(m.string)
+    return found
 
 
 def languages() -> list[str]:
     """The languages with a catalog."""
-    return sorted(p.name for p in LOCALE_DIR.iterdir() if po_path(p.name).is_file())
+    return sorted(p.name for p in LOCALE_DIR.iterdir() if po_paths(p.name))
 
 
 def text(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:
