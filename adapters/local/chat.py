@@ -505,7 +505,7 @@ class ChatAdapter(LocalAdapter):
             for key, value in data.items()
             if key.startswith("f:") and key.removeprefix("f:") in rules
         }
-        problems = form_rules.check(rules, values)
+        problems = form_rules.check(rules, values, form_rules.known_language(shown.form.language))
         if problems:
             html = form_html(shown.form, token, values=values, problems=problems)
             return web.json_response({"form": html, "error": "Nothing was recorded."}, status=422)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -65,8 +65,9 @@ class FlowContext:
 
     def open_form(self, form: Form) -> None:
         """Show `form` to the person who just acted (a Slack modal, a Teams card in the invoke response).
-        Only valid while handling an ActionEvent or CommandEvent; the adapter opens it synchronously."""
-        self.form = form
+        Only valid while handling an ActionEvent or CommandEvent; the adapter opens it synchronously.
+        The form speaks the person's language unless the flow chose one (the team's, say)."""
+        self.form = form if form.language else replace(form, language=language_of(self.person))
 
     async def reply(self, card: Card, *, team_id: int | None = None) -> None:
         """Answer the person who spoke, where they spoke, visible to them only."""
