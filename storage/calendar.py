@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.calendar_models import PersonAway, ScheduleException, TeamHoliday
 from storage.models import Identity, Membership, Person, Team
 from storage.sql import insert_ignore
+from storage.teams import update_team_settings
 from storage.us_holidays import us_federal_holiday, us_federal_holidays
 
 DEFAULT_WORKDAYS = frozenset({0, 1, 2, 3, 4})  # Monday..Friday
@@ -198,16 +199,12 @@ async def set_team_calendar_settings(
     workdays: frozenset[int] | None = None,
 ) -> None:
     """Turn the built-in US federal holidays on or off and/or set the working days (None: unchanged)."""
-    team = await session.get(Team, team_id)
-    if team is None:
-        raise LookupError(f"no team {team_id}")
-    settings = dict(team.settings or {})
+    changes: dict[str, object] = {}
     if us_federal is not None:
-        settings[US_FEDERAL_SETTING] = us_federal
+        changes[US_FEDERAL_SETTING] = us_federal
     if workdays is not None:
-        settings[WORKDAYS_SETTING] = sorted(workdays)
-    team.settings = settings
-    await session.flush()
+        changes[WORKDAYS_SETTING] = sorted(workdays)
+    await update_team_settings(session, team_id, changes)
 
 
 async def add_away(session: AsyncSession, team_id: int, person_id: int, first: date, last: date) -> None:

@@ -21,8 +21,7 @@ from flows.core.types import Card, CommandEvent, Delivery, Recipient
 from storage import calendar as store
 from storage import teams
 from storage.calendar import Holidays
-from storage.models import Team
-from storage.teams import MemberView
+from storage.teams import MemberView, TeamView
 
 FLOW = "calendar"
 HOLIDAYS_AHEAD = timedelta(days=366)  # `holidays` lists the coming year
@@ -32,7 +31,7 @@ class Refused(Exception):
     """The speaker was already told why; stop here (nothing stored)."""
 
 
-Verb = Callable[[FlowContext, Team, MemberView, str], Awaitable[None]]
+Verb = Callable[[FlowContext, TeamView, MemberView, str], Awaitable[None]]
 
 
 class CalendarFlow:
@@ -88,7 +87,7 @@ class CalendarFlow:
         except Refused:
             return
 
-    async def _co_chair_only(self, ctx: FlowContext, team: Team, me: MemberView, what: str) -> None:
+    async def _co_chair_only(self, ctx: FlowContext, team: TeamView, me: MemberView, what: str) -> None:
         if me.co_chair:
             return
         say = words(me, team)
@@ -104,7 +103,7 @@ class CalendarFlow:
     async def _away(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
         await self._run(ctx, rest, self._away_verb)
 
-    async def _away_verb(self, ctx: FlowContext, team: Team, me: MemberView, args: str) -> None:
+    async def _away_verb(self, ctx: FlowContext, team: TeamView, me: MemberView, args: str) -> None:
         say = words(me, team)
         if not args:
             ranges = (await store.away_ranges(ctx.session, team.id)).get(me.person_id, ())
@@ -134,7 +133,7 @@ class CalendarFlow:
     async def _holiday(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
         await self._run(ctx, rest, self._holiday_verb)
 
-    async def _holiday_verb(self, ctx: FlowContext, team: Team, me: MemberView, args: str) -> None:
+    async def _holiday_verb(self, ctx: FlowContext, team: TeamView, me: MemberView, args: str) -> None:
         say = words(me, team)
         verb, _, tail = args.partition(" ")
         verb, tail = verb.lower(), tail.strip()
@@ -179,7 +178,7 @@ class CalendarFlow:
         else:
             await ctx.reply(Card.plain(say("calendar.holiday_usage", verb=verb)), team_id=team.id)
 
-    async def _holidays(self, ctx: FlowContext, team: Team, me: MemberView) -> None:
+    async def _holidays(self, ctx: FlowContext, team: TeamView, me: MemberView) -> None:
         say = words(me, team)
         cal = await store.team_calendar(ctx.session, team.id)
         assert isinstance(cal.holidays, Holidays)
@@ -197,7 +196,7 @@ class CalendarFlow:
     async def _meeting(self, ctx: FlowContext, event: CommandEvent, rest: str) -> None:
         await self._run(ctx, rest, self._meeting_verb)
 
-    async def _meeting_verb(self, ctx: FlowContext, team: Team, me: MemberView, args: str) -> None:
+    async def _meeting_verb(self, ctx: FlowContext, team: TeamView, me: MemberView, args: str) -> None:
         say = words(me, team)
         verb, _, tail = args.partition(" ")
         verb, dates = verb.lower(), tail.split()
@@ -224,7 +223,7 @@ class CalendarFlow:
 
     # ------------------------------------------------------------ telling the team
 
-    async def _tell_team(self, ctx: FlowContext, team: Team, key: str, **values: str) -> None:
+    async def _tell_team(self, ctx: FlowContext, team: TeamView, key: str, **values: str) -> None:
         """A change to the team's calendar, posted to its channels (and confirmed to the speaker)."""
         post = words(team=team)
         await ctx.send(
@@ -234,7 +233,7 @@ class CalendarFlow:
         await ctx.reply(Card.plain(say("calendar.done", what=say(key, **values))), team_id=team.id)
 
 
-def _today(ctx: FlowContext, team: Team) -> date:
+def _today(ctx: FlowContext, team: TeamView) -> date:
     return utc_to_local(ctx.now, zone(team.timezone)).date()
 
 

@@ -15,7 +15,7 @@ from flows.core.recurrence import Recurrence, from_key, to_key
 from flows.core.team_schedules import MEETING_KIND
 from storage import calendar as store
 from storage import schedules
-from storage.models import Team
+from storage.teams import TeamView
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Change:
     to_when: str  # its new time as people read it ("" when skipped)
 
 
-async def skip_or_move(ctx: FlowContext, team: Team, day: date, to_day: date | None, by: int) -> Change:
+async def skip_or_move(ctx: FlowContext, team: TeamView, day: date, to_day: date | None, by: int) -> Change:
     """Skip the team's meeting on `day`, or move it to `to_day` at the same local time; Refusal otherwise."""
     found = await schedules.for_team(ctx.session, team.id, MEETING_KIND)
     if not found or not found[0].enabled:
@@ -70,9 +70,13 @@ async def skip_or_move(ctx: FlowContext, team: Team, day: date, to_day: date | N
     following = occurrences.first_firing_after(ctx.now)
     if following is not None and (cursor is None or following < cursor):
         cursor = following
-    schedule.next_occurrence_local = to_key(cursor) if cursor else None
-    schedule.next_fire_at = occurrences.fire_at(cursor) if cursor else None
-    schedule.updated_at = ctx.now
+    await schedules.advance(
+        ctx.session,
+        schedule.id,
+        to_key(cursor) if cursor else None,
+        occurrences.fire_at(cursor) if cursor else None,
+        ctx.now,
+    )
     await refresh_homes(ctx, team.id)
     return Change(
         meeting=to_key(original),

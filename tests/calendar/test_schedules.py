@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
+
 from flows.core.calendar import local_moment
 from storage import outbox, pulse, schedules
 from storage.calendar import schedule_exceptions
@@ -14,6 +16,8 @@ from tests.calendar.helpers import channel_posts, say
 from tests.conftest import Stack, team_spec
 
 LA = "America/Los_Angeles"
+
+pytestmark = pytest.mark.both_databases  # exactly-once claims: on PostgreSQL as well (tests/conftest.py)
 
 
 def reminder_instants(first: date, last: date) -> list[datetime]:
