@@ -7,6 +7,7 @@ from flows.core.engine import Flow
 
 def default_flows() -> list[Flow]:
     """Every flow Tandem runs, in the order `help` lists their commands."""
+    from flows.calendar.flow import CalendarFlow
     from flows.meetings.norms import NormsFlow
     from flows.pulse.flow import PulseFlow
     from flows.setup.chat import ChatSetupFlow
@@ -14,4 +15,12 @@ def default_flows() -> list[Flow]:
     from flows.setup.welcome import WelcomeFlow
     from flows.talking_points.flow import TalkingPointsFlow
 
-    return [TeamFlow(), NormsFlow(), PulseFlow(), TalkingPointsFlow(), ChatSetupFlow(), WelcomeFlow()]
+    return [
+        TeamFlow(),
+        NormsFlow(),
+        PulseFlow(),
+        CalendarFlow(),
+        TalkingPointsFlow(),
+        ChatSetupFlow(),
+        WelcomeFlow(),
+    ]

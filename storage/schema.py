@@ -5,6 +5,7 @@ A feature that adds tables puts its models in its own module under storage/ and 
 from __future__ import annotations
 
 from storage import (
+    calendar_models,
     local_chat,
     models,
     pulse_models,
@@ -20,6 +21,7 @@ MODEL_MODULES = (
     pulse_models,
     teams_conversations,
     local_chat,
+    calendar_models,
     talking_points_models,
 )
 

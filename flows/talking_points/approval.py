@@ -21,11 +21,11 @@ from flows.talking_points.rules import SIDES, both_sides, current_approvals, has
 from storage import decisions as decision_store
 from storage import talking_points as store
 from storage.decisions import DecisionView
-from storage.models import Team
 from storage.talking_points import PointSet
+from storage.teams import TeamView
 
 
-def local_date(now: datetime, team: Team) -> str:
+def local_date(now: datetime, team: TeamView) -> str:
     return now.astimezone(zone(team.timezone)).date().isoformat()
 
 

@@ -11,14 +11,13 @@ from flows.core.engine import FlowContext
 from flows.core.types import Card, Platform, Recipient
 from flows.talking_points.rules import SIDES
 from storage import roles, teams
-from storage.models import Team
 from storage.talking_points import Channel
-from storage.teams import MemberView
+from storage.teams import MemberView, TeamView
 
 
 @dataclass(frozen=True)
 class Here:
-    team: Team
+    team: TeamView
     me: MemberView
     members: list[MemberView]
     say: Words
@@ -35,7 +34,7 @@ class Here:
         return next((m.name for m in self.members if m.person_id == person_id), self.say("points.someone"))
 
 
-async def _as_member(ctx: FlowContext, team: Team) -> Here | None:
+async def _as_member(ctx: FlowContext, team: TeamView) -> Here | None:
     members = await teams.members(ctx.session, team.id)
     me = next((m for m in members if ctx.person is not None and m.person_id == ctx.person.id), None)
     if me is None:
@@ -79,7 +78,7 @@ async def may_edit(ctx: FlowContext, who: Here) -> bool:
     return who.me.co_chair or await is_facilitator(ctx, who.team.id, who.me.person_id)
 
 
-async def broadcast_channels(ctx: FlowContext, team: Team) -> list[Channel]:
+async def broadcast_channels(ctx: FlowContext, team: TeamView) -> list[Channel]:
     """The team file's `broadcast_channels` (a staff channel, a union members' channel, on any platform);
     the team's own channels when it names none."""
     listed = (team.settings or {}).get("broadcast_channels") or []

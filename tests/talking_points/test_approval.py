@@ -4,6 +4,7 @@ audience channel with the joint label."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from flows.talking_points import cards
@@ -29,6 +30,7 @@ async def _published(stack: Stack) -> list[str]:
     return posts_to(stack, "staff") + posts_to(stack, "union-members")
 
 
+@pytest.mark.both_databases  # storage: approvals, locks, counts
 async def test_both_sides_publish_once_to_every_audience_channel(stack: Stack) -> None:
     await stack.import_team(points_team())
     await act(
@@ -84,6 +86,7 @@ async def test_two_labor_co_chairs_are_not_enough(stack: Stack) -> None:
     assert statuses == ["draft"]
 
 
+@pytest.mark.both_databases  # storage: approvals, locks, counts
 async def test_an_edit_clears_approvals_tells_the_approver_and_the_stale_button_is_refused(
     stack: Stack,
 ) -> None:

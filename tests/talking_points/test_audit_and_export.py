@@ -19,6 +19,7 @@ from tests.talking_points.conftest import act, approve_value, click, points_team
 TEAM = "Test Solutions Team"
 
 
+@pytest.mark.both_databases  # storage: approvals, locks, counts
 async def test_the_trail_in_chat_for_co_chairs_and_in_the_export(stack: Stack) -> None:
     await stack.import_team(points_team())
     await act(stack, "cy", "points draft First")
@@ -71,7 +72,7 @@ async def test_the_facilitator_may_edit(stack: Stack) -> None:
     async with stack.sessions() as session, session.begin():
         di = await teams.person_by_identity(session, "local", "di")
         assert di is not None
-        roles.assign(session, team.id, "2026-10-20T16:00:00", "facilitator", di.id, stack.clock.now())
+        await roles.assign(session, team.id, "2026-10-20T16:00:00", "facilitator", di.id, stack.clock.now())
     await act(stack, "cy", "points draft Draft text")
     await stack.local.command("di", "points edit")
     form = stack.local.last_form

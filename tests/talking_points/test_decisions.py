@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from flows.content.continuum import continuum
@@ -118,6 +119,7 @@ async def _vote(stack: Stack, n: int, agree: int) -> tuple[str, list[str]]:
     return status, posts_to(stack, "team-channel")
 
 
+@pytest.mark.both_databases  # storage: approvals, locks, counts
 async def test_a_reopen_vote_at_75_percent_reopens_the_decision(stack: Stack) -> None:
     status, posts = await _vote(stack, 4, 3)
     assert status == "passed"
