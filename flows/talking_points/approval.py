@@ -43,7 +43,7 @@ async def show_card(
     corrects = await store.get(ctx.session, point_set.corrects_id) if point_set.corrects_id else None
     proposer = who.name_of(point_set.proposed_by)
 
-    def card(say: Words) -> Card:
+    def card(say: Words, why: str | None = None) -> Card:
         return cards.approval_card(
             point_set,
             say,
@@ -51,15 +51,17 @@ async def show_card(
             decisions=decisions,
             corrects=corrects,
             withdrawn_by=withdrawn_by,
+            why=why,
         )
 
     readers = [m for m in who.members if m.co_chair or m.person_id == point_set.proposed_by]
     for member in readers:
+        say = words(member, who.team)
         key = f"{cards.card_key(point_set.id)}:p{member.person_id}"
         await ctx.send(
             Delivery(
                 Recipient.person(member.person_id),
-                card(words(member, who.team)),
+                card(say, say("points.card.why_chair" if member.co_chair else "points.card.why_proposer")),
                 team_id=who.team.id,
                 key=key,
                 replaces=key,

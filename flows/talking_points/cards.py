@@ -191,6 +191,7 @@ def approval_card(
     decisions: Sequence[DecisionView],
     corrects: PointSet | None = None,
     withdrawn_by: str | None = None,
+    why: str | None = None,
 ) -> Card:
     """The one card both sides see: the exact text, who has approved it, and the buttons while it is a
     draft. After publishing or withdrawal the same card says so, without buttons."""
@@ -230,7 +231,7 @@ def approval_card(
                 )
             )
         )
-        elements.append(Context(say("points.card.rule")))
+        elements.append(Context(" ".join(t for t in (say("points.card.rule"), why) if t)))
     elif point_set.status == "published":
         elements.append(Context(say("points.card.published", date=day(point_set.published_local_date))))
     else:

@@ -132,7 +132,7 @@ async def test_a_reopen_vote_at_75_percent_reopens_the_decision(stack: Stack) ->
 
 
 async def test_a_reopen_vote_at_74_percent_fails(stack: Stack) -> None:
-    status, posts = await _vote(stack, 50, 37)
+    status, posts = await _vote(stack, 27, 20)  # 20 of 27: 74.1 %
     assert status == "failed"
     assert any("stands: the vote to reopen it did not reach 75 %" in p for p in posts)
     async with stack.sessions() as session:
