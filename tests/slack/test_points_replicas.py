@@ -163,7 +163,7 @@ async def test_a_kill_between_the_approval_and_the_sends_delivers_each_channel_o
         button = await _draft(slack, fake_slack)
         # The labor co-chair approves; the next message out (Ben's "your turn") hangs at Slack, so the
         # worker is busy when Ben approves: the posts are decided and committed, not yet sent.
-        fake_slack.then("chat.postMessage", Scripted(delay=6.0))
+        fake_slack.then("chat.postMessage", Scripted(delay=12.0))
         assert (await slack.click("W111", button, channel="DW111")).status == 200
         await eventually(lambda: fake_slack.script.get("chat.postMessage") == [], "the hanging send")
         assert (await slack.click("W222", button, channel="DW222")).status == 200
