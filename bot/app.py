@@ -168,11 +168,12 @@ def build_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
     mount_images(app, runtime.images)
-    for platform in PLATFORMS:
-        adapter = platform.adapter(runtime)
-        if adapter is None:
-            platform.mount_off(app, runtime.settings)
-        else:
-            runtime.mount(app, adapter)
+    with slack_mount.hidden_from_bolt():  # Tandem's own installation store, never bolt's files
+        for platform in PLATFORMS:
+            adapter = platform.adapter(runtime)
+            if adapter is None:
+                platform.mount_off(app, runtime.settings)
+            else:
+                runtime.mount(app, adapter)
     mount_local_chat(app, runtime)
     return app
