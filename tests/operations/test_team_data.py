@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flows.core.clock import ManualClock
 from flows.setup.team_file import TeamFileError, import_team, parse_team_file
-from storage import teams
+from storage import slack_users, teams
 from storage.models import Membership, Person, Team, TeamChannel
 from tests.conftest import team_spec
 
@@ -114,3 +114,15 @@ def test_a_channel_listed_twice_in_one_file_is_refused() -> None:
     twice = [{"platform": "local", "id": "c1"}, {"platform": "local", "id": "c1", "name": "#again"}]
     with pytest.raises(TeamFileError, match="a channel is listed twice"):
         parse_team_file(team_spec(channels=twice))
+
+
+async def test_a_member_known_only_by_id_takes_the_name_from_the_platform(
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    """`/tandem setup` names a member it knows nothing about by their id; their Slack profile names them."""
+    by_id = [("Aisha Khan", "U0AISHA", "labor", True), ("U0BO", "U0BO", "management", True)]
+    await _import(sessions, clock, _slack_team("Riverside DLT", "C0A", by_id))
+    async with sessions() as session, session.begin():
+        await slack_users.store_profile(session, "U0BO", "Bo Chen", None)
+        await slack_users.store_profile(session, "U0AISHA", "aisha.k", None)  # a file's name is kept
+    assert await _names(sessions, "Riverside DLT") == ["Aisha Khan", "Bo Chen"]
