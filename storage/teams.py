@@ -110,16 +110,17 @@ class ChannelOwner:
 async def channel_owner(
     session: AsyncSession, platform: str, address: str, workspace: str = ""
 ) -> ChannelOwner | None:
-    """The team this channel belongs to (a channel belongs to at most one team), if any."""
+    """The team this channel belongs to (a channel belongs to at most one team), if any. A team file names
+    channels without a workspace (filled in later, storage/slack_users.py): "" matches any workspace."""
     stmt = (
         select(Team.id, Team.name)
         .join(TeamChannel, TeamChannel.team_id == Team.id)
-        .where(
-            TeamChannel.platform == platform,
-            TeamChannel.workspace == workspace,
-            TeamChannel.address == address,
-        )
+        .where(TeamChannel.platform == platform, TeamChannel.address == address)
+        .order_by(Team.id)
+        .limit(1)
     )
+    if workspace:
+        stmt = stmt.where(TeamChannel.workspace.in_([workspace, ""]))
     row = (await session.execute(stmt)).first()
     return ChannelOwner(row[0], row[1]) if row else None
 

@@ -126,3 +126,15 @@ async def test_a_member_known_only_by_id_takes_the_name_from_the_platform(
         await slack_users.store_profile(session, "U0BO", "Bo Chen", None)
         await slack_users.store_profile(session, "U0AISHA", "aisha.k", None)  # a file's name is kept
     assert await _names(sessions, "Riverside DLT") == ["Aisha Khan", "Bo Chen"]
+
+
+async def test_a_channel_whose_workspace_was_filled_in_is_still_taken(
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    """Slack fills a channel's workspace in when someone first speaks there; a file naming the channel
+    without one still finds its owner."""
+    await _import(sessions, clock, _slack_team("Riverside DLT", "C0LMTEAM", A_MEMBERS))
+    async with sessions() as session, session.begin():
+        await slack_users.learn_workspace(session, "T0DISTRICT", "U0AISHA", "C0LMTEAM")
+    with pytest.raises(TeamFileError, match="already belongs to team 'Riverside DLT'"):
+        await _import(sessions, clock, _slack_team("Hillcrest DLT", "C0LMTEAM", B_MEMBERS))
