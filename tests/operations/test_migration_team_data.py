@@ -54,7 +54,8 @@ async def test_two_teams_in_one_channel_become_one(fresh_url: str) -> None:
             await connection.execute(
                 text(
                     "INSERT INTO team_channels (team_id, platform, workspace, address, name) VALUES "
-                    "(2, 'slack', '', 'C1', '#b'), (1, 'slack', '', 'C1', '#a'), (2, 'slack', '', 'C2', '#b2')"
+                    "(2, 'slack', '', 'C1', '#b'), (1, 'slack', '', 'C1', '#a'), "
+                    "(2, 'slack', '', 'C2', '#b2')"
                 )
             )
         await upgrade(engine)
