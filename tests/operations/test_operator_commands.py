@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
@@ -261,3 +264,36 @@ def test_doctor_in_the_shell_reports_a_bad_setting(
     monkeypatch.setenv("MICROSOFT_APP_ID", "x")
     assert main(["doctor"]) == 2
     assert capsys.readouterr().out.startswith("FIX  settings: MICROSOFT_APP_PASSWORD: not set")
+
+
+def test_the_commands_from_the_shell(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The same commands through `main`, as typed: import, list, outbox, remove (asks; --yes)."""
+    for name in list(os.environ):
+        if name.startswith(("TANDEM_", "SLACK_", "MICROSOFT_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("TANDEM_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}")
+    team_file = tmp_path / "team.yaml"
+    team_file.write_text(yaml.safe_dump(SLACK_TEAM), encoding="utf-8")
+
+    def tandem(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    assert tandem("team", "import", str(team_file))[0] == 0
+    assert tandem("team", "list")[1].startswith(
+        "Riverside DLT  (America/Los_Angeles, 6 members; slack #lm-team)"
+    )
+    assert tandem("outbox")[1].strip() == "Nothing waiting: every message has been sent."
+    assert tandem("outbox", "--failed")[1].strip() == "No failed messages."
+    with pytest.raises(SystemExit):
+        tandem("outbox", "retry")  # neither ids nor --all-failed
+    assert "give message ids, or --all-failed" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no terminal to ask on
+    code, _, err = tandem("team", "remove", "Riverside DLT")
+    assert code == 2 and "Run again with --yes to confirm" in err
+    code, out, _ = tandem("team", "remove", "Riverside DLT", "--yes")
+    assert code == 0 and out.strip() == "Removed team 'Riverside DLT' and everything of it."
+    assert tandem("team", "list")[1].startswith("No teams yet")
