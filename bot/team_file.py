@@ -49,7 +49,7 @@ async def import_file(
     """Write a team file (a path, or one `load` validated) in one transaction; a summary line."""
     spec = load(source) if isinstance(source, Path) else source
     async with sessions() as session, session.begin():
-        existed = await teams.team_by_name(session, spec.name) is not None
+        existed = await teams.find_team(session, spec.name) is not None
         await import_team(session, spec, clock.now())
     verb = "Updated" if existed else "Created"
     chairs = sum(1 for m in spec.members if m.co_chair)
@@ -61,7 +61,7 @@ async def import_file(
 
 async def show(sessions: async_sessionmaker[AsyncSession], name: str) -> str:
     async with sessions() as session:
-        team = await teams.team_by_name(session, name)
+        team = await teams.find_team(session, name)
         if team is None:
             known = ", ".join(await teams.all_team_names(session)) or "none yet"
             raise TeamFileError(f"no team named {name!r} (teams: {known})")

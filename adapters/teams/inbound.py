@@ -10,7 +10,7 @@ from typing import Any
 
 from botbuilder.schema import Activity
 
-from adapters.teams.cards import RULES_KEY, read_action
+from adapters.teams.cards import LANGUAGE_KEY, RULES_KEY, read_action
 from flows.core import form_rules
 from flows.core.types import ActionEvent, Actor, Card, CommandEvent, Conversation
 
@@ -178,5 +178,6 @@ def refused(data: Any) -> Card | None:
         return None
     rules = form_rules.rules_from_data(data.get(RULES_KEY))
     _, _, values, _ = read_action(data)
-    problems = form_rules.check(rules, values)
-    return form_rules.refusal(rules, problems) if problems else None
+    language = form_rules.known_language(data.get(LANGUAGE_KEY))
+    problems = form_rules.check(rules, values, language)
+    return form_rules.refusal(rules, problems, language) if problems else None

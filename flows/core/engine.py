@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -38,8 +38,10 @@ from flows.core.types import (
     Text,
 )
 from storage import audit, events, flow_state, schedules, teams
-from storage.models import Person, Schedule, Team
+from storage.models import Person
+from storage.schedules import ScheduleView, schedule_view
 from storage.sealing import Sealer
+from storage.teams import TeamView
 
 log = logging.getLogger("tandem.engine")
 
@@ -63,8 +65,9 @@ class FlowContext:
 
     def open_form(self, form: Form) -> None:
         """Show `form` to the person who just acted (a Slack modal, a Teams card in the invoke response).
-        Only valid while handling an ActionEvent or CommandEvent; the adapter opens it synchronously."""
-        self.form = form
+        Only valid while handling an ActionEvent or CommandEvent; the adapter opens it synchronously.
+        The form speaks the person's language unless the flow chose one (the team's, say)."""
+        self.form = form if form.language else replace(form, language=language_of(self.person))
 
     async def reply(self, card: Card, *, team_id: int | None = None) -> None:
         """Answer the person who spoke, where they spoke, visible to them only."""
@@ -94,7 +97,7 @@ class FlowContext:
             at=self.now,
         )
 
-    async def team_here(self) -> tuple[Team | None, str | None]:
+    async def team_here(self) -> tuple[TeamView | None, str | None]:
         """The team this command is about: the team whose channel it was typed in, else the speaker's
         only team. Returns (team, None) or (None, a sentence saying why not)."""
         if self.person is None:
@@ -117,7 +120,7 @@ CommandHandler = Callable[[FlowContext, CommandEvent, str], Awaitable[None]]
 # A schedule handler runs when its occurrence is *prepared*, up to the engine's `prepare_ahead` before the
 # occurrence fires: decide from the occurrence (the datetime argument, local wall-clock) or
 # `ctx.deliver_at` (the fire instant), not from `ctx.now`. Messages it sends wait until `ctx.deliver_at`.
-ScheduleHandler = Callable[[FlowContext, Schedule, datetime], Awaitable[None]]
+ScheduleHandler = Callable[[FlowContext, ScheduleView, datetime], Awaitable[None]]
 ArrivalHandler = Callable[[FlowContext, InstalledEvent | MemberJoinedEvent], Awaitable[None]]
 
 
@@ -281,7 +284,10 @@ class Engine:
         while True:
             now = self.clock.now()
             async with self.sessions() as session, session.begin():
-                due = await schedules.lock_due(session, now + self.prepare_ahead, self.batch)
+                due = [
+                    schedule_view(row)
+                    for row in await schedules.lock_due(session, now + self.prepare_ahead, self.batch)
+                ]
                 ctx = FlowContext(session, now, self.sealer)
                 for schedule in due:
                     await self._fire(ctx, schedule, report)
@@ -289,7 +295,7 @@ class Engine:
             if len(due) < self.batch:
                 return report
 
-    async def _fire(self, ctx: FlowContext, schedule: Schedule, report: TickReport) -> None:
+    async def _fire(self, ctx: FlowContext, schedule: ScheduleView, report: TickReport) -> None:
         """Run what is due of one schedule and advance it. Misfire policy (coalesce): of the occurrences
         whose fire time has passed, only the latest runs, and only within its grace; occurrences still
         ahead but inside the prepare horizon each run, their messages held until their fire time."""
@@ -337,14 +343,18 @@ class Engine:
             await self._run_occurrence(ctx, schedule, recurrence, cursor, report)
             prepared += 1
             cursor = recurrence.first_after(cursor)
-        schedule.next_occurrence_local = to_key(cursor) if cursor else None
-        schedule.next_fire_at = recurrence.fire_at(cursor) if cursor else None
-        schedule.updated_at = ctx.now
+        await schedules.advance(
+            ctx.session,
+            schedule.id,
+            to_key(cursor) if cursor else None,
+            recurrence.fire_at(cursor) if cursor else None,
+            ctx.now,
+        )
 
     async def _run_occurrence(
         self,
         ctx: FlowContext,
-        schedule: Schedule,
+        schedule: ScheduleView,
         recurrence: Recurrence,
         occurrence: datetime,
         report: TickReport,

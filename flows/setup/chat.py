@@ -120,7 +120,7 @@ class ChatSetupFlow:
         if not any(p.user_id == actor.user_id and chair for p, _, chair in people):
             await self._refuse(ctx, self._say(ctx)("setup.only_a_co_chair"))
             return
-        if await teams.team_by_name(ctx.session, name) is not None:
+        if await teams.find_team(ctx.session, name) is not None:
             await self._refuse(ctx, self._say(ctx)("setup.name_taken", name=name))
             return
         owner = await teams.channel_owner(ctx.session, conversation.platform, conversation.conversation_id)

@@ -38,7 +38,7 @@ from flows.core.team_schedules import (
 )
 from flows.core.types import Card, CommandEvent, Fields, Header
 from storage import audit, schedules, teams
-from storage.models import Team
+from storage.teams import TeamView
 
 SIDES = ("labor", "management", "board", "community", "other")
 
@@ -225,12 +225,12 @@ def _explain(exc: ValidationError) -> str:
     return "; ".join(dict.fromkeys(lines))
 
 
-async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> Team:
+async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> TeamView:
     """Create or update the team `spec` names, in the caller's transaction."""
-    team = await teams.team_by_name(session, spec.name)
+    existing = await teams.find_team(session, spec.name)
     for channel in spec.channels:
         owner = await teams.channel_owner(session, channel.platform, channel.id)
-        if owner is not None and (team is None or owner.team_id != team.id):
+        if owner is not None and (existing is None or owner.team_id != existing.id):
             label = f"{channel.name} ({channel.id})" if channel.name else channel.id
             raise TeamFileError(
                 f"channels: the {channel.platform} channel {label} already belongs to team "
@@ -245,19 +245,16 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
             "attribution": pack.attribution,
             "norms": [{"title": n.title, "text": n.text} for n in pack.norms],
         }
-    created = team is None
-    if team is None:
-        team = Team(
-            name=spec.name, timezone=spec.timezone, language=spec.language, settings=settings, created_at=now
-        )
-        session.add(team)
-        await session.flush()
-    else:
-        team.timezone, team.language = spec.timezone, spec.language
-        team.settings = {**(team.settings or {}), **settings}
-        team.settings.pop("removed", None)  # a removed team whose history was kept, declared again
-        if pack.id != "custom":
-            team.settings.pop("custom_norms", None)
+    team, created = await teams.save_team(
+        session,
+        name=spec.name,
+        timezone=spec.timezone,
+        language=spec.language,
+        settings=settings,
+        # "removed": a removed team whose history was kept (`tandem team remove`), declared again
+        drop_settings=("removed",) if pack.id == "custom" else ("custom_norms", "removed"),
+        now=now,
+    )
     rows: list[tuple[int, str, bool, str | None]] = []
     for member in spec.members:
         person = await teams.find_or_create_person(
@@ -290,7 +287,7 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
 
 async def _apply_pulse_fields(
     session: AsyncSession,
-    team: Team,
+    team: TeamView,
     *,
     pulse: dict[str, Any] | None,
     polls: list[dict[str, Any]] | None,
@@ -304,8 +301,7 @@ async def _apply_pulse_fields(
         await save_team_polls(session, team.id, polls, now)
     existing = await schedules.for_team(session, team.id, QUARTERLY_KIND)
     if pulse is not None and pulse.get("every") == "off":
-        for row in existing:
-            row.enabled = False
+        await schedules.disable(session, (row.id for row in existing))
         return
     if pulse is None and existing:
         return
@@ -317,7 +313,7 @@ async def _apply_pulse_fields(
     await set_quarterly_schedule(session, team, first, str(instrument_id), now)
 
 
-async def describe_team(session: AsyncSession, team: Team, say: Words | None = None) -> Card:
+async def describe_team(session: AsyncSession, team: TeamView, say: Words | None = None) -> Card:
     """A compact card: sides, co-chairs, members, channels, norms and the next meeting; in `say`'s language
     (the team's if not given)."""
     say = say or words(team=team)

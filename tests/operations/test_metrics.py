@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +39,7 @@ async def _metrics(database_url: str, clock: ManualClock) -> dict[str, float]:
     return values
 
 
+@pytest.mark.both_databases
 async def test_outbox_age_and_schedule_lateness(
     database_url: str, sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:

@@ -77,6 +77,7 @@ async def test_outbox_says_what_failed_and_what_to_do(
         await outbox_report.report(sessions, clock.now(), failed_only=False, team="Nope")
 
 
+@pytest.mark.both_databases
 async def test_outbox_retry_queues_failed_rows_again(
     sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
@@ -126,6 +127,7 @@ async def _released_poll(
             )
 
 
+@pytest.mark.both_databases  # deleting across every table that refers to the team: cascades differ
 async def test_team_list_and_remove(sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -> None:
     riverside = await _team(sessions, clock, SLACK_TEAM)
     other = team_spec(name="Hillcrest DLT", channels=[{"platform": "local", "id": "hill", "name": "#hill"}])

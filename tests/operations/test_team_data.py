@@ -16,6 +16,8 @@ from storage import slack_users, teams
 from storage.models import Membership, Person, Team, TeamChannel
 from tests.conftest import team_spec
 
+pytestmark = pytest.mark.both_databases  # constraints and names across teams: a storage behaviour
+
 
 def _slack_team(name: str, channel: str, members: list[tuple[str, str, str, bool]]) -> dict[str, Any]:
     return team_spec(
