@@ -45,7 +45,7 @@ async def _database(settings: Settings) -> Check:
             current = await connection.run_sync(
                 lambda sync: set(MigrationContext.configure(sync).get_current_heads())
             )
-    except (OSError, Exception) as exc:  # asyncpg, aiosqlite and the OS each raise their own
+    except Exception as exc:  # asyncpg, aiosqlite and the OS each raise their own kinds
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         return Check("database", False, f"cannot reach {where}: {reason}")
     finally:

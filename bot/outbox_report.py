@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage import teams
 from storage.outbox_admin import OutboxRow, retry_failed, status_of, unsent
 
+SHOWN = 200  # rows listed at most
+
 # The platform's error code (as the adapters record it: "chat.postMessage: not_in_channel") → what to do.
 # {where}: the channel's name (#lm-team) or address.
 ADVICE = {
@@ -88,8 +90,9 @@ async def report(
                 known = ", ".join(await teams.all_team_names(session)) or "none yet"
                 raise ValueError(f"no team named {team!r} (teams: {known})")
             team_id = found.id
-        rows = await unsent(session, failed_only=failed_only, team_id=team_id)
-    return render(rows, now, failed_only=failed_only)
+        rows = await unsent(session, failed_only=failed_only, team_id=team_id, limit=SHOWN + 1)
+    shown = render(rows[:SHOWN], now, failed_only=failed_only)
+    return shown + (f"\n(the oldest {SHOWN} shown; --team NAME narrows it)" if len(rows) > SHOWN else "")
 
 
 async def retry(sessions: async_sessionmaker[AsyncSession], now: datetime, ids: list[int] | None) -> str:
