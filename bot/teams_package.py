@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from adapters.teams import build_manifest, write_package
 from bot.settings import Settings
 from flows import default_flows
 
@@ -34,6 +33,8 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> str:
     """Write the package; the line to print. ValueError with one sentence when it cannot."""
+    from adapters.teams import build_manifest, write_package  # botbuilder: only for this command
+
     app_id = args.app_id or settings.microsoft_app_id
     site = args.website_url if args.website_url.endswith("/") else args.website_url + "/"
     if not app_id:
