@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.calendar import known_zone
-from storage.models import Identity, Person, TeamChannel
+from storage.models import Identity, Membership, Person, TeamChannel
 
 
 async def learn_workspace(session: AsyncSession, workspace: str, user_id: str, channel_id: str) -> None:
@@ -48,5 +48,11 @@ async def store_profile(
         person.timezone = timezone
     if name and person.display_name in ("", user_id):
         person.display_name = name
+    if name:  # a team that knew them only by their id (`/tandem setup`) now knows their name
+        await session.execute(
+            update(Membership)
+            .where(Membership.person_id == person.id, Membership.display_name.in_(["", user_id]))
+            .values(display_name=name)
+        )
     await session.flush()
     return person

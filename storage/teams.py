@@ -8,7 +8,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -117,7 +117,7 @@ async def members(session: AsyncSession, team_id: int) -> list[MemberView]:
     stmt = (
         select(
             Membership.person_id,
-            Person.display_name,
+            func.coalesce(Membership.display_name, Person.display_name),
             Membership.side,
             Membership.co_chair,
             Membership.position,
@@ -159,7 +159,7 @@ async def channels_of(session: AsyncSession, team_id: int) -> list[TeamChannel]:
 
 
 async def team_of_channel(session: AsyncSession, platform: str, address: str) -> TeamView | None:
-    """The team that posts to this channel, if any (the first, should two teams name one channel)."""
+    """The team that posts to this channel, if any (one at most: `team_channels` is unique per channel)."""
     stmt = (
         select(Team)
         .join(TeamChannel, TeamChannel.team_id == Team.id)
@@ -171,6 +171,30 @@ async def team_of_channel(session: AsyncSession, platform: str, address: str) ->
     return team_view(team) if team is not None else None
 
 
+@dataclass(frozen=True)
+class ChannelOwner:
+    team_id: int
+    team_name: str
+
+
+async def channel_owner(
+    session: AsyncSession, platform: str, address: str, workspace: str = ""
+) -> ChannelOwner | None:
+    """The team this channel belongs to (a channel belongs to at most one team), if any. A team file names
+    channels without a workspace (filled in later, storage/slack_users.py): "" matches any workspace."""
+    stmt = (
+        select(Team.id, Team.name)
+        .join(TeamChannel, TeamChannel.team_id == Team.id)
+        .where(TeamChannel.platform == platform, TeamChannel.address == address)
+        .order_by(Team.id)
+        .limit(1)
+    )
+    if workspace:
+        stmt = stmt.where(TeamChannel.workspace.in_([workspace, ""]))
+    row = (await session.execute(stmt)).first()
+    return ChannelOwner(row[0], row[1]) if row else None
+
+
 async def find_or_create_person(
     session: AsyncSession,
     *,
@@ -179,7 +203,10 @@ async def find_or_create_person(
     identities: Sequence[tuple[str, str]],
     now: datetime,
 ) -> Person:
-    """The person owning any of these (platform, user id) identities, else a new person; adds the rest."""
+    """The person owning any of these (platform, user id) identities, else a new person; adds the rest.
+
+    An existing person keeps their name: the name a team file gives is that team's (`replace_memberships`),
+    so one team's file never renames a person for another team."""
     person: Person | None = None
     for platform, user_id in identities:
         person = await person_by_identity(session, platform, user_id)
@@ -190,7 +217,8 @@ async def find_or_create_person(
         session.add(person)
         await session.flush()
     else:
-        person.display_name = name
+        if person.display_name in ("", *(user for _, user in identities)):
+            person.display_name = name  # only a placeholder so far (the user id)
         person.email = email or person.email
     existing = {(i.platform, i.user_id) for i in await identities_of(session, person.id)}
     for platform, user_id in identities:
@@ -201,18 +229,24 @@ async def find_or_create_person(
 
 
 async def replace_memberships(
-    session: AsyncSession, team_id: int, rows: Sequence[tuple[int, str, bool]], now: datetime
+    session: AsyncSession,
+    team_id: int,
+    rows: Sequence[tuple[int, str, bool] | tuple[int, str, bool, str | None]],
+    now: datetime,
 ) -> None:
-    """Make the team's members exactly `rows` of (person id, side, co-chair), keeping join dates."""
+    """Make the team's members exactly `rows` of (person id, side, co-chair[, the name this team knows them
+    by]), keeping join dates."""
     current = {
         m.person_id: m
         for m in (await session.execute(select(Membership).where(Membership.team_id == team_id))).scalars()
     }
-    wanted = {person_id for person_id, _, _ in rows}
+    wanted = {row[0] for row in rows}
     for person_id, membership in current.items():
         if person_id not in wanted:
             await session.delete(membership)
-    for position, (person_id, side, co_chair) in enumerate(rows):
+    for position, row in enumerate(rows):
+        person_id, side, co_chair = row[0], row[1], row[2]
+        name = row[3] if len(row) > 3 else None
         existing = current.get(person_id)
         if existing is None:
             session.add(
@@ -223,10 +257,12 @@ async def replace_memberships(
                     co_chair=co_chair,
                     position=position,
                     joined_at=now,
+                    display_name=name,
                 )
             )
         else:
             existing.side, existing.co_chair, existing.position = side, co_chair, position
+            existing.display_name = name or existing.display_name
     await session.flush()
 
 

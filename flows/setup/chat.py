@@ -123,9 +123,9 @@ class ChatSetupFlow:
         if await teams.find_team(ctx.session, name) is not None:
             await self._refuse(ctx, self._say(ctx)("setup.name_taken", name=name))
             return
-        owner = await teams.team_of_channel(ctx.session, conversation.platform, conversation.conversation_id)
+        owner = await teams.channel_owner(ctx.session, conversation.platform, conversation.conversation_id)
         if owner is not None:
-            await self._refuse(ctx, self._say(ctx)("setup.channel_taken", team=owner.name))
+            await self._refuse(ctx, self._say(ctx)("setup.channel_taken", team=owner.team_name))
             return
         members: list[dict[str, Any]] = []
         for person, side, chair in people:

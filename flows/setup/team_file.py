@@ -24,7 +24,7 @@ from flows.content.instruments import (
     team_poll_data,
 )
 from flows.core.actions import ActionHandler
-from flows.core.catalog import Words, words
+from flows.core.catalog import Words, languages, words
 from flows.core.engine import ArrivalHandler, Command, FlowContext, ScheduleHandler
 from flows.core.formatting import meeting_time
 from flows.core.recurrence import Recurrence, from_key, zone
@@ -178,6 +178,13 @@ class TeamFile(_Strict):
             raise ValueError("polls: each poll needs its own name (or id)")
         return polls
 
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in languages():
+            raise ValueError(f"no catalog for language {value!r} (languages: {', '.join(languages())})")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
@@ -201,6 +208,17 @@ class TeamFile(_Strict):
                 "members: a team needs co-chairs from both sides, at least one labor and one management "
                 f"(co-chair sides found: {found})"
             )
+        names: set[str] = set()
+        for member in self.members:
+            if member.name.casefold() in names:
+                raise ValueError(
+                    f"members: two members are named {member.name!r}; give each a name the team can tell "
+                    "apart (a last initial, say)"
+                )
+            names.add(member.name.casefold())
+        places = [(c.platform, c.id) for c in self.channels]
+        if len(set(places)) != len(places):
+            raise ValueError("channels: a channel is listed twice")
         seen: set[tuple[str, str]] = set()
         for member in self.members:
             for identity in member.identities():
@@ -254,6 +272,15 @@ def _explain(exc: ValidationError) -> str:
 
 async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> TeamView:
     """Create or update the team `spec` names, in the caller's transaction."""
+    existing = await teams.find_team(session, spec.name)
+    for channel in spec.channels:
+        owner = await teams.channel_owner(session, channel.platform, channel.id)
+        if owner is not None and (existing is None or owner.team_id != existing.id):
+            label = f"{channel.name} ({channel.id})" if channel.name else channel.id
+            raise TeamFileError(
+                f"channels: the {channel.platform} channel {label} already belongs to team "
+                f"{owner.team_name!r}; a channel serves one team (remove it there first, or choose another)"
+            )
     pack = spec.norm_pack()
     settings: dict[str, Any] = {"norms_pack": pack.id}
     settings["broadcast_channels"] = [c.model_dump() for c in spec.broadcast_channels]
@@ -270,15 +297,16 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
         timezone=spec.timezone,
         language=spec.language,
         settings=settings,
-        drop_settings=() if pack.id == "custom" else ("custom_norms",),
+        # "removed": a removed team whose history was kept (`tandem team remove`), declared again
+        drop_settings=("removed",) if pack.id == "custom" else ("custom_norms", "removed"),
         now=now,
     )
-    rows: list[tuple[int, str, bool]] = []
+    rows: list[tuple[int, str, bool, str | None]] = []
     for member in spec.members:
         person = await teams.find_or_create_person(
             session, name=member.name, email=member.email, identities=member.identities(), now=now
         )
-        rows.append((person.id, member.side, member.co_chair))
+        rows.append((person.id, member.side, member.co_chair, member.name))
     await teams.replace_memberships(session, team.id, rows, now)
     await teams.replace_channels(session, team.id, [(c.platform, c.id, c.name) for c in spec.channels])
     if spec.meeting is not None:
