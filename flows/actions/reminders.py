@@ -1,0 +1,115 @@
+"""Reminders to owners and the co-chairs' weekly digest.
+
+The reminder pass runs on every scheduler tick (Engine.tick): it reads the open items whose
+`next_remind_at` has come (an index), works out each owner's slots from the team's policy, calendar,
+the owner's zone and away days (flows/actions/policy.py), and decides every slot that is due exactly
+once: `action_reminders` gets the slot's row in the transaction that writes the DM to the outbox (or
+records why it stayed silent), under a unique key, so a second replica or a retried tick sends nothing
+twice. Reminders are private and neutral; nothing here posts to a channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flows.actions import cards
+from flows.actions.common import FLOW, POLICY_KEY
+from flows.actions.policy import MISSED_AFTER, QUIET_AFTER_UPDATE, Policy, slots
+from flows.core.calendar import TeamCalendar
+from flows.core.catalog import words
+from flows.core.engine import FlowContext
+from flows.core.types import Delivery, Recipient
+from storage import action_items as store
+from storage import calendar, flow_state, teams
+from storage.models import Schedule, Team
+from storage.teams import MemberView
+
+SENT, QUIET, MISSED = "sent", "quiet", "missed"
+
+
+@dataclass(frozen=True)
+class TeamRules:
+    team: Team
+    calendar: TeamCalendar
+    zones: dict[int, str]
+    away: dict[int, tuple[tuple[date, date], ...]]
+    policy: Policy
+    members: dict[int, MemberView]
+
+
+async def _rules(ctx: FlowContext, team_id: int) -> TeamRules | None:
+    team = await teams.team_by_id(ctx.session, team_id)
+    if team is None:
+        return None
+    return TeamRules(
+        team=team,
+        calendar=await calendar.team_calendar(ctx.session, team_id),
+        zones=await calendar.person_zones(ctx.session, team_id),
+        away=await calendar.away_ranges(ctx.session, team_id),
+        policy=Policy.from_data(await flow_state.load(ctx.session, FLOW, team_id, POLICY_KEY)),
+        members={m.person_id: m for m in await teams.members(ctx.session, team_id)},
+    )
+
+
+async def reminder_pass(ctx: FlowContext, limit: int) -> int:
+    """Decide the due reminders of up to `limit` items; how many items were looked at."""
+    items = await store.lock_due_for_reminders(ctx.session, ctx.now, limit)
+    if not items:
+        return 0
+    decided = await store.marked_slots(ctx.session, [i.id for i in items])
+    rules: dict[int, TeamRules | None] = {}
+    for item in items:
+        if item.team_id not in rules:
+            rules[item.team_id] = await _rules(ctx, item.team_id)
+        found = rules[item.team_id]
+        if found is None:
+            await store.set_next_remind(ctx.session, item.id, None)
+            continue
+        await _remind(ctx, item, found, decided)
+    return len(items)
+
+
+async def _remind(
+    ctx: FlowContext, item: store.ItemView, rules: TeamRules, decided: set[tuple[int, int, str]]
+) -> None:
+    following: datetime | None = None
+    for owner in item.owners:
+        zone = rules.zones.get(owner.person_id, rules.team.timezone)
+        away = rules.away.get(owner.person_id, ())
+        for slot in slots(item.due, rules.policy, rules.calendar, zone, away):
+            if slot.at <= item.created_at or (item.id, owner.person_id, slot.key) in decided:
+                continue
+            if slot.at > ctx.now:
+                following = slot.at if following is None else min(following, slot.at)
+                break
+            if ctx.now - slot.at > MISSED_AFTER:
+                status = MISSED  # the bot was down: a late reminder helps nobody
+            elif owner.touched_at is not None and slot.at - owner.touched_at < QUIET_AFTER_UPDATE:
+                status = QUIET  # they updated it in the last day
+            else:
+                status = SENT
+            fresh = await store.mark_reminder(
+                ctx.session, item.id, owner.person_id, slot.key, status, ctx.now
+            )
+            if fresh and status == SENT:
+                say = words(rules.members.get(owner.person_id), rules.team)
+                card = cards.reminder_card(item, slot.kind, rules.team.name, say)
+                await ctx.send(Delivery(Recipient.person(owner.person_id), card, team_id=item.team_id))
+    await store.set_next_remind(ctx.session, item.id, following)
+
+
+async def digest(ctx: FlowContext, schedule: Schedule, occurrence: datetime) -> None:
+    """Monday's digest to every co-chair, one message each at the same instant: open, due this week,
+    overdue — by item, never ranked by person."""
+    team = await teams.team_by_id(ctx.session, schedule.team_id)
+    if team is None:
+        return
+    items = await store.open_items(ctx.session, team.id)
+    if not items:
+        return
+    today = occurrence.date()
+    for member in await teams.members(ctx.session, team.id):
+        if member.co_chair:
+            card = cards.digest_card(team.name, items, today, words(member, team), today + timedelta(days=6))
+            await ctx.send(Delivery(Recipient.person(member.person_id), card, team_id=team.id))
