@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
+from flows.core.types import Question
 from storage import action_items as store
 from storage.action_models import ActionHistory, ActionItem
 from tests.conftest import Stack, team_spec
@@ -181,8 +182,9 @@ async def test_the_form_picks_owners_from_the_team(stack: Stack) -> None:
     await stack.local.command("ana", "action", channel="team-channel")
     form = stack.local.last_form
     assert form is not None
-    owner_choices = next(e for e in form.elements if getattr(e, "id", "") == "owner1")
-    assert [c.label for c in owner_choices.choices][:2] == ["Ana Labor", "Ben Manager"]  # type: ignore[attr-defined]
+    owner_choices = next(e for e in form.elements if isinstance(e, Question) and e.id == "owner1")
+    assert isinstance(owner_choices, Question)
+    assert [c.label for c in owner_choices.choices][:2] == ["Ana Labor", "Ben Manager"]
     async with stack.sessions() as session:
         from storage import teams
 
