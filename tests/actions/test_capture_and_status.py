@@ -40,7 +40,7 @@ def replied(stack: Stack, user: str) -> str:
     mine = [
         t for t in stack.local.transcript if t.target.get("private_to") == user or t.where == f"DM to {user}"
     ]
-    return mine[-1].text
+    return " ".join(mine[-1].text.split())  # as one line: the local renderer wraps long lines
 
 
 async def _items(stack: Stack, team_id: int) -> list[store.ItemView]:
