@@ -13,11 +13,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.action_models import TITLE_MAX, ActionHistory, ActionItem, ActionOwner, ActionReminder
-from storage.models import Person
+from storage.models import OutboxMessage, OutboxStatus, Person
 from storage.sql import dialect_name, insert_ignore
 
 OPEN, DONE, DROPPED = "open", "done", "dropped"
@@ -282,7 +282,8 @@ async def create_item(
 
 
 async def _touch(session: AsyncSession, item_id: int, by: int | None, now: datetime) -> None:
-    """The item changed: an owner who changed it is not reminded for a day."""
+    """The item changed: an owner who changed it is not reminded for a day (a reminder of theirs already
+    prepared and waiting for its hour is withdrawn)."""
     values: dict[str, Any] = {"updated_at": now}
     await session.execute(update(ActionItem).where(ActionItem.id == item_id).values(**values))
     if by is not None:
@@ -291,6 +292,36 @@ async def _touch(session: AsyncSession, item_id: int, by: int | None, now: datet
             .where(ActionOwner.item_id == item_id, ActionOwner.person_id == by)
             .values(touched_at=now)
         )
+        await withdraw_reminders(session, item_id, by)
+
+
+def reminder_key(item_id: int, person_id: int, slot: str) -> str:
+    """The outbox message key of one prepared reminder (so a change can withdraw it before it goes)."""
+    return f"actions.remind:{item_id}:{person_id}:{slot}"
+
+
+async def withdraw_reminders(session: AsyncSession, item_id: int, person_id: int | None = None) -> int:
+    """Delete the item's reminders still waiting in the outbox (one owner's, or all), and record their
+    slots as withdrawn: the item was done, dropped, given a new date, or updated by that owner."""
+    prefix = f"actions.remind:{item_id}:" + (f"{person_id}:" if person_id is not None else "")
+    waiting = OutboxMessage.message_key.startswith(prefix, autoescape=True)
+    pending = OutboxMessage.status == OutboxStatus.pending
+    keys = list((await session.execute(select(OutboxMessage.message_key).where(waiting, pending))).scalars())
+    if not keys:
+        return 0
+    await session.execute(delete(OutboxMessage).where(waiting, pending))
+    for key in keys:
+        _, _, person, slot = (key or "").split(":", 3)
+        await session.execute(
+            update(ActionReminder)
+            .where(
+                ActionReminder.item_id == item_id,
+                ActionReminder.person_id == int(person),
+                ActionReminder.slot == slot,
+            )
+            .values(status="withdrawn")
+        )
+    return len(keys)
 
 
 async def set_status(
@@ -311,6 +342,8 @@ async def set_status(
     else:
         values.update(done_at=None, outcome=None, reason=None, next_remind_at=now)
     await session.execute(update(ActionItem).where(ActionItem.id == item_id).values(**values))
+    if status != OPEN:
+        await withdraw_reminders(session, item_id)
     what = {DONE: "done", DROPPED: "dropped", OPEN: "reopened"}[status]
     _record(session, item_id, by, now, what, **({"note": note} if note else {}))
     await _touch(session, item_id, by, now)
@@ -321,6 +354,7 @@ async def set_due(session: AsyncSession, item_id: int, due: date, *, by: int | N
     await session.execute(
         update(ActionItem).where(ActionItem.id == item_id).values(due=due, next_remind_at=now)
     )
+    await withdraw_reminders(session, item_id)
     _record(session, item_id, by, now, "due", before=old.isoformat(), after=due.isoformat())
     await _touch(session, item_id, by, now)
 
@@ -353,6 +387,7 @@ async def confirm(session: AsyncSession, item_id: int, person_id: int, now: date
     )
     if not getattr(result, "rowcount", 0):
         return False
+    await withdraw_reminders(session, item_id, person_id)
     _record(session, item_id, person_id, now, "confirmed")
     return True
 

@@ -6,6 +6,11 @@ the owner's zone and away days (flows/actions/policy.py), and decides every slot
 once: `action_reminders` gets the slot's row in the transaction that writes the DM to the outbox (or
 records why it stayed silent), under a unique key, so a second replica or a retried tick sends nothing
 twice. Reminders are private and neutral; nothing here posts to a channel.
+
+9:00 is everyone's 9:00, so reminders are *prepared* ahead, each item at its own moment in the half hour
+before (`lead`), and their messages wait in the outbox until 9:00: a tick handles a few items, not a
+zone's whole morning at once. A change to the item in between (done, dropped, a new date, the owner's own
+update) withdraws what is waiting (storage/action_items.py `withdraw_reminders`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,13 @@ from storage.models import Schedule, Team
 from storage.teams import MemberView
 
 SENT, QUIET, MISSED = "sent", "quiet", "missed"
+PREPARE_AHEAD = timedelta(minutes=30)
+SPREAD_SECONDS = 25 * 60  # items are prepared between 30 and 5 minutes before their reminders' time
+
+
+def lead(item_id: int) -> timedelta:
+    """How long before its reminders' time an item is prepared: its own minute in the half hour before."""
+    return PREPARE_AHEAD - timedelta(seconds=item_id * 7919 % SPREAD_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -74,14 +86,16 @@ async def _remind(
     ctx: FlowContext, item: store.ItemView, rules: TeamRules, decided: set[tuple[int, int, str]]
 ) -> None:
     following: datetime | None = None
+    ahead = lead(item.id)
     for owner in item.owners:
         zone = rules.zones.get(owner.person_id, rules.team.timezone)
         away = rules.away.get(owner.person_id, ())
         for slot in slots(item.due, rules.policy, rules.calendar, zone, away):
             if slot.at <= item.created_at or (item.id, owner.person_id, slot.key) in decided:
                 continue
-            if slot.at > ctx.now:
-                following = slot.at if following is None else min(following, slot.at)
+            if slot.at - ahead > ctx.now:
+                prepare_at = slot.at - ahead
+                following = prepare_at if following is None else min(following, prepare_at)
                 break
             if ctx.now - slot.at > MISSED_AFTER:
                 status = MISSED  # the bot was down: a late reminder helps nobody
@@ -95,7 +109,14 @@ async def _remind(
             if fresh and status == SENT:
                 say = words(rules.members.get(owner.person_id), rules.team)
                 card = cards.reminder_card(item, slot.kind, rules.team.name, say)
-                await ctx.send(Delivery(Recipient.person(owner.person_id), card, team_id=item.team_id))
+                key = store.reminder_key(item.id, owner.person_id, slot.key)
+                ctx.deliver_at = max(slot.at, ctx.now)  # held in the outbox until its time
+                try:
+                    await ctx.send(
+                        Delivery(Recipient.person(owner.person_id), card, team_id=item.team_id, key=key)
+                    )
+                finally:
+                    ctx.deliver_at = None
     await store.set_next_remind(ctx.session, item.id, following)
 
 

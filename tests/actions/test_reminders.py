@@ -137,3 +137,18 @@ async def test_overdue_items_are_never_listed_by_person_in_a_channel(stack: Stac
     mine = await _say(stack, "cy", "actions mine", channel=None)
     assert "Book the room" in mine and "Send the agenda" not in mine
     assert at(4, 18) > MONDAY
+
+
+async def test_a_reminder_prepared_ahead_is_withdrawn_when_the_item_is_done_first(stack: Stack) -> None:
+    team_id = await _setup(stack)
+    await _say(stack, "ana", 'action "Order the books" @0 due 2026-12-04', ["cy"])
+    [item] = await _items(stack, team_id)
+    mark = len(stack.local.transcript)
+    await stack.run_until(at(2, 17) - timedelta(minutes=1))  # prepared, waiting for 9:00
+    async with stack.sessions() as session:
+        assert await store.reminder_counts(session) == {"sent": 1}
+    await _say(stack, "cy", f"actions done {item.id}")
+    await stack.run_until(at(2, 17))
+    assert reminders(stack, mark) == []
+    async with stack.sessions() as session:
+        assert await store.reminder_counts(session) == {"withdrawn": 1}
