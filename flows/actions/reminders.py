@@ -7,7 +7,7 @@ once: `action_reminders` gets the slot's row in the transaction that writes the 
 records why it stayed silent), under a unique key, so a second replica or a retried tick sends nothing
 twice. Reminders are private and neutral; nothing here posts to a channel.
 
-9:00 is everyone's 9:00, so reminders are *prepared* ahead, each item at its own moment in the half hour
+9:00 is everyone's 9:00, so reminders are *prepared* ahead, each item at its own moment in the hour
 before (`lead`), and their messages wait in the outbox until 9:00: a tick handles a few items, not a
 zone's whole morning at once. A change to the item in between (done, dropped, a new date, the owner's own
 update) withdraws what is waiting (storage/action_items.py `withdraw_reminders`).
@@ -15,53 +15,27 @@ update) withdraws what is waiting (storage/action_items.py `withdraw_reminders`)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flows.actions import cards
 from flows.actions.common import FLOW, POLICY_KEY
 from flows.actions.policy import MISSED_AFTER, QUIET_AFTER_UPDATE, Policy, slots
-from flows.core.calendar import TeamCalendar
 from flows.core.catalog import words
 from flows.core.engine import FlowContext
 from flows.core.types import Delivery, Recipient
 from storage import action_items as store
-from storage import calendar, flow_state, teams
-from storage.models import Schedule, Team
-from storage.teams import MemberView
+from storage import teams
+from storage.action_reminders import TeamRules, rules_for, set_next_reminds
+from storage.models import Schedule
 
 SENT, QUIET, MISSED = "sent", "quiet", "missed"
-PREPARE_AHEAD = timedelta(minutes=30)
-SPREAD_SECONDS = 25 * 60  # items are prepared between 30 and 5 minutes before their reminders' time
+PREPARE_AHEAD = timedelta(minutes=60)
+SPREAD_SECONDS = 55 * 60  # items are prepared between 60 and 5 minutes before their reminders' time
 
 
 def lead(item_id: int) -> timedelta:
-    """How long before its reminders' time an item is prepared: its own minute in the half hour before."""
+    """How long before its reminders' time an item is prepared: its own minute in the hour before."""
     return PREPARE_AHEAD - timedelta(seconds=item_id * 7919 % SPREAD_SECONDS)
-
-
-@dataclass(frozen=True)
-class TeamRules:
-    team: Team
-    calendar: TeamCalendar
-    zones: dict[int, str]
-    away: dict[int, tuple[tuple[date, date], ...]]
-    policy: Policy
-    members: dict[int, MemberView]
-
-
-async def _rules(ctx: FlowContext, team_id: int) -> TeamRules | None:
-    team = await teams.team_by_id(ctx.session, team_id)
-    if team is None:
-        return None
-    return TeamRules(
-        team=team,
-        calendar=await calendar.team_calendar(ctx.session, team_id),
-        zones=await calendar.person_zones(ctx.session, team_id),
-        away=await calendar.away_ranges(ctx.session, team_id),
-        policy=Policy.from_data(await flow_state.load(ctx.session, FLOW, team_id, POLICY_KEY)),
-        members={m.person_id: m for m in await teams.members(ctx.session, team_id)},
-    )
 
 
 async def reminder_pass(ctx: FlowContext, limit: int) -> int:
@@ -70,27 +44,26 @@ async def reminder_pass(ctx: FlowContext, limit: int) -> int:
     if not items:
         return 0
     decided = await store.marked_slots(ctx.session, [i.id for i in items])
-    rules: dict[int, TeamRules | None] = {}
+    rules = await rules_for(ctx.session, [i.team_id for i in items], FLOW, POLICY_KEY)
+    following: list[tuple[int, datetime | None]] = []
     for item in items:
-        if item.team_id not in rules:
-            rules[item.team_id] = await _rules(ctx, item.team_id)
-        found = rules[item.team_id]
-        if found is None:
-            await store.set_next_remind(ctx.session, item.id, None)
-            continue
-        await _remind(ctx, item, found, decided)
+        found = rules.get(item.team_id)
+        following.append((item.id, None if found is None else await _remind(ctx, item, found, decided)))
+    await set_next_reminds(ctx.session, following)
     return len(items)
 
 
 async def _remind(
     ctx: FlowContext, item: store.ItemView, rules: TeamRules, decided: set[tuple[int, int, str]]
-) -> None:
+) -> datetime | None:
+    """Decide the item's due slots; when it next needs deciding (None: never, unless it changes)."""
+    policy = Policy.from_data(rules.policy)
     following: datetime | None = None
     ahead = lead(item.id)
     for owner in item.owners:
-        zone = rules.zones.get(owner.person_id, rules.team.timezone)
+        zone = rules.zones.get(owner.person_id, rules.timezone)
         away = rules.away.get(owner.person_id, ())
-        for slot in slots(item.due, rules.policy, rules.calendar, zone, away):
+        for slot in slots(item.due, policy, rules.calendar, zone, away):
             if slot.at <= item.created_at or (item.id, owner.person_id, slot.key) in decided:
                 continue
             if slot.at - ahead > ctx.now:
@@ -107,8 +80,8 @@ async def _remind(
                 ctx.session, item.id, owner.person_id, slot.key, status, ctx.now
             )
             if fresh and status == SENT:
-                say = words(rules.members.get(owner.person_id), rules.team)
-                card = cards.reminder_card(item, slot.kind, rules.team.name, say)
+                say = words(rules.members.get(owner.person_id), rules)
+                card = cards.reminder_card(item, slot.kind, rules.name, say)
                 key = store.reminder_key(item.id, owner.person_id, slot.key)
                 ctx.deliver_at = max(slot.at, ctx.now)  # held in the outbox until its time
                 try:
@@ -117,7 +90,7 @@ async def _remind(
                     )
                 finally:
                     ctx.deliver_at = None
-    await store.set_next_remind(ctx.session, item.id, following)
+    return following
 
 
 async def digest(ctx: FlowContext, schedule: Schedule, occurrence: datetime) -> None:
