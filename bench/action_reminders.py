@@ -249,7 +249,8 @@ async def _run(url: str, days: int, tick_minutes: int) -> None:
     loaded = time.perf_counter()
     await _load(url, plan)
     print(
-        f"loaded {TEAMS:,} teams, {len(plan['items']):,} items, {len(plan['owners']):,} owners in {time.perf_counter() - loaded:.1f} s"
+        f"loaded {TEAMS:,} teams, {len(plan['items']):,} items, {len(plan['owners']):,} owners "
+        f"in {time.perf_counter() - loaded:.1f} s"
     )
     db = create_engine(url, pool_size=5)
     sessions = session_factory(db)
@@ -261,7 +262,8 @@ async def _run(url: str, days: int, tick_minutes: int) -> None:
     warm = time.perf_counter()
     report = await engine.tick()
     print(
-        f"warm-up: first pass over {report.passed:,} items at once: {time.perf_counter() - warm:.1f} s (not counted)"
+        f"warm-up: first pass over {report.passed:,} items at once: "
+        f"{time.perf_counter() - warm:.1f} s (not counted)"
     )
 
     end = START + timedelta(days=days)
@@ -298,26 +300,31 @@ async def _run(url: str, days: int, tick_minutes: int) -> None:
     durations.sort()
     p = lambda q: durations[min(len(durations) - 1, int(q * len(durations)))] * 1000  # noqa: E731
     print(
-        f"{len(durations):,} ticks every {tick_minutes} min over {days} days (ManualClock), {len(busy):,} with reminder work"
+        f"{len(durations):,} ticks every {tick_minutes} min over {days} days (ManualClock), "
+        f"{len(busy):,} with reminder work"
     )
     print(
-        f"tick ms: p50 {p(0.50):.1f}  p99 {p(0.99):.1f}  max {durations[-1] * 1000:.1f}  mean {statistics.mean(durations) * 1000:.1f}"
+        f"tick ms: p50 {p(0.50):.1f}  p99 {p(0.99):.1f}  max {durations[-1] * 1000:.1f}  "
+        f"mean {statistics.mean(durations) * 1000:.1f}"
     )
     if busy:
         most = max(n for _, n in busy)
         print(
-            f"busiest tick: {most} items looked at; ticks with work: median {statistics.median(t for t, _ in busy) * 1000:.1f} ms"
+            f"busiest tick: {most} items looked at; ticks with work: "
+            f"median {statistics.median(t for t, _ in busy) * 1000:.1f} ms"
         )
     print(f"reminder slots decided: {dict(statuses)}")
     print(
-        f"expected by the policy in the window: {len(expected):,}; sent: {len(sent_in_window):,}; missing: {len(expected - decided):,}; prepared for just after the window: {len(ahead):,}"
+        f"expected by the policy in the window: {len(expected):,}; sent: {len(sent_in_window):,}; "
+        f"missing: {len(expected - decided):,}; prepared for just after the window: {len(ahead):,}"
     )
     print(
         f"delivered by the worker: {delivered:,} ({adapter.sent:,} adapter sends); still waiting: {waiting:,}"
     )
     once = decided == expected | ahead and delivered == len(sent_in_window) and adapter.sent == delivered
     print(
-        f"every due reminder exactly once: {'yes' if once else 'NO'}; goal tick p99 < 1000 ms: {'met' if p(0.99) < 1000 else 'NOT met'}"
+        f"every due reminder exactly once: {'yes' if once else 'NO'}; "
+        f"goal tick p99 < 1000 ms: {'met' if p(0.99) < 1000 else 'NOT met'}"
     )
 
 
