@@ -488,3 +488,12 @@ async def follow_through(session: AsyncSession, team_id: int, day: date, timezon
     first, last = quarter_bounds(day)
     items = await due_between(session, team_id, first, last)
     return count_follow_through(items, first, last, timezone)
+
+
+async def recheck_team(session: AsyncSession, team_id: int, now: datetime) -> None:
+    """The team's reminder policy changed: every open item is looked at again on the next pass."""
+    await session.execute(
+        update(ActionItem)
+        .where(ActionItem.team_id == team_id, ActionItem.status == OPEN)
+        .values(next_remind_at=now)
+    )

@@ -260,6 +260,7 @@ class ActionsCommands:
                 return
             policy = changed
             await ctx.save_state(FLOW, where.team.id, POLICY_KEY, policy.to_data())
+            await store.recheck_team(ctx.session, where.team.id, ctx.now)
             await ctx.audit(where.team.id, "actions.policy", policy.to_data())
         line = where.say(
             "actions.policy.current",

@@ -152,3 +152,16 @@ async def test_a_reminder_prepared_ahead_is_withdrawn_when_the_item_is_done_firs
     assert reminders(stack, mark) == []
     async with stack.sessions() as session:
         assert await store.reminder_counts(session) == {"withdrawn": 1}
+
+
+async def test_a_co_chair_changes_the_policy_and_reminders_follow_it(stack: Stack) -> None:
+    await _setup(stack)
+    await _say(stack, "cy", 'action "Order the books" due 2026-12-04')
+    refused = await _say(stack, "cy", "actions policy before 3")
+    assert "Only a co-chair" in refused
+    assert "Write it as" in await _say(stack, "ana", "actions policy before soon")
+    changed = await _say(stack, "ana", "actions policy before 3 at 8:30 max 1")
+    assert "3 working days before" in changed and "at most 1" in changed and "at 8:30" in changed
+    mark = len(stack.local.transcript)
+    await stack.run_until(datetime(2026, 12, 1, 16, 30, tzinfo=UTC))  # Tue 8:30 in Los Angeles
+    assert reminders(stack, mark) == [("cy", "before")]
