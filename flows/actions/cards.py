@@ -152,10 +152,12 @@ def digest_card(team_name: str, items: Sequence[ItemView], today: date, say: Wor
     ]
     if this_week:
         elements.append(Text(say("actions.digest.due_this_week")))
-        elements += [Text(item_line(i, say)) for i in this_week]
+        for item in this_week:
+            elements += [Text(item_line(item, say)), item_buttons(item, say)]
     if overdue:
         elements.append(Text(say("actions.digest.overdue")))
-        elements += [Text(item_line(i, say)) for i in overdue]
+        for item in overdue:
+            elements += [Text(item_line(item, say)), item_buttons(item, say)]
     elements.append(Context(say("actions.digest.why")))
     return Card(summary=title, elements=tuple(elements))
 
@@ -236,7 +238,12 @@ def wrapup_card(items: Sequence[ItemView], say: Words) -> Card:
     for item in items:
         elements += [
             Text(item_line(item, say)),
-            Buttons((Button(say("actions.button.confirm"), CONFIRM_ACTION, str(item.id), style="primary"),)),
+            Buttons(
+                (
+                    Button(say("actions.button.confirm"), CONFIRM_ACTION, str(item.id), style="primary"),
+                    *item_buttons(item, say).buttons,
+                )
+            ),
         ]
     elements.append(Context(say("actions.wrapup.why")))
     return Card(summary=title, elements=tuple(elements))
