@@ -47,3 +47,27 @@ def test_the_cli_names_the_command(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["export", "actions", "--help"])
     assert "--team" in capsys.readouterr().out
+
+
+async def test_done_since_offers_the_promises_kept_for_talking_points(stack: Stack) -> None:
+    from datetime import timedelta
+
+    from storage.action_items import DoneItem, done_since
+
+    team_id = await _setup(stack)
+    await _say(stack, "ana", 'action "Draft the survey" @0 @1 due 2026-12-04', ["cy", "di"])
+    await _say(stack, "ana", 'action "Book the room" due 2026-12-04')
+    first, second = await _items(stack, team_id)
+    await _say(stack, "cy", f"actions done {first.id} sent to staff")
+    before_second = stack.clock.advance(timedelta(hours=1))
+    stack.clock.advance(timedelta(hours=1))
+    await _say(stack, "ana", f"actions done {second.id}")
+    async with stack.sessions() as session:
+        everything = await done_since(session, team_id, None)
+        recent = await done_since(session, team_id, before_second)
+    assert [(d.title, d.owners, d.outcome) for d in everything] == [
+        ("Draft the survey", ("Cy Teacher", "Di Principal"), "sent to staff"),
+        ("Book the room", ("Ana Labor",), None),
+    ]
+    assert [d.title for d in recent] == ["Book the room"]
+    assert isinstance(recent[0], DoneItem) and recent[0].done_at > before_second
