@@ -15,6 +15,7 @@ update) withdraws what is waiting (storage/action_items.py `withdraw_reminders`)
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from flows.actions import cards
@@ -29,6 +30,8 @@ from storage.action_reminders import TeamRules, rules_for, set_next_reminds
 from storage.models import Schedule
 
 SENT, QUIET, MISSED = "sent", "quiet", "missed"
+RETRY_AFTER = timedelta(hours=1)
+log = logging.getLogger("tandem.actions")
 PREPARE_AHEAD = timedelta(minutes=60)
 SPREAD_SECONDS = 55 * 60  # items are prepared between 60 and 5 minutes before their reminders' time
 
@@ -48,7 +51,17 @@ async def reminder_pass(ctx: FlowContext, limit: int) -> int:
     following: list[tuple[int, datetime | None]] = []
     for item in items:
         found = rules.get(item.team_id)
-        following.append((item.id, None if found is None else await _remind(ctx, item, found, decided)))
+        if found is None:
+            following.append((item.id, None))
+            continue
+        written = ctx.written
+        try:
+            async with ctx.session.begin_nested():
+                following.append((item.id, await _remind(ctx, item, found, decided)))
+        except Exception:  # one bad item must not stop everyone's reminders: look again in an hour
+            ctx.written = written
+            log.exception("action item %s: reminder pass failed; retrying in an hour", item.id)
+            following.append((item.id, ctx.now + RETRY_AFTER))
     await set_next_reminds(ctx.session, following)
     return len(items)
 
