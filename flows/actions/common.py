@@ -17,8 +17,7 @@ from flows.core.types import Card
 from storage import action_items as store
 from storage import roles as role_store
 from storage import schedules, teams
-from storage.models import Team
-from storage.teams import MemberView
+from storage.teams import MemberView, TeamView
 
 FLOW = "actions"
 POLICY_KEY = "policy"
@@ -31,13 +30,13 @@ MEETING_WINDOW = timedelta(hours=4)
 
 @dataclass(frozen=True)
 class Where:
-    team: Team
+    team: TeamView
     me: MemberView
     members: list[MemberView]
     say: Words  # the speaker's language
 
 
-async def member_here(ctx: FlowContext, team: Team | None = None) -> Where | None:
+async def member_here(ctx: FlowContext, team: TeamView | None = None) -> Where | None:
     """The speaker as a member of the team this is about (`team`, else the one `team_here` finds);
     None after replying why not."""
     if team is None:
@@ -80,7 +79,7 @@ async def refuse_edit(ctx: FlowContext, where: Where, item: store.ItemView) -> N
     await ctx.reply(Card.plain(line), team_id=where.team.id)
 
 
-def today(ctx: FlowContext, team: Team) -> date:
+def today(ctx: FlowContext, team: TeamView) -> date:
     return today_in(ctx.now, team.timezone)
 
 
@@ -88,7 +87,7 @@ async def policy_of(ctx: FlowContext, team_id: int) -> Policy:
     return Policy.from_data(await ctx.load_state(FLOW, team_id, POLICY_KEY))
 
 
-async def ensure_digest(ctx: FlowContext, team: Team) -> None:
+async def ensure_digest(ctx: FlowContext, team: TeamView) -> None:
     """The weekly digest to the co-chairs starts with the team's first item: Mondays 8:00, team time."""
     if await schedules.for_team(ctx.session, team.id, DIGEST_KIND):
         return
@@ -105,7 +104,7 @@ async def ensure_digest(ctx: FlowContext, team: Team) -> None:
     )
 
 
-async def meeting_in_progress(ctx: FlowContext, team: Team) -> tuple[str, datetime] | None:
+async def meeting_in_progress(ctx: FlowContext, team: TeamView) -> tuple[str, datetime] | None:
     """The meeting (its local key and its start instant) that started within MEETING_WINDOW, if any: the
     latest one whose roles were announced."""
     key = await role_store.latest_meeting(ctx.session, team.id)

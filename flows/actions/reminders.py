@@ -27,7 +27,7 @@ from flows.core.types import Delivery, Recipient
 from storage import action_items as store
 from storage import teams
 from storage.action_reminders import TeamRules, rules_for, set_next_reminds
-from storage.models import Schedule
+from storage.schedules import ScheduleView
 
 SENT, QUIET, MISSED = "sent", "quiet", "missed"
 RETRY_AFTER = timedelta(hours=1)
@@ -106,7 +106,7 @@ async def _remind(
     return following
 
 
-async def digest(ctx: FlowContext, schedule: Schedule, occurrence: datetime) -> None:
+async def digest(ctx: FlowContext, schedule: ScheduleView, occurrence: datetime) -> None:
     """Monday's digest to every co-chair, one message each at the same instant: open, due this week,
     overdue — by item, never ranked by person."""
     team = await teams.team_by_id(ctx.session, schedule.team_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from flows.core.types import Question
@@ -105,6 +106,7 @@ async def test_bad_input_gets_a_clear_reply_and_stores_nothing(stack: Stack) -> 
         assert (await session.execute(select(func.count()).select_from(ActionHistory))).scalar_one() == 0
 
 
+@pytest.mark.both_databases  # the idempotency key and the item's row lock
 async def test_done_by_an_owner_is_celebrated_once_and_a_double_click_changes_nothing(stack: Stack) -> None:
     team_id = await _setup(stack)
     await _say(stack, "ana", 'action "Draft the survey to staff" @0 @1 due 2026-12-04', ["cy", "di"])

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from flows.core.catalog import Words
 from flows.core.home import home_card
 from flows.core.types import Card
@@ -105,6 +107,7 @@ def test_the_trust_report_shows_the_follow_through_beside_the_components() -> No
     assert type(card.elements[at - 1]).__name__ == "Fields"  # right after the component means
 
 
+@pytest.mark.both_databases  # the rate's query
 async def test_stats_counts_promises_kept_by_their_due_date(stack: Stack) -> None:
     team_id = await _setup(stack)
     for title in ("One", "Two", "Three"):

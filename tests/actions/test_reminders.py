@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from storage import action_items as store
@@ -14,6 +15,9 @@ from storage import calendar, schedules, teams
 from storage.models import OutboxMessage
 from tests.actions.test_capture_and_status import MONDAY, _items, _say, _setup
 from tests.conftest import Stack
+
+# exactly-once claims and the reminder index: a storage behaviour, on PostgreSQL as well (tests/conftest.py)
+pytestmark = pytest.mark.both_databases
 
 
 def at(day: int, hour: int, month: int = 12, year: int = 2026) -> datetime:
