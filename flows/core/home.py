@@ -96,7 +96,7 @@ async def _results_line(session: AsyncSession, poll: PulsePoll, say: Words) -> s
 
 
 async def _promises_line(session: AsyncSession, team_id: int, person_id: int, say: Words) -> str:
-    """ "Your promises": how many open items the person owns, and the next one due."""
+    """The "Your promises" line: how many open items the person owns, and the next one due."""
     mine = await action_items.open_for_person(session, team_id, person_id)
     if not mine:
         return say("actions.home.none")
