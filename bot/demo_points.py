@@ -21,7 +21,7 @@ from adapters.teams.cards import card_bytes, render_card
 from bot.delivery import DeliveryWorker
 from bot.runtime import Runtime
 from flows.core.clock import ManualClock
-from flows.core.types import Buttons, Card, Context
+from flows.core.types import Buttons, Card, Context, TextInput
 from flows.setup.team_file import import_team, parse_team_file
 from flows.talking_points import cards
 
@@ -96,8 +96,20 @@ async def run_talking_points(
         await local.submit("david", local.last_form, DECISION)
     await deliver()
 
-    out("\n>>> Aisha (a member) types: points draft Late-start Wednesdays continue | Class sizes stay at 24")
-    await local.command("aisha", "points draft Late-start Wednesdays continue | Class sizes stay at 24")
+    out("\n>>> Aisha (a member) types: points draft — the form offers the action items done since the last")
+    out("    talking points; she writes two points, adds the done items and saves")
+    await local.command("aisha", "points draft")
+    form = local.last_form
+    if form is not None:
+        for element in form.elements:
+            if isinstance(element, Context):
+                out(f"    (the form: {element.text})")
+        values = {
+            cards.POINTS: "Late-start Wednesdays continue\nClass sizes stay at 24",
+            "ch_0": "yes",
+            "ch_1": "yes",
+        }
+        await local.submit("aisha", form, {**values, cards.INCLUDE_DONE: "yes"})
     await deliver()
     out("\n>>> Maria (labor co-chair) attaches the decision: points attach 1")
     await local.command("maria", "points attach 1")
@@ -109,14 +121,20 @@ async def run_talking_points(
 
     out("\n>>> David edits the text (points edit): the edit clears Maria's approval and tells her")
     await local.command("david", "points edit")
-    if local.last_form is not None:
+    form = local.last_form
+    if form is not None:
+        shown = next(
+            (e.initial for e in form.elements if isinstance(e, TextInput) and e.id == cards.POINTS), ""
+        )
         values = {
-            cards.POINTS: "Late-start Wednesdays continue next year\nClass sizes stay at 24 in grades K-3",
+            cards.POINTS: (shown or "").replace(
+                "Class sizes stay at 24", "Class sizes stay at 24 in grades K-3"
+            ),
             cards.NOTE: "Questions? Ask any member of the Solutions Team.",
             "ch_0": "yes",
             "ch_1": "yes",
         }
-        await local.submit("david", local.last_form, values)
+        await local.submit("david", form, values)
     await deliver()
 
     out("\n>>> Maria approves the new text, then David: the second side's approval posts it at once")

@@ -7,6 +7,7 @@ from flows.core.engine import Flow
 
 def default_flows() -> list[Flow]:
     """Every flow Tandem runs, in the order `help` lists their commands."""
+    from flows.actions.flow import ActionsFlow
     from flows.calendar.flow import CalendarFlow
     from flows.meetings.norms import NormsFlow
     from flows.pulse.flow import PulseFlow
@@ -20,6 +21,7 @@ def default_flows() -> list[Flow]:
         NormsFlow(),
         PulseFlow(),
         CalendarFlow(),
+        ActionsFlow(),
         TalkingPointsFlow(),
         ChatSetupFlow(),
         WelcomeFlow(),

@@ -5,6 +5,7 @@ A feature that adds tables puts its models in its own module under storage/ and 
 from __future__ import annotations
 
 from storage import (
+    action_models,
     calendar_models,
     local_chat,
     models,
@@ -23,6 +24,7 @@ MODEL_MODULES = (
     local_chat,
     calendar_models,
     talking_points_models,
+    action_models,
 )
 
 __all__ = ["MODEL_MODULES", "Base"]

@@ -82,7 +82,7 @@ async def draft(ctx: FlowContext, who: Here, args: str) -> None:
         return
     channels = await broadcast_channels(ctx, who.team)
     if not args.strip():
-        done = await suggestions.done_titles(ctx, who.team.id)
+        done = await suggestions.done_titles(ctx, who.team.id, who.say)
         ctx.open_form(cards.draft_form(who.say, channels, metadata=f"new:{who.team.id}", done=done))
         return
     await _create(ctx, who, split_points(args), None, channels, None)
@@ -218,7 +218,7 @@ async def submit(ctx: FlowContext, event: ActionEvent) -> None:
     channels = [c for n, c in enumerate(all_channels) if event.values.get(f"ch_{n}", "yes") == "yes"]
     points = split_points(event.values.get(cards.POINTS, ""))
     if event.values.get(cards.INCLUDE_DONE) == "yes":
-        points += [t for t in await suggestions.done_titles(ctx, who.team.id) if t not in points]
+        points += [t for t in await suggestions.done_titles(ctx, who.team.id, who.say) if t not in points]
     note = (event.values.get(cards.NOTE) or "").strip() or None
     if kind == "edit" and target is not None:
         await _edit(ctx, who, target, rest, points, note, channels)
