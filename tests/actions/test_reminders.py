@@ -14,7 +14,7 @@ from storage import action_items as store
 from storage import calendar, schedules, teams
 from storage.models import OutboxMessage
 from tests.actions.test_capture_and_status import MONDAY, _items, _say, _setup
-from tests.conftest import Stack
+from tests.conftest import Stack, team_spec
 
 # exactly-once claims and the reminder index: a storage behaviour, on PostgreSQL as well (tests/conftest.py)
 pytestmark = pytest.mark.both_databases
@@ -169,3 +169,16 @@ async def test_a_co_chair_changes_the_policy_and_reminders_follow_it(stack: Stac
     mark = len(stack.local.transcript)
     await stack.run_until(datetime(2026, 12, 1, 16, 30, tzinfo=UTC))  # Tue 8:30 in Los Angeles
     assert reminders(stack, mark) == [("cy", "before")]
+
+
+async def test_nine_in_the_morning_stays_nine_across_the_end_of_daylight_saving(stack: Stack) -> None:
+    stack.clock.set(datetime(2026, 10, 28, 18, 0, tzinfo=UTC))  # Wed 28 Oct, 11:00 PDT
+    await stack.import_team(team_spec())
+    await _say(stack, "ana", 'action "Post the minutes" @0 due 2026-11-03', ["cy"])  # Tue, after 1 Nov
+    mark = len(stack.local.transcript)
+    await stack.run_until(datetime(2026, 10, 30, 16, 0, tzinfo=UTC))  # Fri 9:00 PDT
+    assert reminders(stack, mark) == [("cy", "before")]
+    await stack.run_until(datetime(2026, 11, 3, 16, 0, tzinfo=UTC))  # Tue 8:00 PST: not yet
+    assert reminders(stack, mark) == [("cy", "before")]
+    await stack.run_until(datetime(2026, 11, 3, 17, 0, tzinfo=UTC))  # Tue 9:00 PST
+    assert reminders(stack, mark) == [("cy", "before"), ("cy", "due")]
