@@ -25,6 +25,8 @@ from flows.content.instruments import (
 )
 from flows.core.actions import ActionHandler
 from flows.core.catalog import Words, words
+from flows.core.checkin_settings import RUN_KIND as CHECKIN_KIND
+from flows.core.checkin_settings import CheckinSpec, set_checkin_schedule
 from flows.core.engine import ArrivalHandler, Command, FlowContext, ScheduleHandler
 from flows.core.formatting import meeting_time
 from flows.core.recurrence import Recurrence, from_key, zone
@@ -114,6 +116,14 @@ class TeamFile(_Strict):
     meeting: MeetingSpec | None = None
     pulse: PulseSpec | None = None
     polls: list[dict[str, Any]] | None = None
+    checkins: CheckinSpec | None = None
+
+    @field_validator("checkins", mode="before")
+    @classmethod
+    def _checkins_off(cls, value: Any) -> Any:
+        if value is False or value == "off":  # YAML reads a bare `off` as false
+            return {"off": True}
+        return {} if value is True else value
 
     @field_validator("pulse", mode="before")
     @classmethod
@@ -250,6 +260,12 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
         polls=spec.polls,
         now=now,
     )
+    if spec.checkins is not None:
+        if spec.checkins.off:
+            for row in await schedules.for_team(session, team.id, CHECKIN_KIND):
+                row.enabled = False
+        else:
+            await set_checkin_schedule(session, team, spec.checkins.settings(), now)
     await audit.record(
         session,
         team_id=team.id,
