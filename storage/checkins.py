@@ -167,7 +167,9 @@ def _context(run_id: int, person_id: int) -> str:
     return f"checkin:{run_id}:{person_id}"
 
 
-async def seal_mood(session: AsyncSession, sealer: Sealer, run_id: int, person_id: int, mood: int | None) -> None:
+async def seal_mood(
+    session: AsyncSession, sealer: Sealer, run_id: int, person_id: int, mood: int | None
+) -> None:
     """Keep a person's mood sealed until close (None: they took it back)."""
     if mood is None:
         await session.execute(

@@ -5,11 +5,11 @@ replaces the earlier answers until the window closes; a digest already posted is
 
 from __future__ import annotations
 
+from flows.checkins import cards
+from flows.checkins.runs import RunLifecycle, closes_text, receipt_key
 from flows.core.catalog import Words, words
 from flows.core.engine import FlowContext
 from flows.core.types import ActionEvent, Card, Delivery, Recipient
-from flows.checkins import cards
-from flows.checkins.runs import RunLifecycle, closes_text, receipt_key
 from storage import checkins as store
 from storage import teams
 from storage.models import Team
@@ -19,7 +19,9 @@ class Refused(ValueError):
     """A submit that stores nothing; the message says why, in the person's language."""
 
 
-def read_submit(prompts: tuple[str, ...], mood: bool, values: dict[str, str], say: Words) -> tuple[list[str | None], int | None]:
+def read_submit(
+    prompts: tuple[str, ...], mood: bool, values: dict[str, str], say: Words
+) -> tuple[list[str | None], int | None]:
     """The answers (one per question, None when blank) and the mood, or Refused."""
     known = {cards.question_id(i) for i in range(len(prompts))} | ({cards.MOOD} if mood else set())
     stray = sorted(k for k in values if k not in known)
@@ -76,7 +78,9 @@ class CheckinAnswers(RunLifecycle):
         mine = await store.response_of(ctx.session, run.id, ctx.person.id)
         mood = await store.sealed_mood(ctx.session, ctx.sealer, run.id, ctx.person.id) if run.mood else None
         say = words(ctx.person, team)
-        ctx.open_form(cards.answer_form(run.id, run.prompts, run.mood, say, mine.answers if mine else (), mood))
+        ctx.open_form(
+            cards.answer_form(run.id, run.prompts, run.mood, say, mine.answers if mine else (), mood)
+        )
 
     async def _submit(self, ctx: FlowContext, event: ActionEvent) -> None:
         """`checkin.submit`: the form, its run in the metadata."""

@@ -139,9 +139,7 @@ def digest(
     count = say("checkins.digest.count", answered=len(answers), asked=asked)
     elements = [Header(header), Text(count)]
     for i, prompt in enumerate(prompts):
-        lines = [
-            f"**{name}**: {given[i]}" for name, given in answers.items() if i < len(given) and given[i]
-        ]
+        lines = [f"**{name}**: {given[i]}" for name, given in answers.items() if i < len(given) and given[i]]
         if lines:
             elements.append(Text(f"**{prompt}**\n" + "\n".join(lines)))
     if mood_line:

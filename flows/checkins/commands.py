@@ -10,6 +10,9 @@ import shlex
 from dataclasses import replace
 from datetime import date, time
 
+from flows.checkins.answers import CheckinAnswers
+from flows.checkins.runs import FLOW, MUTED, closes_text, muted
+from flows.checkins.trend import Trend
 from flows.core.catalog import Words, words
 from flows.core.checkin_settings import (
     DEFAULT_RRULE,
@@ -25,9 +28,6 @@ from flows.core.engine import FlowContext
 from flows.core.formatting import meeting_time
 from flows.core.recurrence import from_key, zone
 from flows.core.types import Card, CommandEvent
-from flows.checkins.answers import CheckinAnswers
-from flows.checkins.runs import FLOW, MUTED, closes_text, muted
-from flows.checkins.trend import Trend
 from storage import calendar as team_dates
 from storage import checkins as store
 from storage import schedules, teams
@@ -126,7 +126,12 @@ class CheckinCommands(CheckinAnswers, Trend):
             if run.status == store.OPEN and run.opens_at <= ctx.now:
                 answered = len(await store.respondent_ids(ctx.session, run.id))
                 lines.append(
-                    say("checkins.status.open", answered=answered, asked=len(run.asked), closes=closes_text(run, team))
+                    say(
+                        "checkins.status.open",
+                        answered=answered,
+                        asked=len(run.asked),
+                        closes=closes_text(run, team),
+                    )
                 )
         if me.person_id in await muted(ctx, team.id):
             lines.append(say("checkins.status.muted"))
@@ -208,7 +213,9 @@ class CheckinCommands(CheckinAnswers, Trend):
             shipped = "\n".join(f"{n}. {p}" for n, p in enumerate(library(), 1))
             mine = "\n".join(f"• {p}" for p in settings.prompts)
             await ctx.reply(
-                Card.plain(say("checkins.prompts.list", library=shipped, mine=mine, count=settings.questions)),
+                Card.plain(
+                    say("checkins.prompts.list", library=shipped, mine=mine, count=settings.questions)
+                ),
                 team_id=team.id,
             )
             return
@@ -227,7 +234,8 @@ class CheckinCommands(CheckinAnswers, Trend):
         raw = args.split()[0] if args.split() else ""
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_QUESTIONS:
             await ctx.reply(
-                Card.plain(say("checkins.questions.usage", given=raw or "—", max=MAX_QUESTIONS)), team_id=team.id
+                Card.plain(say("checkins.questions.usage", given=raw or "—", max=MAX_QUESTIONS)),
+                team_id=team.id,
             )
             return
         await self._save(ctx, team, replace(settings, questions=int(raw)), enabled)
@@ -245,7 +253,9 @@ class CheckinCommands(CheckinAnswers, Trend):
 
     async def _digest(self, ctx: FlowContext, team: Team, me: MemberView, say: Words, args: str) -> None:
         open_runs = [
-            r for r in await store.runs_of_team(ctx.session, team.id) if r.status == store.OPEN and r.opens_at <= ctx.now
+            r
+            for r in await store.runs_of_team(ctx.session, team.id)
+            if r.status == store.OPEN and r.opens_at <= ctx.now
         ]
         if not open_runs:
             await ctx.reply(Card.plain(say("checkins.digest.no_open_run")), team_id=team.id)

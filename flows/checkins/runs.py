@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
+from flows.checkins import cards
 from flows.core.calendar import add_working_days, is_away, local_moment, next_working_day
 from flows.core.catalog import Words, words
 from flows.core.checkin_settings import CheckinSettings, rotation
@@ -21,7 +22,6 @@ from flows.core.engine import FlowContext
 from flows.core.formatting import meeting_day, meeting_time
 from flows.core.recurrence import to_key, utc_to_local, zone
 from flows.core.types import Card, Delivery, Recipient
-from flows.checkins import cards
 from storage import calendar as team_dates
 from storage import checkins as store
 from storage import flow_state, teams
@@ -81,7 +81,9 @@ class RunLifecycle:
         zones = await team_dates.person_zones(ctx.session, team.id)
         members = await teams.members(ctx.session, team.id)
         asked = [m for m in members if not is_away(day, away.get(m.person_id, ()))]
-        moments = {m.person_id: local_moment(day, settings.at, zones.get(m.person_id, team.timezone)) for m in asked}
+        moments = {
+            m.person_id: local_moment(day, settings.at, zones.get(m.person_id, team.timezone)) for m in asked
+        }
         closes_at = local_moment(add_working_days(day, settings.window_days, cal), settings.at, team.timezone)
         opens_at = min(moments.values(), default=local_moment(day, settings.at, team.timezone))
         last_asked = max(moments.values(), default=opens_at)
@@ -176,14 +178,18 @@ class RunLifecycle:
         closed = await store.run_by_id(ctx.session, run.id)
         assert closed is not None
         await self.post_digest(ctx, team, closed)
-        await ctx.audit(team.id, "checkin.closed", {"run": run.id, "respondents": respondents, "moods": moods})
+        await ctx.audit(
+            team.id, "checkin.closed", {"run": run.id, "respondents": respondents, "moods": moods}
+        )
 
     async def post_digest(self, ctx: FlowContext, team: Team, run: store.Run) -> None:
         """The digest to every channel of the team (Slack and Teams alike), keyed so that a later one
         replaces it in place."""
         card = await self.digest_card(ctx, team, run, words(team=team))
         key = digest_key(run.id)
-        await ctx.send(Delivery(Recipient.team_channels(team.id), card, team_id=team.id, key=key, replaces=key))
+        await ctx.send(
+            Delivery(Recipient.team_channels(team.id), card, team_id=team.id, key=key, replaces=key)
+        )
         if not run.digest_posted:
             await store.mark(ctx.session, run.id, digest_posted=True)
 
@@ -191,7 +197,9 @@ class RunLifecycle:
         members = await teams.members(ctx.session, team.id)
         names = {m.person_id: m.name for m in members}
         order = {m.person_id: i for i, m in enumerate(members)}
-        given = sorted(await store.responses(ctx.session, run.id), key=lambda r: order.get(r.person_id, 1 << 30))
+        given = sorted(
+            await store.responses(ctx.session, run.id), key=lambda r: order.get(r.person_id, 1 << 30)
+        )
         answers = {names.get(r.person_id, "?"): r.answers for r in given}
         day = meeting_day(datetime.fromisoformat(run.run_day))
         mood_line = None
@@ -209,4 +217,3 @@ class RunLifecycle:
         else:
             closing = say("checkins.digest.closed")
         return cards.digest(team.name, day, run.prompts, answers, len(run.asked), mood_line, closing, say)
-

@@ -34,6 +34,9 @@ MAX_PROMPTS = 20
 # Zones span UTC-12 to UTC+14: a run prepared this long before the team's check-in time can still hold
 # every invitation until its person's own check-in time.
 LEAD = timedelta(hours=27)
+# Prepared late (the bot was down), a run still starts until half a day after the team's check-in time;
+# invitations whose moment has passed go out at once.
+GRACE = LEAD + timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class CheckinSettings:
             "questions": self.questions,
             "mood": self.mood,
             "lead_minutes": int(LEAD.total_seconds() // 60),
-            "misfire_grace_minutes": int(LEAD.total_seconds() // 60),
+            "misfire_grace_minutes": int(GRACE.total_seconds() // 60),
         }
 
     @staticmethod
@@ -83,7 +86,11 @@ def library() -> tuple[str, ...]:
 
 def default_prompts() -> tuple[str, ...]:
     """The three the issue asks for by default: how is your week, what would help, what went well."""
-    wanted = ("How is your week going?", "What would help you this week?", "What went well since we last met?")
+    wanted = (
+        "How is your week going?",
+        "What would help you this week?",
+        "What went well since we last met?",
+    )
     return tuple(p for p in wanted if p in library()) or library()[:3]
 
 

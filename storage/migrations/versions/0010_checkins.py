@@ -16,7 +16,9 @@ down_revision: str | None = "0008_person_language"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-NO_ROWID = {"sqlite_with_rowid": False}  # mood rows carry no hidden insertion order (storage/checkin_models.py)
+NO_ROWID = {
+    "sqlite_with_rowid": False
+}  # mood rows carry no hidden insertion order (storage/checkin_models.py)
 
 
 def upgrade() -> None:
@@ -54,13 +56,17 @@ def upgrade() -> None:
         sa.Column(
             "run_id",
             sa.Integer(),
-            sa.ForeignKey("checkin_runs.id", name=op.f("fk_checkin_responses_run_id_checkin_runs"), ondelete="CASCADE"),
+            sa.ForeignKey(
+                "checkin_runs.id", name=op.f("fk_checkin_responses_run_id_checkin_runs"), ondelete="CASCADE"
+            ),
             primary_key=True,
         ),
         sa.Column(
             "person_id",
             sa.Integer(),
-            sa.ForeignKey("people.id", name=op.f("fk_checkin_responses_person_id_people"), ondelete="CASCADE"),
+            sa.ForeignKey(
+                "people.id", name=op.f("fk_checkin_responses_person_id_people"), ondelete="CASCADE"
+            ),
             primary_key=True,
         ),
         sa.Column("answers", sa.JSON(), nullable=False),
@@ -70,13 +76,17 @@ def upgrade() -> None:
         sa.Column(
             "run_id",
             sa.Integer(),
-            sa.ForeignKey("checkin_runs.id", name=op.f("fk_checkin_mood_sealed_run_id_checkin_runs"), ondelete="CASCADE"),
+            sa.ForeignKey(
+                "checkin_runs.id", name=op.f("fk_checkin_mood_sealed_run_id_checkin_runs"), ondelete="CASCADE"
+            ),
             primary_key=True,
         ),
         sa.Column(
             "person_id",
             sa.Integer(),
-            sa.ForeignKey("people.id", name=op.f("fk_checkin_mood_sealed_person_id_people"), ondelete="CASCADE"),
+            sa.ForeignKey(
+                "people.id", name=op.f("fk_checkin_mood_sealed_person_id_people"), ondelete="CASCADE"
+            ),
             primary_key=True,
         ),
         sa.Column("sealed", sa.LargeBinary(), nullable=False),
@@ -88,7 +98,9 @@ def upgrade() -> None:
         sa.Column(
             "run_id",
             sa.Integer(),
-            sa.ForeignKey("checkin_runs.id", name=op.f("fk_checkin_moods_run_id_checkin_runs"), ondelete="CASCADE"),
+            sa.ForeignKey(
+                "checkin_runs.id", name=op.f("fk_checkin_moods_run_id_checkin_runs"), ondelete="CASCADE"
+            ),
             nullable=False,
         ),
         sa.Column("value", sa.SmallInteger(), nullable=False),
