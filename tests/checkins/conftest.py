@@ -22,7 +22,9 @@ def checkin_spec(**checkins_fields: Any) -> dict[str, Any]:
     return team_spec(meeting=None, checkins=section)
 
 
-async def set_up(stack: Stack, spec: dict[str, Any] | None = None, ny: tuple[str, ...] = ("ben", "di")) -> int:
+async def set_up(
+    stack: Stack, spec: dict[str, Any] | None = None, ny: tuple[str, ...] = ("ben", "di")
+) -> int:
     """Import the team at BEFORE; the people in `ny` say they are in New York (`checkin zone`)."""
     stack.clock.set(BEFORE)
     team = await stack.import_team(spec or checkin_spec())
@@ -41,7 +43,11 @@ def invitations(stack: Stack, user: str) -> list[str]:
 
 
 def channel(stack: Stack, address: str = "team-channel") -> list[Any]:
-    return [e for e in stack.local.transcript if e.target.get("address") == address and "user" not in e.target]
+    return [
+        e
+        for e in stack.local.transcript
+        if e.target.get("address") == address and "user" not in e.target and not e.target.get("private_to")
+    ]
 
 
 async def runs(stack: Stack, team_id: int) -> list[checkins.Run]:
