@@ -41,11 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     team_import.add_argument("file", type=Path)
     team_show = team_sub.add_parser("show", help="show a team")
     team_show.add_argument("name")
-    export = sub.add_parser("export", help="export aggregates (never individual answers)")
+    export = sub.add_parser("export", help="export a team's poll aggregates or check-ins")
     export_sub = export.add_subparsers(dest="export_command", metavar="WHAT")
     export_pulse = export_sub.add_parser("pulse", help="a team's released trust-poll aggregates")
     export_pulse.add_argument("--team", required=True, help="the team's name")
     export_pulse.add_argument("--format", choices=["csv", "json"], default="csv")
+    export_checkins = export_sub.add_parser("checkins", help="a team's closed check-ins (named answers)")
+    export_checkins.add_argument("--team", required=True, help="the team's name")
+    export_checkins.add_argument("--format", choices=["csv", "json"], default="csv")
     teams_package.add_parser(sub)
     return parser
 
@@ -94,8 +97,8 @@ async def _run(args: argparse.Namespace, settings: Settings, parser: argparse.Ar
             await _upgrade(settings)
         elif args.command == "team" and args.team_command in ("import", "show"):
             print(await _team(settings, args))
-        elif args.command == "export" and args.export_command == "pulse":
-            print(await _export_pulse(settings, args), end="")
+        elif args.command == "export" and args.export_command in ("pulse", "checkins"):
+            print(await _export(settings, args), end="")
         elif args.command == "teams-package":
             print(teams_package.run(args, settings))
         else:
@@ -136,15 +139,17 @@ async def _team(settings: Settings, args: argparse.Namespace) -> str:
         await engine.dispose()
 
 
-async def _export_pulse(settings: Settings, args: argparse.Namespace) -> str:
+async def _export(settings: Settings, args: argparse.Namespace) -> str:
+    from bot.checkins_export import export_checkins
     from bot.pulse_export import export_pulse
     from storage.db import create_engine, session_factory
     from storage.migrate import upgrade
 
+    export = export_checkins if args.export_command == "checkins" else export_pulse
     engine = create_engine(settings.database_url)
     try:
         await upgrade(engine)
-        return await export_pulse(session_factory(engine), args.team, args.format)
+        return await export(session_factory(engine), args.team, args.format)
     finally:
         await engine.dispose()
 
