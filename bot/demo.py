@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.local import LocalAdapter, TranscriptEntry
+from bot.demo_checkins import run_checkin_round
 from bot.demo_pulse import run_pulse_quarter
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -106,10 +107,11 @@ async def run_demo(out: Callable[[str], None] = print, directory: Path | None = 
                 await local.command(holder, "pass")
                 await runtime.worker.drain()
         await run_pulse_quarter(runtime, local, clock, out, DEMO_TEAM["name"], workdir / "trust-chart.png")
+        await run_checkin_round(runtime, local, clock, out, DEMO_TEAM["name"])
         out(
             "\nThat's the demo: three meetings, each with its norm of focus, rotating roles and an opening "
-            "check-in, then a quarter's anonymous trust poll and its report. Run `tandem serve` to run the "
-            "bot for real."
+            "check-in, a quarter's anonymous trust poll and its report, then a check-in across two time "
+            "zones. Run `tandem serve` to run the bot for real."
         )
     finally:
         await runtime.stop()

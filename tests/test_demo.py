@@ -31,3 +31,7 @@ async def test_demo_shows_three_meetings_with_rotating_roles_and_focus(tmp_path:
     assert not re.search(r"\d{3}:L\d", text)  # the content files' source line references stay in the files
     assert re.search(r"Roles update for Tue 10 Nov: \w+ \w+ passed note-taker; \w+ \w+ takes it\.", flat)
     assert (tmp_path / "demo.db").exists()
+    # the check-in round: David (New York) is asked at 9:00 his time, Tom (away) not at all
+    checkin = text.split("=== Check-ins:")[1]
+    assert "── DM to david · Mon 7 Dec 6:00 AM PST" in checkin and "DM to tom" not in checkin
+    assert "Team mood: 4.2 out of 5" in checkin and "5 of 7 checked in." in checkin
