@@ -77,9 +77,7 @@ async def run_checkin_round(
         await local.submit("aisha", local.last_form, {"q1": "Better after a quiet evening.", "mood": "4"})
     await runtime.worker.drain()
     if run.remind_at is not None:
-        out(
-            "\n=== A day before close: one private reminder to those who have not answered (counts, no names) ==="
-        )
+        out("\n=== A day before close: one private reminder to those who have not answered (counts only) ===")
         await _tick_to(runtime, clock, run.remind_at)
     out("\n=== The window closes: the digest goes to the team's channel ===")
     await _tick_to(runtime, clock, run.closes_at)
