@@ -26,7 +26,7 @@ from flows.core.checkin_settings import (
 )
 from flows.core.engine import FlowContext
 from flows.core.formatting import meeting_time
-from flows.core.recurrence import from_key, zone
+from flows.core.recurrence import from_key, utc_to_local, zone
 from flows.core.types import Card, CommandEvent
 from storage import calendar as team_dates
 from storage import checkins as store
@@ -181,6 +181,9 @@ class CheckinCommands(CheckinAnswers, Trend):
                     raise ValueError(say("checkins.schedule.unknown_word", word=token))
             wanted = replace(settings, **changes)  # type: ignore[arg-type]
             check(wanted, team.timezone)
+            today = utc_to_local(ctx.now, zone(team.timezone)).date()
+            if "start" in changes and wanted.start is not None and wanted.start < today:
+                raise ValueError(say("checkins.schedule.past", day=wanted.start.isoformat()))
         except ValueError as exc:
             usage = say("checkins.schedule.usage", rule=DEFAULT_RRULE)
             await ctx.reply(Card.plain(f"{exc}\n{usage}"), team_id=team.id)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from storage import checkins
+from storage import calendar, checkins, schedules
 from storage.checkin_models import CheckinMood, CheckinMoodSealed, CheckinResponse
 from storage.models import OutboxMessage
 from tests.checkins.conftest import answer, channel, checkin_spec, dms, runs, set_up
@@ -213,14 +213,16 @@ async def test_bad_input_gets_a_clear_reply_and_stores_nothing(stack: Stack) -> 
     await stack.worker.drain()
     assert "don't know the time zone" in stack.local.transcript[-1].text
     async with stack.sessions() as session:
-        from storage import calendar
-
         zones = await calendar.person_zones(session, team_id)
-        rows = await __import__("storage.schedules", fromlist=["for_team"]).for_team(
-            session, team_id, "checkin.run"
-        )
+        rows = await schedules.for_team(session, team_id, "checkin.run")
     assert set(zones.values()) == {"America/Los_Angeles", "America/New_York"}
     assert rows[0].settings["questions"] == 2
+    await stack.local.command("ana", "checkin schedule 09:30 2026-01-05")
+    await stack.worker.drain()
+    assert "is in the past" in stack.local.transcript[-1].text
+    async with stack.sessions() as session:
+        (row,) = await schedules.for_team(session, team_id, "checkin.run")
+    assert row.settings["at"] == "09:00"
     # only a co-chair changes the schedule
     await stack.local.command("cy", "checkin off")
     await stack.worker.drain()
