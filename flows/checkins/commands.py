@@ -66,15 +66,12 @@ class CheckinCommands(CheckinAnswers, Trend):
             "mood": self._mood,
             "digest": self._digest,
         }
-        if verb in anyone:
-            await anyone[verb](ctx, team, me, say, args.strip())
+        if verb in anyone or (verb == "prompts" and not args.strip()):  # anyone may list the prompts
+            await {**anyone, "prompts": self._prompts}[verb](ctx, team, me, say, args.strip())
         elif verb in chairs:
             if not me.co_chair:
                 names = say("checkins.or").join(m.name for m in members if m.co_chair)
                 await ctx.reply(Card.plain(say("checkins.only_co_chair", chairs=names)), team_id=team.id)
-                return
-            if verb == "prompts" and not args.strip():
-                await self._prompts(ctx, team, me, say, "")
                 return
             await chairs[verb](ctx, team, me, say, args.strip())
         else:

@@ -102,3 +102,18 @@ def test_each_run_asks_the_next_prompts_in_turn() -> None:
         "What would help you this week?",
         "What went well since we last met?",
     }
+
+
+async def test_anyone_lists_the_prompts_and_a_co_chair_sets_them_from_chat(stack: Stack) -> None:
+    team_id = await set_up(stack, ny=())
+    await stack.local.command("cy", "checkin prompts")
+    await stack.worker.drain()
+    listing = stack.local.transcript[-1].text
+    assert "1. " + library()[0] in listing and "What would help you this week?" in listing
+    await stack.local.command("ben", 'checkin prompts 2 "What are you proud of?"')
+    await stack.local.command("ben", "checkin questions 1")
+    await stack.worker.drain()
+    async with stack.sessions() as session:
+        (row,) = await schedules.for_team(session, team_id, "checkin.run")
+    assert row.settings["prompts"] == [library()[1], "What are you proud of?"]
+    assert row.settings["questions"] == 1 and row.enabled
