@@ -12,17 +12,18 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.checkin_models import CheckinMood, CheckinMoodSealed, CheckinResponse, CheckinRun
 from storage.models import Schedule
 from storage.pulse_models import new_id
 from storage.sealing import SealBroken, Sealer
-from storage.sql import insert_ignore
+from storage.sql import dialect_name, insert_ignore
 
 OPEN, CLOSED = "open", "closed"
 MOOD_SEAL_SIZE = 64  # every sealed mood is padded to this many bytes: its length says nothing
@@ -89,12 +90,29 @@ def _run(row: CheckinRun) -> Run:
 async def add_run(session: AsyncSession, **fields: Any) -> Run | None:
     """A new open run; None when the team already has a run for this occurrence."""
     values = {"status": OPEN, "reminded": False, "digest_posted": False, **fields}
-    if not await insert_ignore(session, CheckinRun, values):
+    insert_ = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
+    stmt = insert_(CheckinRun).values(values).on_conflict_do_nothing().returning(CheckinRun.id)
+    run_id = (await session.execute(stmt)).scalar_one_or_none()
+    if run_id is None:
         return None
-    stmt = select(CheckinRun).where(
-        CheckinRun.team_id == fields["team_id"], CheckinRun.occurrence_local == fields["occurrence_local"]
+    return Run(
+        id=int(run_id),
+        team_id=int(values["team_id"]),
+        run_day=str(values["run_day"]),
+        status=OPEN,
+        prompts=tuple(values["prompts"]),
+        mood=bool(values["mood"]),
+        min_responses=int(values["min_responses"]),
+        asked=tuple(int(p) for p in values["asked"]),
+        opens_at=values["opens_at"],
+        closes_at=values["closes_at"],
+        remind_at=values.get("remind_at"),
+        reminded=False,
+        digest_posted=False,
+        closed_at=None,
+        respondents=None,
+        moods_given=None,
     )
-    return _run((await session.execute(stmt)).scalar_one())
 
 
 async def run_by_id(session: AsyncSession, run_id: int) -> Run | None:
@@ -263,31 +281,28 @@ async def chart_png(session: AsyncSession, run_id: int) -> bytes | None:
 # ---------------------------------------------------------------- one-off schedules of a run
 
 
-async def add_one_off(
-    session: AsyncSession,
-    *,
-    team_id: int,
-    kind: str,
-    occurrence_local: str,
-    timezone: str,
-    fire_at: datetime,
-    settings: dict[str, Any],
-    now: datetime,
+async def add_one_offs(
+    session: AsyncSession, *, team_id: int, run_id: int, when: dict[str, datetime], now: datetime
 ) -> None:
-    """A schedule that fires once (a run's reminder, its close): several runs may be open at once, so these
-    are not the team's one schedule of their kind (storage/schedules.py `upsert_for_team`)."""
-    session.add(
-        Schedule(
-            team_id=team_id,
-            kind=kind,
-            rrule="FREQ=DAILY;COUNT=1",
-            dtstart_local=occurrence_local,
-            timezone=timezone,
-            settings=settings,
-            enabled=True,
-            next_occurrence_local=occurrence_local,
-            next_fire_at=fire_at,
-            updated_at=now,
+    """Schedules that fire once for run `run_id` (its reminder, its close: kind → instant), kept in UTC
+    wall-clock. Several runs may be open at once, so these are not the team's one schedule of their kind
+    (storage/schedules.py `upsert_for_team`)."""
+    rows = []
+    for kind, at in when.items():
+        local = at.astimezone(UTC).replace(tzinfo=None, microsecond=0).strftime("%Y-%m-%dT%H:%M:%S")
+        rows.append(
+            {
+                "team_id": team_id,
+                "kind": kind,
+                "rrule": "FREQ=DAILY;COUNT=1",
+                "dtstart_local": local,
+                "timezone": "UTC",
+                "settings": {"run_id": run_id, "misfire_grace_minutes": 7 * 24 * 60},
+                "enabled": True,
+                "next_occurrence_local": local,
+                "next_fire_at": at,
+                "updated_at": now,
+            }
         )
-    )
-    await session.flush()
+    if rows:
+        await session.execute(insert(Schedule), rows)

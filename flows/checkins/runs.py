@@ -108,27 +108,29 @@ class RunLifecycle:
         if run is None:
             return None
         closes = closes_text(run, team)
+        cards_by_language: dict[str, Card] = {}
+        invitations = []
         for member in asked:
             say = words(member, team)
-            card = cards.invitation(team.name, run.id, prompts, run.mood, floor, closes, say)
-            await ctx.send(
-                Delivery(Recipient.person(member.person_id), card, team_id=team.id),
-                at=moments[member.person_id],
+            if say.lang not in cards_by_language:
+                cards_by_language[say.lang] = cards.invitation(
+                    team.name, run.id, prompts, run.mood, floor, closes, say
+                )
+            delivery = Delivery(
+                Recipient.person(member.person_id), cards_by_language[say.lang], team_id=team.id
             )
-        for kind, when in ((REMIND_KIND, remind_at), (CLOSE_KIND, closes_at)):
-            if when is None:
-                continue
-            await store.add_one_off(
-                ctx.session,
-                team_id=team.id,
-                kind=kind,
-                occurrence_local=to_key(utc_to_local(when, zone("UTC"))),
-                timezone="UTC",
-                fire_at=when,
-                settings={"run_id": run.id, "misfire_grace_minutes": 7 * 24 * 60},
-                now=ctx.now,
-            )
-        await ctx.audit(team.id, "checkin.started", {"run": run.id, "day": run.run_day, "asked": len(asked)})
+            invitations.append((delivery, moments[member.person_id]))
+        await ctx.send_each(invitations)
+        await store.add_one_offs(
+            ctx.session,
+            team_id=team.id,
+            run_id=run.id,
+            when={
+                kind: at for kind, at in ((REMIND_KIND, remind_at), (CLOSE_KIND, closes_at)) if at is not None
+            },
+            now=ctx.now,
+        )
+        log.info("team %s: check-in %s on %s asks %s member(s)", team.id, run.id, run.run_day, len(asked))
         return run
 
     # ------------------------------------------------------------ the reminder
@@ -152,10 +154,12 @@ class RunLifecycle:
             for p in run.asked
             if p not in answered and p not in quiet and p in by_id and not is_away(today, away.get(p, ()))
         ]
+        reminders = []
         for person_id in pending:
             say = words(by_id[person_id], team)
             card = cards.reminder(team.name, run.id, count, len(run.asked), closes, say)
-            await ctx.send(Delivery(Recipient.person(person_id), card, team_id=team.id))
+            reminders.append((Delivery(Recipient.person(person_id), card, team_id=team.id), None))
+        await ctx.send_each(reminders)
         log.info("check-in %s: reminded %s member(s)", run.id, len(pending))
 
     # ------------------------------------------------------------ the close and the digest
