@@ -44,6 +44,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from flows.core.checkin_settings import LEAD, RUN_KIND, CheckinSettings
 from flows.core.recurrence import to_key
+from storage.calendar import WORKDAYS_SETTING
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import Identity, Membership, OutboxMessage, Person, Schedule, Team, TeamChannel
@@ -118,7 +119,7 @@ async def load(url: str, teams: int, due_local: datetime, now: datetime) -> None
                         "name": f"Team {i}",
                         "timezone": TZ,
                         "language": "en",
-                        "settings": {},
+                        "settings": {WORKDAYS_SETTING: list(range(7))},  # due whatever day the bench runs
                         "created_at": now,
                     }
                     for i in ids
@@ -227,7 +228,7 @@ async def slack_part(teams: int = 100) -> None:
     expected = teams * MEMBERS
     try:
         prepared_at = None
-        while time.time() < due.timestamp() + 300:
+        while time.time() < due.timestamp() + (300 if teams > 10 else 10):
             await asyncio.sleep(0.25)
             if prepared_at is None:
                 async with runtime.sessions() as session:
@@ -241,6 +242,7 @@ async def slack_part(teams: int = 100) -> None:
         await asyncio.sleep(2)  # anything duplicated would show up now
     finally:
         await runtime.stop()
+        await slack.close()
         await runner.cleanup()
     per_person = Counter(c for c, _, t in fake.posted if c.startswith("D") and "check-in" in t)
     last = max(t for _, t, _ in fake.posted) if fake.posted else float("nan")
@@ -261,6 +263,16 @@ async def slack_part(teams: int = 100) -> None:
     print(
         f"  lost {lost}, duplicated {duplicated}, outbox rows given up {failed}, 429s answered {fake.limited}"
     )
+    if lost:
+        async with runtime.sessions() as session:
+            stmt = select(
+                OutboxMessage.status,
+                OutboxMessage.last_error,
+                OutboxMessage.next_attempt_at,
+                OutboxMessage.platform,
+            ).where(OutboxMessage.status != "sent")
+            errors = Counter((await session.execute(stmt)).all())
+        print(f"  not sent: {dict(errors.most_common(3))} due {due}")
 
 
 # ---------------------------------------------------------------- part 2: preparing 1,000 teams' runs
