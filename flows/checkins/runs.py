@@ -20,7 +20,7 @@ from flows.core.catalog import Words, words
 from flows.core.checkin_settings import CheckinSettings, rotation
 from flows.core.engine import FlowContext
 from flows.core.formatting import meeting_day, meeting_time
-from flows.core.recurrence import to_key, utc_to_local, zone
+from flows.core.recurrence import Recurrence, from_key, to_key, utc_to_local, zone
 from flows.core.types import Card, Delivery, Recipient
 from storage import calendar as team_dates
 from storage import checkins as store
@@ -68,11 +68,21 @@ class RunLifecycle:
         if team is None:
             return
         settings = CheckinSettings.from_data(schedule.settings or {})
-        await self.start_run(ctx, team, settings, occurrence.date(), to_key(occurrence))
+        # the rotation's place: how many occurrences of this schedule came before (no query needed)
+        start = from_key(schedule.dtstart_local)
+        number = len(Recurrence(schedule.rrule, start, schedule.timezone).between(start, occurrence))
+        await self.start_run(ctx, team, settings, occurrence.date(), to_key(occurrence), number)
 
     async def start_run(
-        self, ctx: FlowContext, team: Team, settings: CheckinSettings, due: date, occurrence: str
+        self,
+        ctx: FlowContext,
+        team: Team,
+        settings: CheckinSettings,
+        due: date,
+        occurrence: str,
+        number: int | None = None,
     ) -> store.Run | None:
+        """Start a run due on `due` (its `number`-th, for the prompts' rotation; else counted)."""
         cal = await team_dates.team_calendar(ctx.session, team.id)
         day = next_working_day(due, cal)
         if day != due:
@@ -91,7 +101,9 @@ class RunLifecycle:
         if remind_at is not None and remind_at <= last_asked:
             remind_at = None  # a window too short for a reminder after everyone was asked
         floor = await min_responses(ctx, team.id)
-        prompts = rotation(settings.prompts, settings.questions, await store.run_count(ctx.session, team.id))
+        if number is None:
+            number = await store.run_count(ctx.session, team.id)
+        prompts = rotation(settings.prompts, settings.questions, number)
         run = await store.add_run(
             ctx.session,
             team_id=team.id,
