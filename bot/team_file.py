@@ -29,7 +29,7 @@ async def import_file(sessions: async_sessionmaker[AsyncSession], clock: Clock, 
     """Validate the whole file, then write it in one transaction; a summary line."""
     spec = parse_team_file(read_team_file(path))
     async with sessions() as session, session.begin():
-        existed = await teams.team_by_name(session, spec.name) is not None
+        existed = await teams.find_team(session, spec.name) is not None
         await import_team(session, spec, clock.now())
     verb = "Updated" if existed else "Created"
     chairs = sum(1 for m in spec.members if m.co_chair)
@@ -41,7 +41,7 @@ async def import_file(sessions: async_sessionmaker[AsyncSession], clock: Clock, 
 
 async def show(sessions: async_sessionmaker[AsyncSession], name: str) -> str:
     async with sessions() as session:
-        team = await teams.team_by_name(session, name)
+        team = await teams.find_team(session, name)
         if team is None:
             known = ", ".join(await teams.all_team_names(session)) or "none yet"
             raise TeamFileError(f"no team named {name!r} (teams: {known})")

@@ -7,6 +7,7 @@ from flows.core.engine import Flow
 
 def default_flows() -> list[Flow]:
     """Every flow Tandem runs, in the order `help` lists their commands."""
+    from flows.calendar.flow import CalendarFlow
     from flows.checkins.flow import CheckinsFlow
     from flows.meetings.norms import NormsFlow
     from flows.pulse.flow import PulseFlow
@@ -14,4 +15,12 @@ def default_flows() -> list[Flow]:
     from flows.setup.team_file import TeamFlow
     from flows.setup.welcome import WelcomeFlow
 
-    return [TeamFlow(), NormsFlow(), PulseFlow(), CheckinsFlow(), ChatSetupFlow(), WelcomeFlow()]
+    return [
+        TeamFlow(),
+        NormsFlow(),
+        PulseFlow(),
+        CalendarFlow(),
+        CheckinsFlow(),
+        ChatSetupFlow(),
+        WelcomeFlow(),
+    ]

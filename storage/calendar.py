@@ -13,8 +13,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.calendar_models import PersonAway, ScheduleException, TeamHoliday
-from storage.models import Membership, Person, Team
+from storage.models import Identity, Membership, Person, Team
 from storage.sql import insert_ignore
+from storage.teams import update_team_settings
 from storage.us_holidays import us_federal_holiday, us_federal_holidays
 
 DEFAULT_WORKDAYS = frozenset({0, 1, 2, 3, 4})  # Monday..Friday
@@ -148,6 +149,24 @@ async def set_person_timezone(session: AsyncSession, person_id: int, zone: str) 
         await session.flush()
 
 
+async def set_identity_timezone(session: AsyncSession, platform: str, user_id: str, zone: str) -> bool:
+    """The zone a platform reports for one of its users, onto the person with that identity; False when
+    nobody has that identity (or the zone is unknown: never stored)."""
+    if not known_zone(zone) or not user_id:
+        return False
+    person_id = (
+        await session.execute(
+            select(Identity.person_id)
+            .where(Identity.platform == platform, Identity.user_id == user_id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if person_id is None:
+        return False
+    await set_person_timezone(session, person_id, zone)
+    return True
+
+
 # ---------------------------------------------------------------- writing the calendar
 
 
@@ -180,16 +199,12 @@ async def set_team_calendar_settings(
     workdays: frozenset[int] | None = None,
 ) -> None:
     """Turn the built-in US federal holidays on or off and/or set the working days (None: unchanged)."""
-    team = await session.get(Team, team_id)
-    if team is None:
-        raise LookupError(f"no team {team_id}")
-    settings = dict(team.settings or {})
+    changes: dict[str, object] = {}
     if us_federal is not None:
-        settings[US_FEDERAL_SETTING] = us_federal
+        changes[US_FEDERAL_SETTING] = us_federal
     if workdays is not None:
-        settings[WORKDAYS_SETTING] = sorted(workdays)
-    team.settings = settings
-    await session.flush()
+        changes[WORKDAYS_SETTING] = sorted(workdays)
+    await update_team_settings(session, team_id, changes)
 
 
 async def add_away(session: AsyncSession, team_id: int, person_id: int, first: date, last: date) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.calendar import known_zone
 from storage.models import Identity, Person, TeamChannel
 
 
@@ -43,7 +44,7 @@ async def store_profile(
     person = (await session.execute(stmt.limit(1))).scalar_one_or_none()
     if person is None:
         return None
-    if timezone and person.timezone != timezone:
+    if timezone and known_zone(timezone) and person.timezone != timezone:  # an unknown zone is never stored
         person.timezone = timezone
     if name and person.display_name in ("", user_id):
         person.display_name = name

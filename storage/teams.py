@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
+from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,8 +37,75 @@ async def team_by_name(session: AsyncSession, name: str) -> Team | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def team_by_id(session: AsyncSession, team_id: int) -> Team | None:
-    return await session.get(Team, team_id)
+@dataclass(frozen=True)
+class TeamView:
+    """A team as flows see it: plain values, read-only (`settings` too). Flows change a team through the
+    functions below, never by setting attributes."""
+
+    id: int
+    name: str
+    timezone: str
+    language: str
+    settings: Mapping[str, Any]
+    created_at: datetime
+
+
+def team_view(team: Team) -> TeamView:
+    return TeamView(
+        team.id,
+        team.name,
+        team.timezone,
+        team.language,
+        MappingProxyType(dict(team.settings or {})),
+        team.created_at,
+    )
+
+
+async def team_by_id(session: AsyncSession, team_id: int) -> TeamView | None:
+    team = await session.get(Team, team_id)
+    return team_view(team) if team is not None else None
+
+
+async def find_team(session: AsyncSession, name: str) -> TeamView | None:
+    """The team called `name`, as a value (`team_by_name` loads the row with its members, for the CLI)."""
+    team = (await session.execute(select(Team).where(Team.name == name))).scalar_one_or_none()
+    return team_view(team) if team is not None else None
+
+
+async def save_team(
+    session: AsyncSession,
+    *,
+    name: str,
+    timezone: str,
+    language: str,
+    settings: Mapping[str, Any],
+    drop_settings: Iterable[str] = (),
+    now: datetime,
+) -> tuple[TeamView, bool]:
+    """Create the team `name`, or update its zone, language and the given settings (others kept, those in
+    `drop_settings` removed). Returns the team and whether it was created."""
+    team = (await session.execute(select(Team).where(Team.name == name))).scalar_one_or_none()
+    created = team is None
+    if team is None:
+        team = Team(name=name, timezone=timezone, language=language, settings=dict(settings), created_at=now)
+        session.add(team)
+    else:
+        merged = {**(team.settings or {}), **settings}
+        for key in drop_settings:
+            merged.pop(key, None)
+        team.timezone, team.language, team.settings = timezone, language, merged
+    await session.flush()
+    return team_view(team), created
+
+
+async def update_team_settings(session: AsyncSession, team_id: int, changes: Mapping[str, Any]) -> TeamView:
+    """Set some of a team's settings (the others kept); returns the team as it now is."""
+    team = await session.get(Team, team_id)
+    if team is None:
+        raise LookupError(f"no team {team_id}")
+    team.settings = {**(team.settings or {}), **changes}
+    await session.flush()
+    return team_view(team)
 
 
 async def all_team_names(session: AsyncSession) -> list[str]:
@@ -74,9 +143,9 @@ async def person_by_identity(session: AsyncSession, platform: str, user_id: str)
     return (await session.execute(_PERSON_BY_IDENTITY, params)).scalar_one_or_none()
 
 
-async def teams_of_person(session: AsyncSession, person_id: int) -> list[Team]:
+async def teams_of_person(session: AsyncSession, person_id: int) -> list[TeamView]:
     stmt = select(Team).join(Membership).where(Membership.person_id == person_id).order_by(Team.name)
-    return list((await session.execute(stmt)).scalars())
+    return [team_view(t) for t in (await session.execute(stmt)).scalars()]
 
 
 async def identities_of(session: AsyncSession, person_id: int) -> list[Identity]:
@@ -98,7 +167,7 @@ async def channels_of(session: AsyncSession, team_id: int) -> list[TeamChannel]:
     return list((await session.execute(stmt)).scalars())
 
 
-async def team_of_channel(session: AsyncSession, platform: str, address: str) -> Team | None:
+async def team_of_channel(session: AsyncSession, platform: str, address: str) -> TeamView | None:
     """The team that posts to this channel, if any (the first, should two teams name one channel)."""
     stmt = (
         select(Team)
@@ -107,7 +176,8 @@ async def team_of_channel(session: AsyncSession, platform: str, address: str) ->
         .order_by(Team.id)
         .limit(1)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    team = (await session.execute(stmt)).scalar_one_or_none()
+    return team_view(team) if team is not None else None
 
 
 async def find_or_create_person(

@@ -12,7 +12,7 @@ from flows.core.engine import FlowContext
 from flows.core.types import ActionEvent, Card, Delivery, Recipient
 from storage import checkins as store
 from storage import teams
-from storage.models import Team
+from storage.teams import TeamView
 
 
 class Refused(ValueError):
@@ -53,7 +53,9 @@ class CheckinAnswers(RunLifecycle):
         elif ctx.conversation is not None:
             await ctx.reply(Card.plain(text))
 
-    async def _run_for(self, ctx: FlowContext, ref: str) -> tuple[store.Run | None, Team | None, str | None]:
+    async def _run_for(
+        self, ctx: FlowContext, ref: str
+    ) -> tuple[store.Run | None, TeamView | None, str | None]:
         """The open run `ref` names and its team, if this person was asked; else why not."""
         say = words(ctx.person)
         if ctx.person is None:

@@ -31,8 +31,8 @@ from flows.core.types import Card, CommandEvent
 from storage import calendar as team_dates
 from storage import checkins as store
 from storage import schedules, teams
-from storage.models import Schedule, Team
-from storage.teams import MemberView
+from storage.schedules import ScheduleView
+from storage.teams import MemberView, TeamView
 
 TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -80,30 +80,34 @@ class CheckinCommands(CheckinAnswers, Trend):
 
     # ------------------------------------------------------------ settings
 
-    async def _row(self, ctx: FlowContext, team: Team) -> Schedule | None:
+    async def _row(self, ctx: FlowContext, team: TeamView) -> ScheduleView | None:
         rows = await schedules.for_team(ctx.session, team.id, RUN_KIND)
         return rows[0] if rows else None
 
-    async def _settings(self, ctx: FlowContext, team: Team) -> tuple[CheckinSettings, bool]:
+    async def _settings(self, ctx: FlowContext, team: TeamView) -> tuple[CheckinSettings, bool]:
         row = await self._row(ctx, team)
         if row is None:
             return CheckinSettings(), False
         return CheckinSettings.from_data(row.settings or {}), row.enabled
 
-    async def _save(self, ctx: FlowContext, team: Team, settings: CheckinSettings, enabled: bool) -> Schedule:
+    async def _save(
+        self, ctx: FlowContext, team: TeamView, settings: CheckinSettings, enabled: bool
+    ) -> ScheduleView:
         row = await set_checkin_schedule(ctx.session, team, settings, ctx.now)
-        row.enabled = enabled
+        if not enabled:  # settings changed while check-ins are off: kept, still off
+            await schedules.disable(ctx.session, [row.id])
+            row = replace(row, enabled=False)
         await ctx.audit(team.id, "checkin.settings", {**settings.to_data(), "enabled": enabled})
         return row
 
-    def _next(self, row: Schedule, team: Team) -> str:
+    def _next(self, row: ScheduleView, team: TeamView) -> str:
         if not row.enabled or not row.next_occurrence_local:
             return ""
         return meeting_time(from_key(row.next_occurrence_local), team.timezone)
 
     # ------------------------------------------------------------ anyone
 
-    async def _status(self, ctx: FlowContext, team: Team, me: MemberView, say: Words, args: str) -> None:
+    async def _status(self, ctx: FlowContext, team: TeamView, me: MemberView, say: Words, args: str) -> None:
         settings, enabled = await self._settings(ctx, team)
         row = await self._row(ctx, team)
         lines = []
@@ -134,17 +138,17 @@ class CheckinCommands(CheckinAnswers, Trend):
             lines.append(say("checkins.status.muted"))
         await ctx.reply(Card.plain("\n".join(lines)), team_id=team.id)
 
-    async def _mute(self, ctx: FlowContext, team: Team, me: MemberView, say: Words, args: str) -> None:
+    async def _mute(self, ctx: FlowContext, team: TeamView, me: MemberView, say: Words, args: str) -> None:
         people = await muted(ctx, team.id)
         await ctx.save_state(FLOW, team.id, MUTED, {"people": sorted(people | {me.person_id})})
         await ctx.reply(Card.plain(say("checkins.muted")), team_id=team.id)
 
-    async def _unmute(self, ctx: FlowContext, team: Team, me: MemberView, say: Words, args: str) -> None:
+    async def _unmute(self, ctx: FlowContext, team: TeamView, me: MemberView, say: Words, args: str) -> None:
         people = await muted(ctx, team.id)
         await ctx.save_state(FLOW, team.id, MUTED, {"people": sorted(people - {me.person_id})})
         await ctx.reply(Card.plain(say("checkins.unmuted")), team_id=team.id)
 
-    async def _zone(self, ctx: FlowContext, team: Team, me: MemberView, say: Words, args: str) -> None:
+    async def _zone(self, ctx: FlowContext, team: TeamView, me: MemberView, say: Words, args: str) -> None:
         name = args.split()[0] if args.split() else ""
         try:
             zone(name)
@@ -156,7 +160,9 @@ class CheckinCommands(CheckinAnswers, Trend):
 
     # ------------------------------------------------------------ co-chairs
 
-    async def _schedule(self, ctx: FlowContext, team: Team, me: MemberView, say: Words, args: str) -> None:
+    async def _schedule(
+        self, ctx: FlowContext, team: TeamView, me: MemberView, say: Words, args: str
+    ) -> None:
         """`checkin schedule [RRULE] [HH:MM] [YYYY-MM-DD] [window=N] [remind=H]`: what is not given stays."""
         settings, _ = await self._settings(ctx, team)
         changes: dict[str, object] = {}
@@ -199,14 +205,14 @@ class CheckinCommands(CheckinAnswers, Trend):
             team_id=team.id,
         )
 
-    async def _off(self, ctx: FlowContext, team: Team, me: MemberView, say: Words, args: str) -> None:
+    async def _off(self, ctx: FlowContext, team: TeamView, me: MemberView, say: Words, args: str) -> None:
         row = await self._row(ctx, team)
         if row is not None:
-            row.enabled = False
+            await schedules.disable(ctx.session, [row.id])
             await ctx.audit(team.id, "checkin.off", {})
         await ctx.reply(Card.plain(say("checkins.schedule.off")), team_id=team.id)
 
-    async def _prompts(self, ctx: FlowContext, team: Team, me: MemberView, say: Words, args: str) -> None:
+    async def _prompts(self, ctx: FlowContext, team: TeamView, me: MemberView, say: Words, args: str) -> None:
         """No args: the library, numbered, and the team's prompts. Else numbers and "own words" (quoted)."""
         settings, enabled = await self._settings(ctx, team)
         if not args:
@@ -229,7 +235,9 @@ class CheckinCommands(CheckinAnswers, Trend):
         await self._save(ctx, team, wanted, enabled)
         await ctx.reply(Card.plain(say("checkins.prompts.set", count=len(chosen))), team_id=team.id)
 
-    async def _questions(self, ctx: FlowContext, team: Team, me: MemberView, say: Words, args: str) -> None:
+    async def _questions(
+        self, ctx: FlowContext, team: TeamView, me: MemberView, say: Words, args: str
+    ) -> None:
         settings, enabled = await self._settings(ctx, team)
         raw = args.split()[0] if args.split() else ""
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_QUESTIONS:
@@ -241,7 +249,7 @@ class CheckinCommands(CheckinAnswers, Trend):
         await self._save(ctx, team, replace(settings, questions=int(raw)), enabled)
         await ctx.reply(Card.plain(say("checkins.questions.set", count=int(raw))), team_id=team.id)
 
-    async def _mood(self, ctx: FlowContext, team: Team, me: MemberView, say: Words, args: str) -> None:
+    async def _mood(self, ctx: FlowContext, team: TeamView, me: MemberView, say: Words, args: str) -> None:
         settings, enabled = await self._settings(ctx, team)
         word = args.lower().strip()
         if word not in ("on", "off"):
@@ -251,7 +259,7 @@ class CheckinCommands(CheckinAnswers, Trend):
         key = "checkins.mood.on" if word == "on" else "checkins.mood.off"
         await ctx.reply(Card.plain(say(key)), team_id=team.id)
 
-    async def _digest(self, ctx: FlowContext, team: Team, me: MemberView, say: Words, args: str) -> None:
+    async def _digest(self, ctx: FlowContext, team: TeamView, me: MemberView, say: Words, args: str) -> None:
         open_runs = [
             r
             for r in await store.runs_of_team(ctx.session, team.id)

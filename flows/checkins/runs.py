@@ -24,8 +24,9 @@ from flows.core.recurrence import Recurrence, from_key, to_key, utc_to_local, zo
 from flows.core.types import Card, Delivery, Recipient
 from storage import calendar as team_dates
 from storage import checkins as store
-from storage import flow_state, teams
-from storage.models import Schedule, Team
+from storage import flow_state, schedules, teams
+from storage.schedules import ScheduleView
+from storage.teams import TeamView
 
 log = logging.getLogger("tandem.checkins")
 
@@ -45,7 +46,7 @@ def receipt_key(run_id: int, person_id: int) -> str:
     return f"checkin:{run_id}:receipt:{person_id}"
 
 
-def closes_text(run: store.Run, team: Team) -> str:
+def closes_text(run: store.Run, team: TeamView) -> str:
     return meeting_time(utc_to_local(run.closes_at, zone(team.timezone)), team.timezone)
 
 
@@ -62,7 +63,7 @@ async def muted(ctx: FlowContext, team_id: int) -> set[int]:
 class RunLifecycle:
     # ------------------------------------------------------------ preparing a run
 
-    async def _prepare(self, ctx: FlowContext, schedule: Schedule, occurrence: datetime) -> None:
+    async def _prepare(self, ctx: FlowContext, schedule: ScheduleView, occurrence: datetime) -> None:
         """The `checkin.run` occurrence (prepared a day ahead): start the run it asks for."""
         team = await teams.team_by_id(ctx.session, schedule.team_id)
         if team is None:
@@ -76,7 +77,7 @@ class RunLifecycle:
     async def start_run(
         self,
         ctx: FlowContext,
-        team: Team,
+        team: TeamView,
         settings: CheckinSettings,
         due: date,
         occurrence: str,
@@ -147,8 +148,8 @@ class RunLifecycle:
 
     # ------------------------------------------------------------ the reminder
 
-    async def _remind(self, ctx: FlowContext, schedule: Schedule, occurrence: datetime) -> None:
-        schedule.enabled = False
+    async def _remind(self, ctx: FlowContext, schedule: ScheduleView, occurrence: datetime) -> None:
+        await schedules.disable(ctx.session, [schedule.id])
         run = await store.run_by_id(ctx.session, int((schedule.settings or {}).get("run_id", 0)))
         team = await teams.team_by_id(ctx.session, schedule.team_id)
         if run is None or team is None or run.status != store.OPEN or run.reminded:
@@ -176,15 +177,15 @@ class RunLifecycle:
 
     # ------------------------------------------------------------ the close and the digest
 
-    async def _close(self, ctx: FlowContext, schedule: Schedule, occurrence: datetime) -> None:
-        schedule.enabled = False
+    async def _close(self, ctx: FlowContext, schedule: ScheduleView, occurrence: datetime) -> None:
+        await schedules.disable(ctx.session, [schedule.id])
         run = await store.run_by_id(ctx.session, int((schedule.settings or {}).get("run_id", 0)))
         team = await teams.team_by_id(ctx.session, schedule.team_id)
         if run is None or team is None or run.status != store.OPEN:
             return
         await self.close(ctx, team, run)
 
-    async def close(self, ctx: FlowContext, team: Team, run: store.Run) -> None:
+    async def close(self, ctx: FlowContext, team: TeamView, run: store.Run) -> None:
         """Open the sealed moods (kept only as an unlinkable set, and only when enough), then post the final
         digest, replacing one posted earlier, in this one transaction."""
         at = max(ctx.now, run.closes_at) if ctx.deliver_at else ctx.now
@@ -198,7 +199,7 @@ class RunLifecycle:
             team.id, "checkin.closed", {"run": run.id, "respondents": respondents, "moods": moods}
         )
 
-    async def post_digest(self, ctx: FlowContext, team: Team, run: store.Run) -> None:
+    async def post_digest(self, ctx: FlowContext, team: TeamView, run: store.Run) -> None:
         """The digest to every channel of the team (Slack and Teams alike), keyed so that a later one
         replaces it in place."""
         card = await self.digest_card(ctx, team, run, words(team=team))
@@ -209,7 +210,7 @@ class RunLifecycle:
         if not run.digest_posted:
             await store.mark(ctx.session, run.id, digest_posted=True)
 
-    async def digest_card(self, ctx: FlowContext, team: Team, run: store.Run, say: Words) -> Card:
+    async def digest_card(self, ctx: FlowContext, team: TeamView, run: store.Run, say: Words) -> Card:
         members = await teams.members(ctx.session, team.id)
         names = {m.person_id: m.name for m in members}
         order = {m.person_id: i for i, m in enumerate(members)}

@@ -13,8 +13,7 @@ from flows.core.formatting import meeting_day
 from flows.core.types import Card
 from storage import checkins as store
 from storage import images
-from storage.models import Team
-from storage.teams import MemberView
+from storage.teams import MemberView, TeamView
 
 QUARTER = timedelta(days=92)
 
@@ -24,7 +23,7 @@ def participation(run: store.Run) -> float:
 
 
 class Trend:
-    async def _trend(self, ctx: FlowContext, team: Team, me: MemberView, say: Words, args: str) -> None:
+    async def _trend(self, ctx: FlowContext, team: TeamView, me: MemberView, say: Words, args: str) -> None:
         closed = [
             r
             for r in await store.runs_of_team(ctx.session, team.id, since=ctx.now - QUARTER)

@@ -10,6 +10,7 @@ local moment (flows/core/calendar.py `local_moment`, DST-correct).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -20,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows.content import checkin_prompts
 from flows.core.recurrence import Recurrence, utc_to_local, zone
 from flows.core.team_schedules import set_team_schedule
-from storage.models import Schedule, Team
+from storage.schedules import ScheduleView
+from storage.teams import TeamView
 
 RUN_KIND = "checkin.run"
 DEFAULT_RRULE = "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO"
@@ -65,7 +67,7 @@ class CheckinSettings:
         }
 
     @staticmethod
-    def from_data(data: dict[str, Any]) -> CheckinSettings:
+    def from_data(data: Mapping[str, Any]) -> CheckinSettings:
         start = data.get("start")
         return CheckinSettings(
             rrule=str(data.get("rrule") or DEFAULT_RRULE),
@@ -140,8 +142,8 @@ def first_start(settings: CheckinSettings, now: datetime, timezone: str) -> date
 
 
 async def set_checkin_schedule(
-    session: AsyncSession, team: Team, settings: CheckinSettings, now: datetime
-) -> Schedule:
+    session: AsyncSession, team: TeamView, settings: CheckinSettings, now: datetime
+) -> ScheduleView:
     """Create or replace the team's check-in schedule (enabled), next due after `now`."""
     check(settings, team.timezone)
     return await set_team_schedule(

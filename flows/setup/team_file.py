@@ -39,8 +39,8 @@ from flows.core.team_schedules import (
     set_quarterly_schedule,
 )
 from flows.core.types import Card, CommandEvent, Fields, Header
-from storage import audit, schedules, teams
-from storage.models import Team
+from storage import audit, calendar, schedules, teams
+from storage.teams import TeamView
 
 SIDES = ("labor", "management", "board", "community", "other")
 
@@ -100,6 +100,25 @@ class PulseSpec(_Strict):
     instrument: str = "trust"
 
 
+class HolidaySpec(_Strict):
+    """`holidays: [{date: 2026-12-25, name: Winter break}]`: the team's own holidays."""
+
+    day: date = Field(alias="date")
+    name: str = Field(min_length=1, max_length=200)
+
+
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def weekday_number(name: str) -> int:
+    """`mon`, `Monday` or `MO` -> 0; ValueError naming the accepted forms otherwise."""
+    word = name.strip().lower()
+    for number, full in enumerate(WEEKDAY_NAMES):
+        if len(word) >= 2 and full.startswith(word):
+            return number
+    raise ValueError(f"unknown weekday {name!r} (write e.g. [mon, tue, wed, thu, fri])")
+
+
 class CustomNorms(_Strict):
     name: str
     attribution: str | None = None
@@ -116,7 +135,30 @@ class TeamFile(_Strict):
     meeting: MeetingSpec | None = None
     pulse: PulseSpec | None = None
     polls: list[dict[str, Any]] | None = None
+    holidays: list[HolidaySpec] | None = None
+    us_federal_holidays: bool | None = None
+    working_days: list[str] | None = None
     checkins: CheckinSpec | None = None
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: list[HolidaySpec] | None) -> list[HolidaySpec] | None:
+        days = [h.day for h in value or []]
+        if len(set(days)) != len(days):
+            twice = sorted({d for d in days if days.count(d) > 1})
+            raise ValueError(f"holidays: {twice[0].isoformat()} is listed twice")
+        return value
+
+    @field_validator("working_days")
+    @classmethod
+    def _working_days(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("working_days: give at least one day (e.g. [mon, tue, wed, thu, fri])")
+        for name in value:
+            weekday_number(str(name))
+        return value
 
     @field_validator("checkins", mode="before")
     @classmethod
@@ -217,9 +259,8 @@ def _explain(exc: ValidationError) -> str:
     return "; ".join(dict.fromkeys(lines))
 
 
-async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> Team:
+async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> TeamView:
     """Create or update the team `spec` names, in the caller's transaction."""
-    team = await teams.team_by_name(session, spec.name)
     pack = spec.norm_pack()
     settings: dict[str, Any] = {"norms_pack": pack.id}
     if pack.id == "custom":
@@ -229,18 +270,15 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
             "attribution": pack.attribution,
             "norms": [{"title": n.title, "text": n.text} for n in pack.norms],
         }
-    created = team is None
-    if team is None:
-        team = Team(
-            name=spec.name, timezone=spec.timezone, language=spec.language, settings=settings, created_at=now
-        )
-        session.add(team)
-        await session.flush()
-    else:
-        team.timezone, team.language = spec.timezone, spec.language
-        team.settings = {**(team.settings or {}), **settings}
-        if pack.id != "custom":
-            team.settings.pop("custom_norms", None)
+    team, created = await teams.save_team(
+        session,
+        name=spec.name,
+        timezone=spec.timezone,
+        language=spec.language,
+        settings=settings,
+        drop_settings=() if pack.id == "custom" else ("custom_norms",),
+        now=now,
+    )
     rows: list[tuple[int, str, bool]] = []
     for member in spec.members:
         person = await teams.find_or_create_person(
@@ -260,10 +298,11 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
         polls=spec.polls,
         now=now,
     )
+    await _apply_calendar_fields(session, team.id, spec)
     if spec.checkins is not None:
         if spec.checkins.off:
-            for row in await schedules.for_team(session, team.id, CHECKIN_KIND):
-                row.enabled = False
+            checkin_rows = await schedules.for_team(session, team.id, CHECKIN_KIND)
+            await schedules.disable(session, (row.id for row in checkin_rows))
         else:
             await set_checkin_schedule(session, team, spec.checkins.settings(), now)
     await audit.record(
@@ -277,9 +316,20 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
     return team
 
 
+async def _apply_calendar_fields(session: AsyncSession, team_id: int, spec: TeamFile) -> None:
+    """The team file's calendar fields (storage/calendar.py); a field not given leaves the team's as it is."""
+    if spec.holidays is not None:
+        await calendar.replace_holidays(session, team_id, {h.day: h.name for h in spec.holidays})
+    workdays = frozenset(weekday_number(d) for d in spec.working_days) if spec.working_days else None
+    if spec.us_federal_holidays is not None or workdays is not None:
+        await calendar.set_team_calendar_settings(
+            session, team_id, us_federal=spec.us_federal_holidays, workdays=workdays
+        )
+
+
 async def _apply_pulse_fields(
     session: AsyncSession,
-    team: Team,
+    team: TeamView,
     *,
     pulse: dict[str, Any] | None,
     polls: list[dict[str, Any]] | None,
@@ -293,8 +343,7 @@ async def _apply_pulse_fields(
         await save_team_polls(session, team.id, polls, now)
     existing = await schedules.for_team(session, team.id, QUARTERLY_KIND)
     if pulse is not None and pulse.get("every") == "off":
-        for row in existing:
-            row.enabled = False
+        await schedules.disable(session, (row.id for row in existing))
         return
     if pulse is None and existing:
         return
@@ -306,7 +355,7 @@ async def _apply_pulse_fields(
     await set_quarterly_schedule(session, team, first, str(instrument_id), now)
 
 
-async def describe_team(session: AsyncSession, team: Team, say: Words | None = None) -> Card:
+async def describe_team(session: AsyncSession, team: TeamView, say: Words | None = None) -> Card:
     """A compact card: sides, co-chairs, members, channels, norms and the next meeting; in `say`'s language
     (the team's if not given)."""
     say = say or words(team=team)

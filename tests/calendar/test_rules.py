@@ -129,3 +129,31 @@ def test_local_moment_in_a_fold_takes_the_first_and_in_a_gap_moves_forward() -> 
 def test_local_moment_refuses_an_unknown_zone() -> None:
     with pytest.raises(ValueError, match="unknown IANA time zone"):
         local_moment(date(2026, 11, 2), time(9, 0), "Mars/Olympus_Mons")
+
+
+def test_occurrences_with_a_skip_and_a_move_across_the_november_change() -> None:
+    from datetime import timedelta
+
+    from flows.core.occurrences import Occurrences
+    from flows.core.recurrence import Recurrence
+
+    weekly = Recurrence("FREQ=WEEKLY;BYDAY=TU", datetime(2026, 10, 20, 16, 0), "America/Los_Angeles")
+    lead = Recurrence(weekly.rule_text, weekly.dtstart_local, weekly.timezone, lead=timedelta(minutes=30))
+    occurrences = Occurrences(
+        lead, {"2026-10-27T16:00:00": None, "2026-11-03T16:00:00": "2026-11-05T16:00:00"}
+    )
+    assert occurrences.first_after(None) == datetime(2026, 10, 20, 16, 0)
+    assert occurrences.first_after(datetime(2026, 10, 20, 16, 0)) == datetime(2026, 11, 5, 16, 0)
+    assert occurrences.first_after(datetime(2026, 11, 5, 16, 0)) == datetime(2026, 11, 10, 16, 0)
+    assert occurrences.between(datetime(2026, 10, 20), datetime(2026, 11, 11)) == [
+        datetime(2026, 10, 20, 16, 0),
+        datetime(2026, 11, 5, 16, 0),
+        datetime(2026, 11, 10, 16, 0),
+    ]
+    # the moved meeting fires 30 minutes before 16:00 PST (after the change): 23:30 UTC
+    assert occurrences.fire_at(datetime(2026, 11, 5, 16, 0)) == datetime(2026, 11, 5, 23, 30, tzinfo=UTC)
+    due = datetime(2026, 11, 5, 23, 30, tzinfo=UTC)
+    assert occurrences.latest_due(datetime(2026, 10, 21), due) == datetime(2026, 11, 5, 16, 0)
+    assert occurrences.latest_due(datetime(2026, 10, 21), due - timedelta(seconds=1)) is None
+    assert occurrences.first_firing_after(datetime(2026, 10, 21, tzinfo=UTC)) == datetime(2026, 11, 5, 16, 0)
+    assert occurrences.keys() == {"2026-10-27T16:00:00": None, "2026-11-03T16:00:00": "2026-11-05T16:00:00"}

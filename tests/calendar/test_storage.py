@@ -19,6 +19,8 @@ from tests.conftest import team_spec
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
+pytestmark = pytest.mark.both_databases  # constraints and queries: on PostgreSQL as well (tests/conftest.py)
+
 
 async def _team(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, list[int]]:
     async with sessions() as session, session.begin():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from storage import calendar, checkins, schedules
@@ -118,6 +119,7 @@ async def test_a_run_with_no_answers_still_posts_one_line(stack: Stack) -> None:
     assert digest.text.startswith("No one checked in") and all(n not in digest.text for n in NAMES.values())
 
 
+@pytest.mark.both_databases  # the moods' aggregate and their unlinkable rows: on PostgreSQL too
 async def test_the_anonymous_mood_is_hidden_below_the_minimum(stack: Stack) -> None:
     _, run = await _open_run(stack, mood=True)
     assert run.mood and run.min_responses == 5
@@ -132,6 +134,7 @@ async def test_the_anonymous_mood_is_hidden_below_the_minimum(stack: Stack) -> N
     )  # never written
 
 
+@pytest.mark.both_databases
 async def test_the_anonymous_mood_shows_as_an_average_at_the_minimum(stack: Stack) -> None:
     _, run = await _open_run(stack, mood=True)
     for user, mood in (("ana", "4"), ("ben", "2"), ("cy", "5"), ("di", "3"), ("ed", "4")):

@@ -10,12 +10,15 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import asyncpg  # type: ignore[import-untyped]
+import pytest
 from sqlalchemy.engine import make_url
 
 from tests.checkins.conftest import answer, checkin_spec, runs, set_up
 from tests.conftest import Stack
 from tests.privacy.attacks import person_columns
 from tests.privacy.conftest import Image, pg_image, sqlite_image
+
+pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
 
 NINE = datetime(2026, 10, 26, 16, 0, tzinfo=UTC)
 # Who gives which mood, in the order they answer (not the team file's order); the texts have no digits.
