@@ -51,10 +51,10 @@ def invitation(
     """Why, what is asked, who sees what (named answers; the mood only as an average), the button."""
     opening = say("checkins.invite.opening", team=team)
     elements: list[Element] = [Header(say("checkins.invite.header", team=team)), Text(opening)]
-    elements.append(Text("\n".join(f"• {p}" for p in prompts)))
-    elements.append(Text(say("checkins.invite.not_anonymous", closes=closes)))
+    elements.append(Text(say("checkins.invite.not_anonymous", closes=closes)))  # who sees what, first
     if mood:
         elements.append(Text(say("checkins.invite.mood", min=min_moods)))
+    elements.append(Text("\n".join(f"• {p}" for p in prompts)))
     elements.append(_button(run_id, say))
     elements.append(Context(say("checkins.invite.why", team=team)))
     return Card(summary=opening, elements=tuple(elements))
