@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 PACED_METHODS = frozenset({"chat.postMessage", "chat.update"})
-DEFAULT_RATE = 48.0  # a shade under Slack's 50 a second: sends leave a little closer than they arrive
+DEFAULT_RATE = 48.0  # a shade under Slack's 50 a second: posts can arrive closer together than they leave
 
 
 class WorkspacePacer:
@@ -28,18 +28,27 @@ class WorkspacePacer:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.clock = clock
         self.sleep = sleep
-        self._next: dict[str, float] = {}
+        self._last: dict[str, float] = {}  # when the workspace's latest post left
+        self._held: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def wait(self, workspace: str) -> None:
-        """Take the workspace's next slot and wait for it."""
+        """Wait for the workspace's turn: one post at a time, `1 / rate` after the previous one actually
+        left (a stalled event loop delays posts, it never bunches them)."""
         if not self.interval:
             return
-        now = self.clock()
-        slot = max(now, self._next.get(workspace, 0.0))
-        self._next[workspace] = slot + self.interval
-        if slot > now:
-            await self.sleep(slot - now)
+        lock = self._locks.setdefault(workspace, asyncio.Lock())
+        async with lock:
+            while True:
+                now = self.clock()
+                ready = max(
+                    self._last.get(workspace, float("-inf")) + self.interval, self._held.get(workspace, 0.0)
+                )
+                if now >= ready:
+                    self._last[workspace] = now
+                    return
+                await self.sleep(ready - now)
 
     def hold(self, workspace: str, seconds: float) -> None:
-        """Slack said to wait: no slot in this workspace before `seconds` from now."""
-        self._next[workspace] = max(self._next.get(workspace, 0.0), self.clock() + seconds)
+        """Slack said to wait: no post to this workspace before `seconds` from now."""
+        self._held[workspace] = max(self._held.get(workspace, 0.0), self.clock() + seconds)

@@ -12,15 +12,16 @@ async def test_posts_to_one_workspace_are_spaced_and_a_429_holds_it() -> None:
 
     async def sleep(seconds: float) -> None:
         slept.append(round(seconds, 6))
+        now[0] += seconds
 
     pacer = WorkspacePacer(50.0, clock=lambda: now[0], sleep=sleep)
     for _ in range(3):
         await pacer.wait("T1")
     await pacer.wait("T2")  # another workspace has its own slots
-    assert slept == [0.02, 0.04]
+    assert slept == [0.02, 0.02]  # each post 1/rate after the one before it left
     slept.clear()
     now[0] = 200.0
     pacer.hold("T1", 1.0)
     await pacer.wait("T1")
     await pacer.wait("T2")
-    assert slept == [1.0]
+    assert slept == [1.0] and now[0] == 201.0
