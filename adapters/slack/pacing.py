@@ -28,24 +28,25 @@ class WorkspacePacer:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.clock = clock
         self.sleep = sleep
-        self._last: dict[str, float] = {}  # when the workspace's latest post left
+        self._slot: dict[str, float] = {}  # the slot the workspace's latest post took
         self._held: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def wait(self, workspace: str) -> None:
-        """Wait for the workspace's turn: one post at a time, `1 / rate` after the previous one actually
-        left (a stalled event loop delays posts, it never bunches them)."""
+        """Wait for the workspace's turn: one post at a time, on a schedule of one slot every `1 / rate`.
+        A post that leaves a little late keeps the schedule (sleeps overshoot; the rate holds); one that
+        finds the schedule far behind (an idle spell, a stalled event loop) starts it anew from now, so
+        posts are never bunched: any one second holds at most rate + 1 of them."""
         if not self.interval:
             return
         lock = self._locks.setdefault(workspace, asyncio.Lock())
         async with lock:
             while True:
                 now = self.clock()
-                ready = max(
-                    self._last.get(workspace, float("-inf")) + self.interval, self._held.get(workspace, 0.0)
-                )
+                slot = self._slot.get(workspace, float("-inf")) + self.interval
+                ready = max(slot, self._held.get(workspace, 0.0))
                 if now >= ready:
-                    self._last[workspace] = now
+                    self._slot[workspace] = ready if now - ready < self.interval else now
                     return
                 await self.sleep(ready - now)
 
