@@ -7,6 +7,7 @@ from __future__ import annotations
 from storage import (
     action_models,
     calendar_models,
+    checkin_models,
     local_chat,
     models,
     pulse_models,
@@ -25,6 +26,7 @@ MODEL_MODULES = (
     calendar_models,
     talking_points_models,
     action_models,
+    checkin_models,
 )
 
 __all__ = ["MODEL_MODULES", "Base"]
