@@ -71,7 +71,7 @@ async def run_actions(
         if meeting_at is not None and meeting_at.astimezone(tz).date() == today:
             await _at(runtime, clock, meeting_at)
         if today == survey.due:
-            out("\n>>> Aisha types: actions done <number> 41 staff answered")
+            out(f"\n>>> Aisha types: actions done {survey.id} 41 staff answered")
             await local.command("aisha", f"actions done {survey.id} 41 staff answered")
             await runtime.worker.drain()
         if today == budget.due + timedelta(days=8):

@@ -86,8 +86,9 @@ def item_card(item: ItemView, say: Words, *, intro: str | None = None) -> Card:
                 status=status_text(item, say),
             )
         ),
-        item_buttons(item, say),
     ]
+    if item.status not in (DONE, DROPPED):  # a kept or dropped promise offers nothing to press
+        elements.append(item_buttons(item, say))
     return Card(summary=intro or item.title, elements=tuple(elements))
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from flows.core.types import Question
+from flows.core.types import Buttons, Question
 from storage import action_items as store
 from storage.action_models import ActionHistory, ActionItem
 from tests.conftest import Stack, team_spec
@@ -122,6 +122,8 @@ async def test_done_by_an_owner_is_celebrated_once_and_a_double_click_changes_no
     ]
     assert [t.text for t in celebrations] == ["Done: Draft the survey to staff — Cy Teacher, Di Principal"]
     assert await _history(stack, item.id) == [("created", "Ana Labor"), ("done", "Cy Teacher")]
+    marked = next(t for t in stack.local.transcript if t.text.startswith("Marked done"))
+    assert not [e for e in marked.card.elements if isinstance(e, Buttons)]  # a kept promise offers no Done
 
 
 async def test_only_owners_and_co_chairs_change_an_item(stack: Stack) -> None:
