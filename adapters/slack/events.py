@@ -7,12 +7,12 @@ checked body into a neutral Event, or a `Lifecycle` note (home opened, app unins
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
+from adapters import json_input
 from adapters.slack import render
 from flows.core import form_rules
 from flows.core.types import (
@@ -83,19 +83,11 @@ def parse_request(body: bytes, content_type: str) -> Inbound:
     except UnicodeDecodeError as exc:
         raise PayloadError("body is not UTF-8") from exc
     if content_type == "application/json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PayloadError(f"body is not valid JSON ({exc.msg} at {exc.pos})") from exc
-        return check_json(data)
+        return check_json(_load(text, "body"))
     if content_type == "application/x-www-form-urlencoded":
         form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
         if "payload" in form:
-            try:
-                payload = json.loads(form["payload"])
-            except json.JSONDecodeError as exc:
-                raise PayloadError(f"payload is not valid JSON ({exc.msg} at {exc.pos})") from exc
-            return check_interactive(payload)
+            return check_interactive(_load(form["payload"], "payload"))
         if "ssl_check" in form:
             return Inbound("ssl_check", form)
         if "command" in form:
@@ -104,18 +96,91 @@ def parse_request(body: bytes, content_type: str) -> Inbound:
     raise PayloadError(f"unsupported content type {content_type or 'none'!r}")
 
 
+def _load(text: str, what: str) -> Any:
+    try:
+        return json_input.load(text, what)
+    except json_input.InputError as exc:
+        raise PayloadError(str(exc)) from exc
+
+
+def _types(data: dict[str, Any], fields: list[tuple[str, type | tuple[type, ...]]], where: str) -> None:
+    """Each field present must have its JSON type (what the translation below reads as such)."""
+    problem = json_input.first_problem(data, fields)
+    if problem:
+        raise PayloadError(f"{where}: {problem}")
+
+
+# The envelope fields every kind of request may carry, read by workspace_of / sender_of and by bolt
+_ENVELOPE: list[tuple[str, type | tuple[type, ...]]] = [
+    ("team", dict),
+    ("team.id", str),
+    ("team_id", str),
+    ("enterprise", dict),
+    ("enterprise.id", str),
+    ("enterprise_id", str),
+    ("user", dict),
+    ("user.id", str),
+    ("user.name", str),
+    ("user.username", str),
+    ("user.team_id", str),
+    ("user_id", str),
+    ("trigger_id", str),
+    ("response_url", str),
+    ("is_enterprise_install", bool),
+]
+# What interactive_event reads of a button press or a modal
+_INTERACTIVE: list[tuple[str, type | tuple[type, ...]]] = [
+    ("channel", dict),
+    ("channel.id", str),
+    ("container", dict),
+    ("container.channel_id", str),
+    ("container.message_ts", str),
+    ("container.thread_ts", str),
+    ("container.view_id", str),
+    ("view", dict),
+    ("view.id", str),
+    ("view.hash", str),
+    ("view.callback_id", str),
+    ("view.private_metadata", str),
+    ("view.blocks", list),
+    ("view.state", dict),
+    ("view.state.values", dict),
+]
+_ACTION: list[tuple[str, type | tuple[type, ...]]] = [
+    ("action_id", str),
+    ("block_id", str),
+    ("selected_option", dict),
+    ("selected_options", list),
+]
+# What callback_event reads of the events Tandem handles (other event types may carry other shapes:
+# `user_change` has a user object)
+_EVENT: list[tuple[str, type | tuple[type, ...]]] = [
+    ("user", str),
+    ("channel", str),
+    ("text", str),
+    ("thread_ts", str),
+    ("tab", str),
+    ("channel_type", str),
+    ("team", str),
+]
+_HANDLED_EVENTS = ("app_mention", "message", "member_joined_channel", "app_home_opened", "tokens_revoked")
+
+
 def check_json(data: Any) -> Inbound:
     """An Events API body (or Slack's URL check), as JSON."""
     if not isinstance(data, dict):
         raise PayloadError("JSON body is not an object")
+    _types(data, _ENVELOPE, "body")
     kind = data.get("type")
     if kind == "url_verification":
         _need(data, "challenge", str, "url_verification")
         return Inbound("url_verification", data)
     if kind == "event_callback":
         event = _need(data, "event", dict, "event_callback")
-        _need(event, "type", str, "event")
+        kind = _need(event, "type", str, "event")
         _need(data, "event_id", str, "event_callback")
+        if kind in _HANDLED_EVENTS:
+            _types(event, [*_EVENT, ("tokens", dict)], "event")
         return Inbound("event", data)
     if kind == "app_rate_limited":
         return Inbound("event", data)
@@ -127,6 +192,7 @@ def check_interactive(payload: Any) -> Inbound:
     if not isinstance(payload, dict):
         raise PayloadError("payload is not an object")
     kind = _need(payload, "type", str, "payload")
+    _types(payload, [*_ENVELOPE, *_INTERACTIVE], kind)
     if kind in ("block_actions", "view_submission", "view_closed", "block_suggestion"):
         user = _need(payload, "user", dict, kind)
         _need(user, "id", str, f"{kind} user")
@@ -134,6 +200,8 @@ def check_interactive(payload: Any) -> Inbound:
         actions = _need(payload, "actions", list, kind)
         if not actions or not all(isinstance(a, dict) and a.get("action_id") for a in actions):
             raise PayloadError("block_actions: malformed 'actions'")
+        for action in actions:
+            _types(action, _ACTION, "block_actions actions[]")
     if kind in ("view_submission", "view_closed"):
         view = _need(payload, "view", dict, kind)
         _need(view, "callback_id", str, f"{kind} view")
