@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Protocol
 
 from aiohttp import web
@@ -56,8 +57,34 @@ async def healthz(request: web.Request) -> web.Response:
         "database": "ok",
         "platforms": sorted(platforms),
         "capabilities": {p: sorted(a.capabilities) for p, a in sorted(platforms.items())},
+        "process": runtime.identity.as_json(),
     }
+    try:
+        body["holds"] = await _holds(runtime)
+    except Exception as exc:  # the database went away between the two reads: still alive, say so
+        body["holds"] = {"error": str(exc)[:200]}
     return web.json_response(body)
+
+
+async def _holds(runtime: Runtime) -> dict[str, object]:
+    """Who holds what: outbox rows on lease by process, and who claimed schedule occurrences lately."""
+    async with runtime.sessions() as session:
+        leases = await outbox.holders(session)
+        claims = await schedules.recent_claimers(session, runtime.clock.now() - timedelta(days=1))
+    return {
+        "outbox_leases": [
+            {
+                "process": h.process,
+                "rows": h.rows,
+                "lease_until": h.lease_until.isoformat() if h.lease_until else None,
+            }
+            for h in leases
+        ],
+        "schedule_claims_last_day": [
+            {"process": who, "occurrences": n, "latest": latest.isoformat()} for who, n, latest in claims
+        ],
+        "released_at_start": runtime.released_at_start,
+    }
 
 
 async def metrics_view(request: web.Request) -> web.Response:
