@@ -4,6 +4,8 @@ tests/teams), `tandem serve` subprocesses, and figures printed for bench/README.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -21,3 +23,32 @@ def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
         if r.exc_info is not None
         or (r.levelno >= logging.ERROR and "Error handling request" in r.getMessage())
     ]
+
+
+Figure = Callable[[str, object], None]
+
+
+@pytest.fixture
+def figure(record_property: Callable[[str, object], None]) -> Figure:
+    """`figure(name, value)`: a measured figure, printed at the end of the run (also under xdist: the
+    figures travel with the test's report) and recorded by hand in bench/README.md."""
+
+    def record(name: str, value: object) -> None:
+        record_property(f"figure: {name}", value)
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    lines = [
+        f"{report.nodeid.split('::')[-1]}: {name.removeprefix('figure: ')} = {value}"
+        for key in ("passed", "failed")
+        for report in terminalreporter.stats.get(key, [])
+        if getattr(report, "when", "") == "call"
+        for name, value in getattr(report, "user_properties", [])
+        if str(name).startswith("figure: ")
+    ]
+    if lines:
+        terminalreporter.section("reliability figures")
+        for line in sorted(lines):
+            terminalreporter.line(line)
