@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Protocol
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import text
 
 from adapters.base import Adapter
@@ -189,7 +191,30 @@ def mount_local_chat(app: web.Application, runtime: Runtime) -> None:
     runtime.mount(app, adapter)
 
 
+class _MalformedHttpFilter(logging.Filter):
+    """aiohttp answers a request it cannot parse (a request line over 8 KB, a bad header) with a 400 itself,
+    and logs a traceback for it: anyone could fill the log with those. Such a record becomes one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg, record.args = (
+                "refused a malformed HTTP request: %s",
+                (str(exc).splitlines()[0][:200],),
+            )
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _quiet_malformed_http() -> None:
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _MalformedHttpFilter) for f in server_log.filters):
+        server_log.addFilter(_MalformedHttpFilter())
+
+
 def build_app(runtime: Runtime) -> web.Application:
+    _quiet_malformed_http()
     app = web.Application(client_max_size=1024 * 1024)
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)

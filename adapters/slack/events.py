@@ -127,6 +127,12 @@ _ENVELOPE: list[tuple[str, type | tuple[type, ...]]] = [
     ("trigger_id", str),
     ("response_url", str),
     ("is_enterprise_install", bool),
+    ("is_ext_shared_channel", bool),
+    ("authorizations", list),
+    ("event", dict),
+    ("message", dict),
+    ("channel_id", str),
+    ("api_app_id", str),
 ]
 # What interactive_event reads of a button press or a modal
 _INTERACTIVE: list[tuple[str, type | tuple[type, ...]]] = [
@@ -139,6 +145,9 @@ _INTERACTIVE: list[tuple[str, type | tuple[type, ...]]] = [
     ("container.view_id", str),
     ("view", dict),
     ("view.id", str),
+    ("view.type", str),
+    ("view.app_installed_team_id", str),
+    ("view.team_id", str),
     ("view.hash", str),
     ("view.callback_id", str),
     ("view.private_metadata", str),
@@ -149,6 +158,7 @@ _INTERACTIVE: list[tuple[str, type | tuple[type, ...]]] = [
 _ACTION: list[tuple[str, type | tuple[type, ...]]] = [
     ("action_id", str),
     ("block_id", str),
+    ("type", str),
     ("selected_option", dict),
     ("selected_options", list),
 ]
@@ -166,11 +176,27 @@ _EVENT: list[tuple[str, type | tuple[type, ...]]] = [
 _HANDLED_EVENTS = ("app_mention", "message", "member_joined_channel", "app_home_opened", "tokens_revoked")
 
 
+def _check_envelope(data: dict[str, Any], where: str) -> None:
+    _types(data, _ENVELOPE, where)
+    for authorization in data.get("authorizations") or []:  # bolt reads the first one's ids
+        if not isinstance(authorization, dict):
+            raise PayloadError(f"{where}: every item of authorizations must be an object")
+        _types(authorization, _AUTHORIZATION, f"{where} authorizations[]")
+
+
+_AUTHORIZATION: list[tuple[str, type | tuple[type, ...]]] = [
+    ("enterprise_id", str),
+    ("team_id", str),
+    ("user_id", str),
+    ("is_enterprise_install", bool),
+]
+
+
 def check_json(data: Any) -> Inbound:
     """An Events API body (or Slack's URL check), as JSON."""
     if not isinstance(data, dict):
         raise PayloadError("JSON body is not an object")
-    _types(data, _ENVELOPE, "body")
+    _check_envelope(data, "body")
     kind = data.get("type")
     if kind == "url_verification":
         _need(data, "challenge", str, "url_verification")
@@ -192,7 +218,8 @@ def check_interactive(payload: Any) -> Inbound:
     if not isinstance(payload, dict):
         raise PayloadError("payload is not an object")
     kind = _need(payload, "type", str, "payload")
-    _types(payload, [*_ENVELOPE, *_INTERACTIVE], kind)
+    _check_envelope(payload, kind)
+    _types(payload, _INTERACTIVE, kind)
     if kind in ("block_actions", "view_submission", "view_closed", "block_suggestion"):
         user = _need(payload, "user", dict, kind)
         _need(user, "id", str, f"{kind} user")

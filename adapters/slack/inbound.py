@@ -253,6 +253,8 @@ class SlackInbound:
             bolt_response.status == 404
         ):  # an event type nobody listens to: acknowledge, don't make Slack retry
             return web.Response(status=200)
+        if bolt_response.status >= 500:  # bolt could not route a body the checks let through (it logged why)
+            return web.json_response({"ok": False, "error": "could not process the request"}, status=400)
         return await to_aiohttp_response(bolt_response)
 
     # ------------------------------------------------------------ after the ack

@@ -261,6 +261,8 @@ async def test_the_chat_pages_endpoints_refuse_bad_input_with_a_4xx(
             headers={"Content-Type": "multipart/form-data; boundary=zz"},
         )
         assert 400 <= multipart.status < 500
+        too_long = await page.client.get("/chat/messages", params={**base, "x": "[" * 10_000})
+        assert too_long.status == 400  # aiohttp's own answer: logged as one line, not a traceback
         await page.runtime.worker.drain()
         assert await _rows(page.runtime.sessions) == before
     assert tracebacks(caplog) == []
