@@ -119,3 +119,15 @@ def first_problem(data: Any, fields: list[tuple[str, type | tuple[type, ...]]]) 
         if found:
             return found
     return None
+
+
+def first_too_long(data: Any, limits: list[tuple[str, int]]) -> str | None:
+    """The first string field at a dotted path longer than its limit (what the database column holds), as
+    a reason; None when all fit. Fields that are absent or not strings are not this check's business."""
+    for path, limit in limits:
+        current = data
+        for name in path.split("."):
+            current = current.get(name) if isinstance(current, dict) else None
+        if isinstance(current, str) and len(current) > limit:
+            return f"{path} is longer than {limit} characters"
+    return None

@@ -176,12 +176,33 @@ _EVENT: list[tuple[str, type | tuple[type, ...]]] = [
 _HANDLED_EVENTS = ("app_mention", "message", "member_joined_channel", "app_home_opened", "tokens_revoked")
 
 
+# Ids and names as long as the columns that keep them (identities.workspace is 100 characters, …); Slack's
+# own are far shorter
+_LIMITS: list[tuple[str, int]] = [
+    *((path, 100) for path in ("team.id", "team_id", "enterprise.id", "enterprise_id", "user.id", "user_id")),
+    *((path, 100) for path in ("user.team_id", "channel.id", "channel_id", "container.channel_id")),
+    *((path, 100) for path in ("event.user", "event.channel", "event.team", "event_id", "api_app_id")),
+    *((path, 200) for path in ("user.name", "user.username", "user_name", "channel_name", "trigger_id")),
+    ("command", 100),
+]
+
+
+def _lengths(data: dict[str, Any], where: str) -> None:
+    problem = json_input.first_too_long(data, _LIMITS)
+    if problem:
+        raise PayloadError(f"{where}: {problem}")
+
+
 def _check_envelope(data: dict[str, Any], where: str) -> None:
     _types(data, _ENVELOPE, where)
+    _lengths(data, where)
     for authorization in data.get("authorizations") or []:  # bolt reads the first one's ids
         if not isinstance(authorization, dict):
             raise PayloadError(f"{where}: every item of authorizations must be an object")
         _types(authorization, _AUTHORIZATION, f"{where} authorizations[]")
+        too_long = json_input.first_too_long(authorization, [(k, 100) for k, _ in _AUTHORIZATION[:3]])
+        if too_long:
+            raise PayloadError(f"{where} authorizations[]: {too_long}")
 
 
 _AUTHORIZATION: list[tuple[str, type | tuple[type, ...]]] = [
@@ -232,6 +253,7 @@ def check_interactive(payload: Any) -> Inbound:
     if kind in ("view_submission", "view_closed"):
         view = _need(payload, "view", dict, kind)
         _need(view, "callback_id", str, f"{kind} view")
+        _need(view, "type", str, f"{kind} view")  # bolt reads it to route the submit
         if kind == "view_submission":
             state = _need(view, "state", dict, f"{kind} view")
             _need(state, "values", dict, f"{kind} view state")
@@ -245,6 +267,7 @@ def check_command(form: Any) -> Inbound:
     for key in ("command", "user_id", "channel_id", "team_id"):
         if not form.get(key) or not isinstance(form[key], str):
             raise PayloadError(f"slash command: missing {key!r}")
+    _lengths(form, "slash command")
     return Inbound("command", form)
 
 

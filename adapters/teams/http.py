@@ -202,16 +202,20 @@ def _activity_problem(body: dict[str, Any]) -> str | None:
             return f"{name} must be a list"
         if any(not isinstance(item, dict) for item in body.get(name) or []):
             return f"every item of {name} must be an object"
-    problem = json_input.first_problem(body, _TYPED)
+    problem = json_input.first_problem(body, _TYPED) or json_input.first_too_long(body, _LIMITS)
     if problem:
         return problem
     for name in ("membersAdded", "membersRemoved"):
         for member in body.get(name) or []:
-            problem = json_input.first_problem(member, _MEMBER)
+            problem = json_input.first_problem(member, _MEMBER) or json_input.first_too_long(
+                member, [("id", 200), ("aadObjectId", 200), ("name", 200)]
+            )
             if problem:
                 return f"{name}[]: {problem}"
     for entity in body.get("entities") or []:
-        problem = json_input.first_problem(entity, _ENTITY)
+        problem = json_input.first_problem(entity, _ENTITY) or json_input.first_too_long(
+            entity, [("mentioned.id", 200), ("mentioned.aadObjectId", 200), ("mentioned.name", 200)]
+        )
         if problem:
             return f"entities[]: {problem}"
     return None
@@ -245,6 +249,22 @@ _TYPED: list[tuple[str, type | tuple[type, ...]]] = [
     ("channelData.channel.id", str),
     ("channelData.channel.name", str),
     ("channelData.eventType", str),
+]
+# As long as the columns that keep them (storage/models.py, storage/teams_conversations.py)
+_LIMITS: list[tuple[str, int]] = [
+    ("conversation.id", 400),
+    ("conversation.tenantId", 100),
+    ("conversation.name", 200),
+    ("from.id", 200),
+    ("from.aadObjectId", 200),
+    ("from.name", 200),
+    ("recipient.id", 200),
+    ("serviceUrl", 500),
+    ("channelData.tenant.id", 100),
+    ("channelData.team.id", 400),
+    ("channelData.team.name", 200),
+    ("channelData.channel.id", 300),
+    ("channelData.channel.name", 200),
 ]
 _MEMBER: list[tuple[str, type | tuple[type, ...]]] = [
     ("id", str),

@@ -84,7 +84,9 @@ async def test_wrong_json_types_in_a_slack_payload_are_400_with_a_reason(
     mention["team_id"] = {"id": "T111"}
     event_user = fixture("event_app_mention.json")
     event_user["event"]["user"] = ["W111"]
+    long_team = _click(team={"id": "T" * 150})  # PostgreSQL refused it (identities.workspace holds 100)
     cases: list[tuple[bytes, str, str]] = [
+        (_form(long_team), "application/x-www-form-urlencoded", "longer than 100"),
         (_form(listed), "application/x-www-form-urlencoded", "action_id"),
         (_form(team_object), "application/x-www-form-urlencoded", "team"),
         (_form(_click(channel="C111")), "application/x-www-form-urlencoded", "channel"),
@@ -164,7 +166,10 @@ async def test_wrong_json_types_in_a_teams_activity_are_400_with_a_reason(
     team["channelData"]["team"] = {"id": 19}
     sender = copy.deepcopy(message)
     sender["from"]["aadObjectId"] = {"id": "x"}
+    long_sender = copy.deepcopy(message)
+    long_sender["from"]["id"] = "29:" + "x" * 300  # identities.user_id holds 200
     cases = [
+        (long_sender, "longer than 200"),
         (tenant, "tenant"),
         (channel_id, "channelId"),
         (entity, "entities"),
