@@ -129,6 +129,12 @@ _ENVELOPE: list[tuple[str, type | tuple[type, ...]]] = [
     ("is_enterprise_install", bool),
     ("is_ext_shared_channel", bool),
     ("authorizations", list),
+    ("response_urls", list),
+    ("command", str),  # bolt's matchers read these wherever they appear
+    ("callback_id", str),
+    ("event.type", str),
+    ("event.subtype", str),
+    ("event.callback_id", str),
     ("event", dict),
     ("message", dict),
     ("channel_id", str),
@@ -196,6 +202,9 @@ def _lengths(data: dict[str, Any], where: str) -> None:
 def _check_envelope(data: dict[str, Any], where: str) -> None:
     _types(data, _ENVELOPE, where)
     _lengths(data, where)
+    for item in data.get("response_urls") or []:  # bolt reads the first one's response_url
+        if not isinstance(item, dict) or json_input.field_problem(item, "response_url", str):
+            raise PayloadError(f"{where}: every item of response_urls must be an object with a URL")
     for authorization in data.get("authorizations") or []:  # bolt reads the first one's ids
         if not isinstance(authorization, dict):
             raise PayloadError(f"{where}: every item of authorizations must be an object")

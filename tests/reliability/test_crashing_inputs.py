@@ -84,9 +84,15 @@ async def test_wrong_json_types_in_a_slack_payload_are_400_with_a_reason(
     mention["team_id"] = {"id": "T111"}
     event_user = fixture("event_app_mention.json")
     event_user["event"]["user"] = ["W111"]
+    view = fixture("view_submission.json")
+    view["response_urls"] = [["https://hooks.slack.com/x"]]  # found by the fuzzing: bolt read [0].get
+    untyped_view = fixture("view_submission.json")
+    del untyped_view["view"]["type"]  # found by the fuzzing: bolt routes on it
     long_team = _click(team={"id": "T" * 150})  # PostgreSQL refused it (identities.workspace holds 100)
     cases: list[tuple[bytes, str, str]] = [
         (_form(long_team), "application/x-www-form-urlencoded", "longer than 100"),
+        (_form(view), "application/x-www-form-urlencoded", "response_urls"),
+        (_form(untyped_view), "application/x-www-form-urlencoded", "type"),
         (_form(listed), "application/x-www-form-urlencoded", "action_id"),
         (_form(team_object), "application/x-www-form-urlencoded", "team"),
         (_form(_click(channel="C111")), "application/x-www-form-urlencoded", "channel"),
