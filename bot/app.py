@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Protocol
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from adapters.base import Adapter
 from adapters.images import ROUTE, Images
@@ -19,6 +21,7 @@ from bot.settings import Settings
 from storage import outbox, schedules
 
 RUNTIME = web.AppKey("runtime", Runtime)
+log = logging.getLogger("tandem")
 
 
 class Platform(Protocol):
@@ -213,9 +216,40 @@ def _quiet_malformed_http() -> None:
         server_log.addFilter(_MalformedHttpFilter())
 
 
+def _database_gone(exc: BaseException) -> bool:
+    """The database connection failed (the server restarted, or is down): not the request's fault."""
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, ConnectionError)
+
+
+@web.middleware
+async def database_unavailable(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A request that meets a lost database connection is answered 503 with Retry-After, in one log line:
+    the pool has dropped the dead connections by then, so the retry gets a fresh one."""
+    try:
+        return await handler(request)
+    except Exception as exc:
+        if not _database_gone(exc):
+            raise
+        log.warning(
+            "%s %s: the database connection was lost (%s); answered 503",
+            request.method,
+            request.path,
+            type(exc).__name__,
+        )
+        return web.json_response(
+            {"error": "the database is unavailable right now; retry shortly"},
+            status=503,
+            headers={"Retry-After": "2"},
+        )
+
+
 def build_app(runtime: Runtime) -> web.Application:
     _quiet_malformed_http()
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[database_unavailable])
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)

@@ -53,6 +53,21 @@ async def _post(served: Served, path: str, **data: str) -> tuple[int, Any]:
         return response.status, json.loads(text) if text.startswith("{") else text
 
 
+UNAVAILABLE = Counter[str]()
+
+
+async def _jump(served: Served, team: str) -> tuple[int, Any]:
+    """The chat page's "jump to the next event"; a 503 (a connection lost with the database restart) is
+    asked again, as its Retry-After says."""
+    for _ in range(10):
+        status, answer = await _post(served, "/chat/clock/next", team=team, person="ana-0")
+        if status != 503:
+            return status, answer
+        UNAVAILABLE[served.url] += 1
+        await asyncio.sleep(0.5)
+    return status, answer
+
+
 async def _earliest(sessions: Any) -> datetime | None:
     async with sessions() as session:
         found = (
@@ -88,14 +103,22 @@ async def test_two_replicas_run_a_week_once_through_a_postgres_restart(figure: F
                 jumps = restarted_at = 0
                 while (due := await _earliest(sessions)) is not None and due <= end:
                     order = replicas if jumps % 2 == 0 else replicas[::-1]  # neither always asks first
-                    answers = await asyncio.gather(
-                        *(_post(r, "/chat/clock/next", team=team_ids[0], person="ana-0") for r in order)
-                    )
+                    answers = await asyncio.gather(*(_jump(r, team_ids[0]) for r in order))
                     assert [s for s, _ in answers] == [200, 200], answers
                     jumps += 1
                     if jumps == 8:  # half-way through the week: PostgreSQL goes away and comes back
                         cluster.stop("fast")
-                        await asyncio.sleep(1.5)  # both replicas' tickers and workers meet a dead server
+                        await asyncio.sleep(1.0)  # both replicas' tickers and workers meet a dead server
+                        for replica in replicas:  # a request meanwhile: 503 with Retry-After, never a 500
+                            async with (
+                                aiohttp.ClientSession() as http,
+                                http.get(
+                                    f"{replica.url}/chat/messages",
+                                    params={"team": team_ids[0], "person": "ana-0"},
+                                ) as response,
+                            ):
+                                assert response.status == 503, await response.text()
+                                assert response.headers["Retry-After"]
                         cluster.start()
                         restarted_at = jumps
                         await db.dispose()
@@ -128,6 +151,8 @@ async def test_two_replicas_run_a_week_once_through_a_postgres_restart(figure: F
     assert set(by_replica) == set(names), by_replica  # both replicas ran occurrences
     figure("jumps (simulated events)", jumps)
     figure("occurrences claimed", len(claims))
+    figure("jumps answered 503 after the restart (then retried)", sum(UNAVAILABLE.values()))
+    figure("claims by kind", dict(sorted(Counter(str(kinds.get(c.schedule_id)) for c in claims).items())))
     figure("meeting reminders per team", sorted(per_team.values()))
     figure("claims by replica", sorted(by_replica.values()))
     figure("occurrences fired twice", sum(1 for n in channel_texts.values() if n > 1))
