@@ -6,8 +6,10 @@ A's member was shown names B, its people, its channel or its poll."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.pulse_export import export_pulse
@@ -18,6 +20,8 @@ from tests.conftest import Stack, team_spec
 from tests.pulse.conftest import all_items, answer, big_team, current_poll
 from tests.reliability.conftest import Figure
 
+# The rule is the engine's (storage queries by team), the same on both databases: PostgreSQL too at full size.
+DATABASES = ["sqlite", "postgresql"] if os.environ.get("TANDEM_RELIABILITY_FULL") else ["sqlite"]
 B_WORDS = ("Bravo", "chan-b", "#bravo", "b-l", "b-m")
 COMMANDS = [
     "help", "team", "norms", "roles", "pass", "setup", "pulse", "pulse status", "pulse results",
@@ -83,6 +87,7 @@ def _seen_by_ana(stack: Stack, since: int) -> list[str]:
     return texts
 
 
+@pytest.mark.parametrize("database_url", DATABASES, indirect=True)
 async def test_a_member_of_team_a_reaches_nothing_of_team_b(stack: Stack, figure: Figure) -> None:
     alpha = await stack.import_team(team_spec(name="Alpha Team"))
     bravo = await stack.import_team(_team_b())
