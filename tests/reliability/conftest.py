@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -37,18 +36,3 @@ def figure(record_property: Callable[[str, object], None]) -> Figure:
         record_property(f"figure: {name}", value)
 
     return record
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    lines = [
-        f"{report.nodeid.split('::')[-1]}: {name.removeprefix('figure: ')} = {value}"
-        for key in ("passed", "failed")
-        for report in terminalreporter.stats.get(key, [])
-        if getattr(report, "when", "") == "call"
-        for name, value in getattr(report, "user_properties", [])
-        if str(name).startswith("figure: ")
-    ]
-    if lines:
-        terminalreporter.section("reliability figures")
-        for line in sorted(lines):
-            terminalreporter.line(line)
