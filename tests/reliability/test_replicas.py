@@ -146,6 +146,7 @@ async def test_two_replicas_run_a_week_once_through_a_postgres_restart(figure: F
         if str(t.get("address", "")).startswith("team-")
     )
     assert max(channel_texts.values()) == 1, [k for k, n in channel_texts.items() if n > 1]
+    assert sum(channel_texts.values()) >= len(meeting) + TEAMS, "a reminder per occurrence, and the reports"
     assert polls and all(s != "open" for s in polls), polls  # each poll closed on its last day
     by_replica = Counter(c.claimed_by for c in claims)
     assert set(by_replica) == set(names), by_replica  # both replicas ran occurrences
