@@ -18,7 +18,7 @@ from adapters.local.chat import ChatAdapter
 from bot import local_chat, metrics, slack_mount, teams_mount
 from bot.runtime import Runtime
 from bot.settings import Settings
-from storage import outbox, schedules
+from storage import lateness, outbox, schedules
 
 RUNTIME = web.AppKey("runtime", Runtime)
 log = logging.getLogger("tandem")
@@ -97,6 +97,9 @@ async def metrics_view(request: web.Request) -> web.Response:
     async with runtime.sessions() as session:
         counts = await outbox.counts_by_status(session)
         enabled = await schedules.count_enabled(session)
+        now = runtime.clock.now()
+        oldest_due = await lateness.oldest_due_message_seconds(session, now)
+        schedule_late = await lateness.schedule_lateness_seconds(session, now)
     stats = runtime.worker.stats
     counters = {
         "ticks": runtime.ticker.ticks,
@@ -109,6 +112,24 @@ async def metrics_view(request: web.Request) -> web.Response:
         for s in ("pending", "sending", "sent", "failed")
     ]
     samples.append(("tandem_schedules_enabled", "gauge", "Enabled schedules.", {}, float(enabled)))
+    samples.append(
+        (
+            "tandem_outbox_oldest_due_seconds",
+            "gauge",
+            "Seconds the longest-waiting due message has waited (0: none waiting).",
+            {},
+            oldest_due,
+        )
+    )
+    samples.append(
+        (
+            "tandem_schedule_lateness_seconds",
+            "gauge",
+            "Seconds the most overdue enabled schedule is past its fire time (0: none late).",
+            {},
+            schedule_late,
+        )
+    )
     samples.append(
         (
             "tandem_scheduler_ticks_total",
@@ -254,11 +275,12 @@ def build_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
     mount_images(app, runtime.images)
-    for platform in PLATFORMS:
-        adapter = platform.adapter(runtime)
-        if adapter is None:
-            platform.mount_off(app, runtime.settings)
-        else:
-            runtime.mount(app, adapter)
+    with slack_mount.hidden_from_bolt():  # Tandem's own installation store, never bolt's files
+        for platform in PLATFORMS:
+            adapter = platform.adapter(runtime)
+            if adapter is None:
+                platform.mount_off(app, runtime.settings)
+            else:
+                runtime.mount(app, adapter)
     mount_local_chat(app, runtime)
     return app

@@ -8,11 +8,11 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot import teams_package
+from bot import logs, teams_package
 from bot.settings import Settings, SettingsError, load_settings
 
 DESCRIPTION = """Tandem: a Slack and Microsoft Teams bot for school labor–management teams.
@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tandem", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"tandem {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = sub.add_parser("serve", help="run the bot: migrate the database, listen, tick, deliver")
     serve.add_argument(
@@ -41,6 +42,21 @@ def _parser() -> argparse.ArgumentParser:
     team_import.add_argument("file", type=Path)
     team_show = team_sub.add_parser("show", help="show a team")
     team_show.add_argument("name")
+    team_sub.add_parser("list", help="every team, its channels and what waits in its outbox")
+    team_remove = team_sub.add_parser("remove", help="delete a team and everything of it (asks first)")
+    team_remove.add_argument("name")
+    team_remove.add_argument("--yes", action="store_true", help="do not ask")
+    team_remove.add_argument(
+        "--include-history", action="store_true", help="delete its released poll reports too"
+    )
+    outbox = sub.add_parser("outbox", help="messages not yet delivered: what waits, what failed and why")
+    outbox.add_argument("--failed", action="store_true", help="only the failed ones")
+    outbox.add_argument("--team", help="only this team's")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", metavar="TASK")
+    retry = outbox_sub.add_parser("retry", help="send failed messages again (after fixing the cause)")
+    retry.add_argument("ids", nargs="*", type=int, metavar="ID")
+    retry.add_argument("--all-failed", action="store_true", help="every failed message")
+    sub.add_parser("doctor", help="check settings, database, platform tokens and the public URL")
     export = sub.add_parser("export", help="export aggregates (never individual answers)")
     export_sub = export.add_subparsers(dest="export_command", metavar="WHAT")
     export_pulse = export_sub.add_parser("pulse", help="a team's released trust-poll aggregates")
@@ -50,14 +66,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("tandem")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Library chatter at INFO (a line per scheduler tick, per migration step) buries what Tandem says.
-    # (aiohttp.access: a line per HTTP request, i.e. per Slack event and Teams activity.)
-    for noisy in ("alembic", "apscheduler", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure()
     if args.command is None:
         parser.print_help()
         return 0
@@ -68,10 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(run_demo(directory=args.dir))
         return 0
     try:
-        settings = load_settings()
+        settings = load_settings(complete=args.command in ("serve", "doctor"))
     except SettingsError as exc:
+        if args.command == "doctor":
+            print(f"FIX  settings: {exc}")
         print(f"tandem: {exc}", file=sys.stderr)
         return 2
+    logs.configure(settings.log_format)
     try:
         return asyncio.run(_run(args, settings, parser))
     except (_Refused, SettingsError) as exc:  # a setting only checkable at start-up (the sealing key)
@@ -92,8 +117,16 @@ async def _run(args: argparse.Namespace, settings: Settings, parser: argparse.Ar
             await _serve(settings, example=args.example)
         elif args.command == "db" and args.db_command == "upgrade":
             await _upgrade(settings)
-        elif args.command == "team" and args.team_command in ("import", "show"):
+        elif args.command == "team" and args.team_command in ("import", "show", "list", "remove"):
             print(await _team(settings, args))
+        elif args.command == "outbox":
+            print(await _outbox(settings, args, parser))
+        elif args.command == "doctor":
+            from bot import doctor
+
+            report, fine = await doctor.run(settings)
+            print(report)
+            return 0 if fine else 1
         elif args.command == "export" and args.export_command == "pulse":
             print(await _export_pulse(settings, args), end="")
         elif args.command == "teams-package":
@@ -120,18 +153,57 @@ async def _upgrade(settings: Settings) -> None:
 
 
 async def _team(settings: Settings, args: argparse.Namespace) -> str:
-    from bot import team_file
+    from bot import team_admin, team_file
     from flows.core.clock import SystemClock
     from storage.db import create_engine, session_factory
     from storage.migrate import upgrade
 
+    # the whole file is read and checked first: a refused file opens (and creates) no database
+    spec = team_file.load(args.file) if args.team_command == "import" else None
     engine = create_engine(settings.database_url)
     try:
         await upgrade(engine)
         sessions = session_factory(engine)
-        if args.team_command == "import":
-            return await team_file.import_file(sessions, SystemClock(), args.file)
+        if spec is not None:
+            return await team_file.import_file(sessions, SystemClock(), spec)
+        if args.team_command == "list":
+            return await team_admin.list_teams(sessions)
+        if args.team_command == "remove":
+            return await team_admin.remove(
+                sessions, args.name, include_history=args.include_history, confirm=_asker(args.yes)
+            )
         return await team_file.show(sessions, args.name)
+    finally:
+        await engine.dispose()
+
+
+def _asker(yes: bool) -> Callable[[str], bool]:
+    def confirm(question: str) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise ValueError(f"{question} Run again with --yes to confirm (no terminal to ask on).")
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+    return confirm
+
+
+async def _outbox(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+    from bot import outbox_report
+    from flows.core.clock import SystemClock
+    from storage.db import create_engine, session_factory
+    from storage.migrate import upgrade
+
+    if args.outbox_command == "retry" and bool(args.ids) == bool(args.all_failed):
+        parser.error("outbox retry: give message ids, or --all-failed")
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        sessions = session_factory(engine)
+        now = SystemClock().now()
+        if args.outbox_command == "retry":
+            return await outbox_report.retry(sessions, now, None if args.all_failed else list(args.ids))
+        return await outbox_report.report(sessions, now, failed_only=args.failed, team=args.team)
     finally:
         await engine.dispose()
 

@@ -3,6 +3,10 @@ Slack is off, routes that say why). The adapter joins the bot like any other (bo
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
+
 from aiohttp import web
 
 from adapters.slack import SlackAdapter, Workspaces, spec
@@ -99,10 +103,27 @@ def mount_off(app: web.Application, settings: Settings) -> None:
     app.router.add_get(spec.OAUTH_REDIRECT_PATH, off)
 
 
+# slack-bolt reads these itself when its app is built and, finding both, turns on its own *file-based*
+# installation and state stores (for local development, it says). Tandem keeps installations in its
+# database (adapters/slack/install.py), so bolt must not see them: the settings have read them already.
+BOLT_OAUTH_VARIABLES = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+
+
+@contextlib.contextmanager
+def hidden_from_bolt() -> Iterator[None]:
+    """While the adapters are built and mounted (bot.app.build_app)."""
+    saved = {name: os.environ.pop(name) for name in BOLT_OAUTH_VARIABLES if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 def mount(app: web.Application, runtime: Runtime) -> None:
     """Slack's routes on `app`, and its adapter in `runtime` when Slack is configured."""
     slack = adapter(runtime)
     if slack is None:
         mount_off(app, runtime.settings)
-    else:
+        return
+    with hidden_from_bolt():
         runtime.mount(app, slack)

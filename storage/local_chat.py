@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, select, update
+from sqlalchemy import Index, String, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -124,7 +124,12 @@ async def local_teams(session: AsyncSession) -> list[LocalTeam]:
     for team in (await session.execute(select(Team).order_by(Team.name))).scalars():
         people = (
             await session.execute(
-                select(Identity.user_id, Person.display_name, Membership.side, Membership.co_chair)
+                select(
+                    Identity.user_id,
+                    func.coalesce(Membership.display_name, Person.display_name),
+                    Membership.side,
+                    Membership.co_chair,
+                )
                 .join(Person, Person.id == Membership.person_id)
                 .join(Identity, Identity.person_id == Person.id)
                 .where(Membership.team_id == team.id, Identity.platform == "local")

@@ -136,14 +136,18 @@ class Membership(Base):
     co_chair: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
     joined_at: Mapped[datetime]
+    # The name this team knows the person by (its team file, or the platform's); None: `Person.display_name`.
+    display_name: Mapped[str | None] = mapped_column(String(200))
 
     team: Mapped[Team] = relationship(back_populates="memberships")
     person: Mapped[Person] = relationship()
 
 
 class TeamChannel(Base):
+    """A channel a team posts to. A channel belongs to one team: a command typed there has one answer."""
+
     __tablename__ = "team_channels"
-    __table_args__ = (UniqueConstraint("team_id", "platform", "workspace", "address"),)
+    __table_args__ = (UniqueConstraint("platform", "workspace", "address"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))

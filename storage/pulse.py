@@ -266,6 +266,16 @@ async def side_counts(session: AsyncSession, poll_id: int) -> dict[str | None, i
     return {side: int(n) for side, n in (await session.execute(stmt)).all()}
 
 
+async def set_reminders_sent(session: AsyncSession, poll_id: int, count: int) -> None:
+    """How many reminder rounds of the poll have gone out."""
+    await session.execute(update(PulsePoll).where(PulsePoll.id == poll_id).values(reminders_sent=count))
+
+
+async def store_chart(session: AsyncSession, poll_id: int, png: bytes) -> None:
+    """Keep the poll's trend chart (served by the adapters from the database)."""
+    await session.execute(update(PulsePoll).where(PulsePoll.id == poll_id).values(chart_png=png))
+
+
 # ---------------------------------------------------------------- closing
 
 

@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OccurrenceClaim, Schedule
 from storage.sql import dialect_name, insert_ignore
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    """A schedule as flows see it: plain values, read-only. Changed through the functions below."""
+
+    id: int
+    team_id: int
+    kind: str
+    rrule: str
+    dtstart_local: str
+    timezone: str
+    settings: Mapping[str, Any]
+    enabled: bool
+    next_occurrence_local: str | None
+    next_fire_at: datetime | None
+
+
+def schedule_view(row: Schedule) -> ScheduleView:
+    return ScheduleView(
+        row.id,
+        row.team_id,
+        row.kind,
+        row.rrule,
+        row.dtstart_local,
+        row.timezone,
+        MappingProxyType(dict(row.settings or {})),
+        row.enabled,
+        row.next_occurrence_local,
+        row.next_fire_at,
+    )
 
 
 async def lock_due(session: AsyncSession, now: datetime, limit: int) -> list[Schedule]:
@@ -43,11 +77,42 @@ async def claim(
     )
 
 
-async def for_team(session: AsyncSession, team_id: int, kind: str | None = None) -> list[Schedule]:
+async def advance(
+    session: AsyncSession,
+    schedule_id: int,
+    next_local: str | None,
+    next_fire_at: datetime | None,
+    now: datetime,
+) -> None:
+    """Move a schedule on to its next occurrence (None: it has no more)."""
+    await session.execute(
+        update(Schedule)
+        .where(Schedule.id == schedule_id)
+        .values(next_occurrence_local=next_local, next_fire_at=next_fire_at, updated_at=now)
+    )
+
+
+async def _rows_for_team(session: AsyncSession, team_id: int, kind: str | None) -> list[Schedule]:
     stmt = select(Schedule).where(Schedule.team_id == team_id)
     if kind is not None:
         stmt = stmt.where(Schedule.kind == kind)
     return list((await session.execute(stmt.order_by(Schedule.id))).scalars())
+
+
+async def for_team(session: AsyncSession, team_id: int, kind: str | None = None) -> list[ScheduleView]:
+    return [schedule_view(row) for row in await _rows_for_team(session, team_id, kind)]
+
+
+async def disable(session: AsyncSession, schedule_ids: Iterable[int]) -> None:
+    """Turn schedules off (kept, with their claims, for the record)."""
+    ids = list(schedule_ids)
+    if ids:
+        await session.execute(update(Schedule).where(Schedule.id.in_(ids)).values(enabled=False))
+
+
+async def set_settings(session: AsyncSession, schedule_id: int, settings: Mapping[str, Any]) -> None:
+    """Replace a schedule's settings."""
+    await session.execute(update(Schedule).where(Schedule.id == schedule_id).values(settings=dict(settings)))
 
 
 async def upsert_for_team(
@@ -62,9 +127,9 @@ async def upsert_for_team(
     next_occurrence_local: str | None,
     next_fire_at: datetime | None,
     now: datetime,
-) -> Schedule:
+) -> ScheduleView:
     """One schedule of `kind` per team (meetings, for example); created or replaced in place."""
-    existing = await for_team(session, team_id, kind)
+    existing = await _rows_for_team(session, team_id, kind)
     schedule = existing[0] if existing else Schedule(team_id=team_id, kind=kind)
     schedule.rrule = rrule
     schedule.dtstart_local = dtstart_local
@@ -77,7 +142,7 @@ async def upsert_for_team(
     if not existing:
         session.add(schedule)
     await session.flush()
-    return schedule
+    return schedule_view(schedule)
 
 
 async def claims(session: AsyncSession, schedule_id: int) -> list[OccurrenceClaim]:

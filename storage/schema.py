@@ -4,9 +4,25 @@ A feature that adds tables puts its models in its own module under storage/ and 
 
 from __future__ import annotations
 
-from storage import local_chat, models, process_models, pulse_models, slack_install, teams_conversations
+from storage import (
+    calendar_models,
+    local_chat,
+    models,
+    process_models,
+    pulse_models,
+    slack_install,
+    teams_conversations,
+)
 from storage.models import Base
 
-MODEL_MODULES = (models, slack_install, pulse_models, teams_conversations, local_chat, process_models)
+MODEL_MODULES = (
+    models,
+    slack_install,
+    pulse_models,
+    teams_conversations,
+    local_chat,
+    calendar_models,
+    process_models,
+)
 
 __all__ = ["MODEL_MODULES", "Base"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Identity, Person, TeamChannel
+from storage.calendar import known_zone
+from storage.models import Identity, Membership, Person, TeamChannel
 
 
 async def learn_workspace(session: AsyncSession, workspace: str, user_id: str, channel_id: str) -> None:
@@ -43,9 +44,15 @@ async def store_profile(
     person = (await session.execute(stmt.limit(1))).scalar_one_or_none()
     if person is None:
         return None
-    if timezone and person.timezone != timezone:
+    if timezone and known_zone(timezone) and person.timezone != timezone:  # an unknown zone is never stored
         person.timezone = timezone
     if name and person.display_name in ("", user_id):
         person.display_name = name
+    if name:  # a team that knew them only by their id (`/tandem setup`) now knows their name
+        await session.execute(
+            update(Membership)
+            .where(Membership.person_id == person.id, Membership.display_name.in_(["", user_id]))
+            .values(display_name=name)
+        )
     await session.flush()
     return person

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
+from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -35,8 +37,75 @@ async def team_by_name(session: AsyncSession, name: str) -> Team | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def team_by_id(session: AsyncSession, team_id: int) -> Team | None:
-    return await session.get(Team, team_id)
+@dataclass(frozen=True)
+class TeamView:
+    """A team as flows see it: plain values, read-only (`settings` too). Flows change a team through the
+    functions below, never by setting attributes."""
+
+    id: int
+    name: str
+    timezone: str
+    language: str
+    settings: Mapping[str, Any]
+    created_at: datetime
+
+
+def team_view(team: Team) -> TeamView:
+    return TeamView(
+        team.id,
+        team.name,
+        team.timezone,
+        team.language,
+        MappingProxyType(dict(team.settings or {})),
+        team.created_at,
+    )
+
+
+async def team_by_id(session: AsyncSession, team_id: int) -> TeamView | None:
+    team = await session.get(Team, team_id)
+    return team_view(team) if team is not None else None
+
+
+async def find_team(session: AsyncSession, name: str) -> TeamView | None:
+    """The team called `name`, as a value (`team_by_name` loads the row with its members, for the CLI)."""
+    team = (await session.execute(select(Team).where(Team.name == name))).scalar_one_or_none()
+    return team_view(team) if team is not None else None
+
+
+async def save_team(
+    session: AsyncSession,
+    *,
+    name: str,
+    timezone: str,
+    language: str,
+    settings: Mapping[str, Any],
+    drop_settings: Iterable[str] = (),
+    now: datetime,
+) -> tuple[TeamView, bool]:
+    """Create the team `name`, or update its zone, language and the given settings (others kept, those in
+    `drop_settings` removed). Returns the team and whether it was created."""
+    team = (await session.execute(select(Team).where(Team.name == name))).scalar_one_or_none()
+    created = team is None
+    if team is None:
+        team = Team(name=name, timezone=timezone, language=language, settings=dict(settings), created_at=now)
+        session.add(team)
+    else:
+        merged = {**(team.settings or {}), **settings}
+        for key in drop_settings:
+            merged.pop(key, None)
+        team.timezone, team.language, team.settings = timezone, language, merged
+    await session.flush()
+    return team_view(team), created
+
+
+async def update_team_settings(session: AsyncSession, team_id: int, changes: Mapping[str, Any]) -> TeamView:
+    """Set some of a team's settings (the others kept); returns the team as it now is."""
+    team = await session.get(Team, team_id)
+    if team is None:
+        raise LookupError(f"no team {team_id}")
+    team.settings = {**(team.settings or {}), **changes}
+    await session.flush()
+    return team_view(team)
 
 
 async def all_team_names(session: AsyncSession) -> list[str]:
@@ -48,7 +117,7 @@ async def members(session: AsyncSession, team_id: int) -> list[MemberView]:
     stmt = (
         select(
             Membership.person_id,
-            Person.display_name,
+            func.coalesce(Membership.display_name, Person.display_name),
             Membership.side,
             Membership.co_chair,
             Membership.position,
@@ -74,9 +143,9 @@ async def person_by_identity(session: AsyncSession, platform: str, user_id: str)
     return (await session.execute(_PERSON_BY_IDENTITY, params)).scalar_one_or_none()
 
 
-async def teams_of_person(session: AsyncSession, person_id: int) -> list[Team]:
+async def teams_of_person(session: AsyncSession, person_id: int) -> list[TeamView]:
     stmt = select(Team).join(Membership).where(Membership.person_id == person_id).order_by(Team.name)
-    return list((await session.execute(stmt)).scalars())
+    return [team_view(t) for t in (await session.execute(stmt)).scalars()]
 
 
 async def identities_of(session: AsyncSession, person_id: int) -> list[Identity]:
@@ -89,8 +158,8 @@ async def channels_of(session: AsyncSession, team_id: int) -> list[TeamChannel]:
     return list((await session.execute(stmt)).scalars())
 
 
-async def team_of_channel(session: AsyncSession, platform: str, address: str) -> Team | None:
-    """The team that posts to this channel, if any (the first, should two teams name one channel)."""
+async def team_of_channel(session: AsyncSession, platform: str, address: str) -> TeamView | None:
+    """The team that posts to this channel, if any (one at most: `team_channels` is unique per channel)."""
     stmt = (
         select(Team)
         .join(TeamChannel, TeamChannel.team_id == Team.id)
@@ -98,7 +167,32 @@ async def team_of_channel(session: AsyncSession, platform: str, address: str) ->
         .order_by(Team.id)
         .limit(1)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    team = (await session.execute(stmt)).scalar_one_or_none()
+    return team_view(team) if team is not None else None
+
+
+@dataclass(frozen=True)
+class ChannelOwner:
+    team_id: int
+    team_name: str
+
+
+async def channel_owner(
+    session: AsyncSession, platform: str, address: str, workspace: str = ""
+) -> ChannelOwner | None:
+    """The team this channel belongs to (a channel belongs to at most one team), if any. A team file names
+    channels without a workspace (filled in later, storage/slack_users.py): "" matches any workspace."""
+    stmt = (
+        select(Team.id, Team.name)
+        .join(TeamChannel, TeamChannel.team_id == Team.id)
+        .where(TeamChannel.platform == platform, TeamChannel.address == address)
+        .order_by(Team.id)
+        .limit(1)
+    )
+    if workspace:
+        stmt = stmt.where(TeamChannel.workspace.in_([workspace, ""]))
+    row = (await session.execute(stmt)).first()
+    return ChannelOwner(row[0], row[1]) if row else None
 
 
 async def find_or_create_person(
@@ -109,7 +203,10 @@ async def find_or_create_person(
     identities: Sequence[tuple[str, str]],
     now: datetime,
 ) -> Person:
-    """The person owning any of these (platform, user id) identities, else a new person; adds the rest."""
+    """The person owning any of these (platform, user id) identities, else a new person; adds the rest.
+
+    An existing person keeps their name: the name a team file gives is that team's (`replace_memberships`),
+    so one team's file never renames a person for another team."""
     person: Person | None = None
     for platform, user_id in identities:
         person = await person_by_identity(session, platform, user_id)
@@ -120,7 +217,8 @@ async def find_or_create_person(
         session.add(person)
         await session.flush()
     else:
-        person.display_name = name
+        if person.display_name in ("", *(user for _, user in identities)):
+            person.display_name = name  # only a placeholder so far (the user id)
         person.email = email or person.email
     existing = {(i.platform, i.user_id) for i in await identities_of(session, person.id)}
     for platform, user_id in identities:
@@ -131,18 +229,24 @@ async def find_or_create_person(
 
 
 async def replace_memberships(
-    session: AsyncSession, team_id: int, rows: Sequence[tuple[int, str, bool]], now: datetime
+    session: AsyncSession,
+    team_id: int,
+    rows: Sequence[tuple[int, str, bool] | tuple[int, str, bool, str | None]],
+    now: datetime,
 ) -> None:
-    """Make the team's members exactly `rows` of (person id, side, co-chair), keeping join dates."""
+    """Make the team's members exactly `rows` of (person id, side, co-chair[, the name this team knows them
+    by]), keeping join dates."""
     current = {
         m.person_id: m
         for m in (await session.execute(select(Membership).where(Membership.team_id == team_id))).scalars()
     }
-    wanted = {person_id for person_id, _, _ in rows}
+    wanted = {row[0] for row in rows}
     for person_id, membership in current.items():
         if person_id not in wanted:
             await session.delete(membership)
-    for position, (person_id, side, co_chair) in enumerate(rows):
+    for position, row in enumerate(rows):
+        person_id, side, co_chair = row[0], row[1], row[2]
+        name = row[3] if len(row) > 3 else None
         existing = current.get(person_id)
         if existing is None:
             session.add(
@@ -153,10 +257,12 @@ async def replace_memberships(
                     co_chair=co_chair,
                     position=position,
                     joined_at=now,
+                    display_name=name,
                 )
             )
         else:
             existing.side, existing.co_chair, existing.position = side, co_chair, position
+            existing.display_name = name or existing.display_name
     await session.flush()
 
 

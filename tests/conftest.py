@@ -1,4 +1,5 @@
-"""Shared fixtures: every storage-touching test runs on SQLite *and* PostgreSQL.
+"""Shared fixtures. A test that touches storage runs on SQLite; one marked `both_databases` (storage
+behaviour: constraints, locking, concurrency, aggregates, privacy) on PostgreSQL as well.
 
 PostgreSQL comes from TANDEM_TEST_POSTGRES_URL (default: the local server, user postgres). A fresh
 database is created for the test session and dropped afterwards; tests fail, not skip, if it is down.
@@ -93,9 +94,17 @@ async def _truncate_all(url: str) -> None:
         await engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that takes `database_url` runs on SQLite; marked `both_databases` (a storage behaviour:
+    constraints, locking, concurrency, aggregates, what an adversary reads), on PostgreSQL too."""
+    if "database_url" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_databases") is not None
+        metafunc.parametrize("database_url", ["sqlite", "postgresql"] if both else ["sqlite"], indirect=True)
+
+
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty, migrated database of each kind."""
+    """An empty, migrated database of the kind the test is parametrised with."""
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         path = tmp_path / "tandem.db"

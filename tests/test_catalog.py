@@ -173,7 +173,7 @@ def test_a_typo_in_a_key_fails_and_a_missing_translation_falls_back_to_english()
         text("pulse.no_such_text")
     assert text("core.no_longer_in_use", "xx") == "That button is no longer in use."
     assert Words("fr")("pulse.receipt.first") == "Thank you — your answers are in."
-    assert catalog.languages() == ["en"]
+    assert catalog.languages() == ["en", "es"]
 
 
 class _Speaker:
@@ -186,3 +186,10 @@ def test_whose_language() -> None:
     assert language_of(_Speaker(None), _Speaker("es")) == "es"  # the team's
     assert language_of(_Speaker("fr"), _Speaker("es")) == "fr"  # the person's own wins
     assert language_of(team=_Speaker(None)) == "en"
+
+
+def test_every_translation_has_an_english_key_and_its_placeholders() -> None:
+    for lang in catalog.languages():
+        for key, template in messages(lang).items():
+            assert key in messages("en"), f"{lang}: {key} is not an English key"
+            assert _placeholders(template) == _placeholders(messages("en")[key]), f"{lang}: {key}"

@@ -19,6 +19,8 @@ from storage import outbox
 from storage.models import OutboxStatus
 from tests.conftest import Stack, team_spec
 
+pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
+
 
 class FlakyAdapter:
     platform = "local"

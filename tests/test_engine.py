@@ -16,6 +16,8 @@ from storage import events, flow_state, outbox, schedules
 from storage.models import ProcessedEvent
 from tests.conftest import Stack, team_spec
 
+pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
+
 
 async def test_help_lists_every_subcommand_with_an_example(stack: Stack) -> None:
     await stack.import_team(team_spec())

@@ -174,3 +174,24 @@ async def test_a_button_pressed_twice_counts_once(database_url: str) -> None:
         async with page.runtime.sessions() as session:
             keys = (await session.execute(select(ProcessedEvent))).scalars().all()
         assert sum(1 for k in keys if "same-click" in str(k.__dict__)) == 1
+
+
+async def test_message_times_are_in_the_teams_zone(database_url: str) -> None:
+    async with chat_page(database_url, timezone="Asia/Tokyo") as page:
+        assert (await page.say("ana", "help")).status == 200
+        mine = await page.messages("ana")
+        assert "JST" in mine and "UTC" not in mine  # as the header's clock, not the server's zone
+
+
+def test_mentions_on_the_page_become_neutral_mentions() -> None:
+    from adapters.local.chat import read_mentions
+    from storage.local_chat import LocalPerson
+
+    people = [
+        LocalPerson("ana", "Ana Labor", "labor", True),
+        LocalPerson("cyt", "Cy Teacher", "labor", False),
+        LocalPerson("cy2", "Cy Other", "management", False),
+    ]
+    text, mentioned = read_mentions("action Draft @ANA @cy2 and @Ana, mail a@b.org @nobody @Cy", people)
+    assert text == "action Draft @0 @1 and @0, mail a@b.org @nobody @Cy"
+    assert [(a.platform, a.user_id) for a in mentioned] == [("local", "ana"), ("local", "cy2")]

@@ -140,3 +140,58 @@ async def test_the_page_reconnects_after_a_restart(tmp_path: Path) -> None:
             await page.get_by_text("What Tandem can do").first.wait_for()
         await browser.close()
     await asyncio.sleep(0)
+
+
+async def _role_holder(url: str) -> tuple[str, int]:
+    """Someone holding a role at the latest announced meeting (local id), and how often roles were passed."""
+    from sqlalchemy import func, select
+
+    from storage import roles
+    from storage.models import AuditEntry, Identity
+
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            key = await roles.latest_meeting(session, 1)
+            assert key is not None, "the meeting reminder was not announced"
+            holder = next(r for r in await roles.for_meeting(session, 1, key) if not r.passed)
+            user = await session.scalar(
+                select(Identity.user_id).where(Identity.person_id == holder.person_id)
+            )
+            passed = await session.scalar(
+                select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "roles.passed")
+            )
+    finally:
+        await engine.dispose()
+    assert user is not None
+    return user, int(passed or 0)
+
+
+async def test_a_button_pressed_twice_records_once(tmp_path: Path) -> None:
+    async_playwright = _browser_or_fail()
+    url = await _database(tmp_path)
+    async with tandem_serve({"TANDEM_DATABASE_URL": url}) as served, async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = await browser.new_page(bypass_csp=True)
+        page.set_default_timeout(10_000)
+        await _open(page, served.url, "ana", "team-channel")
+        pass_button = page.get_by_role("button", name="Pass my role")
+        for _ in range(10):  # jump, event by event, to the next meeting's reminder
+            if await pass_button.count():
+                break
+            await page.get_by_role("button", name="Jump to the next scheduled event").click()
+            await page.wait_for_function("document.getElementById('clock-said').textContent !== ''")
+            await page.evaluate("document.getElementById('clock-said').textContent = ''")
+        holder, passed_before = await _role_holder(url)
+        assert passed_before == 0
+        await _open(page, served.url, holder, "team-channel")
+        await page.get_by_role("button", name="Pass my role").last.dblclick()
+        await page.get_by_text("passed").first.wait_for()
+        await page.get_by_label("Message Tandem").fill("help")  # answered after any second press
+        await page.get_by_label("Message Tandem").press("Enter")
+        await page.get_by_text("What Tandem can do").first.wait_for()
+        _, passed_after = await _role_holder(url)
+        assert passed_after == 1, f"one double click passed roles {passed_after} times"
+        log = await page.locator("#log").inner_text()
+        assert log.count("takes it") + log.count("nobody else is free") >= 1
+        await browser.close()

@@ -19,6 +19,8 @@ from storage.migrate import upgrade
 from storage.schema import Base
 from tests.conftest import PG_ADMIN_URL, _admin
 
+pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
+
 
 async def test_migrated_schema_matches_the_models(sessions: async_sessionmaker[AsyncSession]) -> None:
     def diff(connection: Any) -> list[Any]:

@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from flows import default_flows
@@ -16,6 +17,8 @@ from storage import schedules
 from storage.db import create_engine, session_factory
 from storage.models import OccurrenceClaim, OutboxMessage
 from tests.conftest import team_spec
+
+pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
 
 
 async def test_three_replicas_run_every_occurrence_exactly_once(postgres_url: str) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from flows.core.recurrence import Recurrence, from_key, zone
 from storage import outbox, roles, schedules, teams
 from storage.models import OccurrenceClaim, Schedule
 from tests.conftest import Stack, team_spec
+
+pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
 
 LA = zone("America/Los_Angeles")
 

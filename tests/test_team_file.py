@@ -17,6 +17,8 @@ from storage import schedules, teams
 from storage.models import AuditEntry, Identity, Membership, Person, Schedule, Team, TeamChannel
 from tests.conftest import team_spec
 
+pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
+
 
 async def _row_counts(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
     async with sessions() as session:

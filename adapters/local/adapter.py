@@ -109,10 +109,13 @@ class LocalAdapter:
         shown = self.forms.get((user, form_id))
         if shown is not None:  # inputs that break the shown form's rules get a reply, as in Teams
             rules = form_rules.rules_of(shown.elements)
-            problems = form_rules.check(rules, values)
+            problems = form_rules.check(rules, values, form_rules.known_language(shown.language))
             if problems:
                 self.last_form = None
-                await self.send({"user": user}, form_rules.refusal(rules, problems))
+                await self.send(
+                    {"user": user},
+                    form_rules.refusal(rules, problems, form_rules.known_language(shown.language)),
+                )
                 return
         conversation = self._conversation(user, None)
         event = ActionEvent(Actor("local", user), conversation, form_id, None, values, key, metadata)

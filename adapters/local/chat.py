@@ -23,7 +23,7 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
@@ -80,6 +80,7 @@ class Refused(Exception):
 class _Viewer:
     user: str
     conversations: frozenset[str]
+    timezone: str  # the team's: message times are shown in it, as in the header
     queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
 
     def sees(self, conversation: str, private_to: str | None) -> bool:
@@ -184,11 +185,13 @@ class ChatAdapter(LocalAdapter):
 
     # ---- rendering and pushing
 
-    async def _html(self, message_id: int, card: Card, author: str | None, created: datetime | None) -> str:
+    async def _html(
+        self, message_id: int, card: Card, author: str | None, created: datetime | None, timezone: str
+    ) -> str:
         images = {
             url: data_uri(i.content, i.media_type) for url, i in (await self.images.of_card(card)).items()
         }
-        return card_html(message_id, card, images, author=author, when=self._when(created))
+        return card_html(message_id, card, images, author=author, when=self._when(created, timezone))
 
     def _when(self, instant: datetime | None, timezone: str | None = None) -> str:
         if instant is None:
@@ -210,10 +213,17 @@ class ChatAdapter(LocalAdapter):
         viewers = [v for v in self._viewers if v.sees(conversation, private_to)]
         if not viewers:
             return
-        html = await self._html(message_id, card, author, self.clock.now())
-        event = {"id": message_id, "conversation": conversation, "html": html, "replace": replace}
+        rendered: dict[str, dict[str, Any]] = {}  # one rendering per time zone of those watching
         for viewer in viewers:
-            viewer.queue.put_nowait(event)
+            if viewer.timezone not in rendered:
+                html = await self._html(message_id, card, author, self.clock.now(), viewer.timezone)
+                rendered[viewer.timezone] = {
+                    "id": message_id,
+                    "conversation": conversation,
+                    "html": html,
+                    "replace": replace,
+                }
+            viewer.queue.put_nowait(rendered[viewer.timezone])
 
     async def _end_streams(self, _: object) -> None:
         for viewer in self._viewers:
@@ -290,19 +300,21 @@ class ChatAdapter(LocalAdapter):
             return _html_response(self._chooser(teams))
         team, person = await self._who(request.query)
         conversation = self._conversation_of(team, person, request.query)
-        log_html = await self._log(conversation, person.user)
+        log_html = await self._log(conversation, person.user, team.timezone)
         return _html_response(self._chat(team, person, conversation, log_html))
 
-    async def _log(self, conversation: str, user: str) -> str:
+    async def _log(self, conversation: str, user: str, timezone: str) -> str:
         async with self.sessions() as session:
             rows = await store.in_conversation(session, conversation, user)
-        parts = [await self._html(r.id, card_from_json(r.card), r.author, r.created_at) for r in rows]
+        parts = [
+            await self._html(r.id, card_from_json(r.card), r.author, r.created_at, timezone) for r in rows
+        ]
         return "".join(parts) or '<p class="empty">No messages yet. Type <kbd>help</kbd> below.</p>'
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
         team, person = await self._who(request.query)
         conversation = self._conversation_of(team, person, request.query)
-        return _html_response(await self._log(conversation, person.user))
+        return _html_response(await self._log(conversation, person.user, team.timezone))
 
     def _chooser(self, teams: list[LocalTeam]) -> str:
         if not teams:
@@ -392,7 +404,7 @@ class ChatAdapter(LocalAdapter):
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         team, person = await self._who(request.query)
-        viewer = _Viewer(person.user, frozenset(dict(self._conversations(team, person))))
+        viewer = _Viewer(person.user, frozenset(dict(self._conversations(team, person))), team.timezone)
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream",
@@ -445,8 +457,12 @@ class ChatAdapter(LocalAdapter):
             )
             message_id = row.id
         await self._publish(message_id, conversation, person.user, card, person.user, replace=False)
+        command, mentioned = read_mentions(text, team.people)
         event = CommandEvent(
-            Actor("local", person.user), self._event_conversation(person, conversation), text
+            Actor("local", person.user),
+            self._event_conversation(person, conversation),
+            command,
+            mentions=mentioned,
         )
         return await self._answer(person, await self._handle(event))
 
@@ -495,7 +511,7 @@ class ChatAdapter(LocalAdapter):
             for key, value in data.items()
             if key.startswith("f:") and key.removeprefix("f:") in rules
         }
-        problems = form_rules.check(rules, values)
+        problems = form_rules.check(rules, values, form_rules.known_language(shown.form.language))
         if problems:
             html = form_html(shown.form, token, values=values, problems=problems)
             return web.json_response({"form": html, "error": "Nothing was recorded."}, status=422)
@@ -550,6 +566,33 @@ async def _form(request: web.Request) -> MultiDict[str]:
     except (UnicodeDecodeError, ValueError) as exc:
         raise Refused("That request is not readable text (UTF-8). Nothing was done.") from exc
     return MultiDict(pairs)
+
+
+_AT = re.compile(r"(?<![\w@])@([\w.-]+)")
+
+
+def read_mentions(text: str, people: Sequence[LocalPerson]) -> tuple[str, tuple[Actor, ...]]:
+    """The page's `@ana` or `@Ana` (a member's local id or first name, any case) as the neutral `@<n>`
+    with the person listed, as Slack's `<@U123>` and Teams' `<at>` become; the same person twice is one
+    entry. Any other `@word` (nobody, or a first name two members share) is left as typed, for the flow
+    to answer."""
+    found: list[Actor] = []
+
+    def replace(match: re.Match[str]) -> str:
+        word = match.group(1).casefold()
+        by_id = [p for p in people if p.user.casefold() == word]
+        by_name = [p for p in people if p.name.split()[0].casefold() == word]
+        chosen = by_id or by_name
+        if len(chosen) != 1:  # nobody, or two people of that first name: left for the flow to answer
+            return match.group(0)
+        person = chosen[0]
+        for index, actor in enumerate(found):
+            if actor.user_id == person.user:
+                return f"@{index}"
+        found.append(Actor("local", person.user, person.name))
+        return f"@{len(found) - 1}"
+
+    return _AT.sub(replace, text), tuple(found)
 
 
 def _buttons(card: Card) -> set[tuple[str, str]]:

@@ -382,7 +382,9 @@ def form_problems(payload: dict[str, Any]) -> dict[str, str]:
     values = state.get("values") if isinstance(state, dict) else None
     if not isinstance(values, dict):
         return {}
-    return form_rules.check(render.form_rules(view.get("blocks")), _state_values(values))
+    language = render.read_metadata(view.get("private_metadata")).get("l")
+    rules = render.form_rules(view.get("blocks"))
+    return form_rules.check(rules, _state_values(values), form_rules.known_language(language))
 
 
 def channel_name(name: Any) -> str | None:

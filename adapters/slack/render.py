@@ -331,7 +331,8 @@ def message(card: Card) -> dict[str, Any]:
 
 def modal(form: Form, private_metadata: dict[str, Any] | None = None) -> dict[str, Any]:
     """A modal view for `form`; `callback_id` is the form id; the metadata round-trips as JSON."""
-    metadata = json.dumps({"m": form.metadata, **(private_metadata or {})}, separators=(",", ":"))
+    ours = {"m": form.metadata, **({"l": form.language} if form.language else {}), **(private_metadata or {})}
+    metadata = json.dumps(ours, separators=(",", ":"))
     if len(metadata) > MAX_METADATA:  # keep the flow's metadata, drop our routing hints
         metadata = json.dumps({"m": form.metadata[: MAX_METADATA - 16]}, separators=(",", ":"))
     return {

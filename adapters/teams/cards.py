@@ -41,7 +41,8 @@ VALUE_KEY = "tandem_value"
 QUESTION_KEY = "tandem_question"
 METADATA_KEY = "tandem_metadata"
 RULES_KEY = "tandem_rules"  # a form's rules (flows/core/form_rules.py), back with its inputs on submit
-RESERVED = frozenset({ACTION_KEY, VALUE_KEY, QUESTION_KEY, METADATA_KEY, RULES_KEY})
+LANGUAGE_KEY = "tandem_language"  # the language the form speaks: its refusal is in it too
+RESERVED = frozenset({ACTION_KEY, VALUE_KEY, QUESTION_KEY, METADATA_KEY, RULES_KEY, LANGUAGE_KEY})
 
 # A card carrying a chart inline must stay under the strictest message limit Microsoft has published for
 # Teams bots: about 25–28 KB for the whole payload, base64 images included (newer documentation says 40
@@ -258,7 +259,10 @@ def render_form(form: Form) -> dict[str, Any]:
     ]
     rules = form_rules.rules_to_data(form_rules.rules_of(form.elements))
     submit = _execute(
-        form.submit_label, form.form_id, {METADATA_KEY: form.metadata, RULES_KEY: rules}, "positive"
+        form.submit_label,
+        form.form_id,
+        {METADATA_KEY: form.metadata, RULES_KEY: rules, LANGUAGE_KEY: form.language},
+        "positive",
     )
     return _card(body, form.title, [submit])
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from botbuilder.schema import Activity
 
-from adapters.teams.cards import RULES_KEY, read_action
+from adapters.teams.cards import LANGUAGE_KEY, RULES_KEY, read_action
 from flows.core import form_rules
 from flows.core.types import ActionEvent, Actor, Card, CommandEvent, Conversation
 
@@ -75,6 +75,18 @@ def user_ids(activity: Activity) -> list[str]:
 def actor(activity: Activity, user_id: str) -> Actor:
     sender = activity.from_property
     return Actor("teams", user_id, sender.name if sender is not None else None)
+
+
+def client_timezone(activity: Activity) -> str | None:
+    """The sender's IANA zone as their client reports it: the `clientInfo` entity's `timezone`, else the
+    activity's `localTimezone` (unchecked here; storage keeps only zones it knows)."""
+    for entity in activity.entities or []:
+        if entity.type == "clientInfo":
+            zone = (entity.additional_properties or {}).get("timezone")
+            if isinstance(zone, str) and zone:
+                return zone
+    zone = activity.local_timezone
+    return zone if isinstance(zone, str) and zone else None
 
 
 @dataclass(frozen=True)
@@ -178,5 +190,6 @@ def refused(data: Any) -> Card | None:
         return None
     rules = form_rules.rules_from_data(data.get(RULES_KEY))
     _, _, values, _ = read_action(data)
-    problems = form_rules.check(rules, values)
-    return form_rules.refusal(rules, problems) if problems else None
+    language = form_rules.known_language(data.get(LANGUAGE_KEY))
+    problems = form_rules.check(rules, values, language)
+    return form_rules.refusal(rules, problems, language) if problems else None

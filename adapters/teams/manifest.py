@@ -122,8 +122,15 @@ def build_manifest(
 def write_package(path: Path, manifest: dict[str, Any]) -> Path:
     """Write the zip Teams accepts: manifest.json and both icons at the root."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    entries = {
+        "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False).encode(),
+        "color.png": color_icon(),
+        "outline.png": outline_icon(),
+    }
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as package:
-        package.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
-        package.writestr("color.png", color_icon())
-        package.writestr("outline.png", outline_icon())
+        for name, data in entries.items():
+            entry = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            entry.external_attr = 0o100644 << 16  # a regular file, rw-r--r-- (writestr's default is 0600)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            package.writestr(entry, data)
     return path

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.teams import inbound
 from adapters.teams.connector import BotConnector
 from flows.core.types import Actor
+from storage import calendar
 from storage import teams_conversations as store
 
 log = logging.getLogger("tandem.teams")
@@ -43,6 +44,7 @@ class Roster:
         self._known: set[tuple[str, str, str]] = set()
         # which id a Teams person goes by, read through (SQLite serialises every transaction)
         self._people: dict[tuple[str, ...], tuple[str, float]] = {}
+        self._zones: dict[str, str] = {}  # the time zone last stored per person, by our id for them
 
     # ------------------------------------------------------------ conversation references
 
@@ -131,6 +133,18 @@ class Roster:
         # a person the team files name is stable; someone not (yet) named is looked up again soon
         self._people[key] = (known or ids[0], time.monotonic() + (600.0 if known else 30.0))
         return known or ids[0]
+
+    async def learn_timezone(self, activity: Activity, user_id: str) -> None:
+        """The sender's time zone from their client (clientInfo), onto their person; once per change."""
+        zone = inbound.client_timezone(activity)
+        if not zone or not user_id or self._zones.get(user_id) == zone:
+            return
+        async with self.sessions() as session, session.begin():
+            if not await calendar.set_identity_timezone(session, "teams", user_id, zone):
+                return
+        if len(self._zones) > 50_000:
+            self._zones.clear()
+        self._zones[user_id] = zone
 
     async def known_user(self, ids: list[str]) -> str:
         """The id a team file used for a person, else the first of `ids`."""

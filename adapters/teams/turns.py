@@ -45,6 +45,7 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         user_id = await self.roster.user_id(activity)
+        await self.roster.learn_timezone(activity, user_id)
         event: Event
         if isinstance(activity.value, dict):
             if await self._refused(turn_context, activity.value):
@@ -86,6 +87,7 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": refused}
             return InvokeResponse(status=200, body=body)
         user_id = await self.roster.user_id(activity)
+        await self.roster.learn_timezone(activity, user_id)
         verb = action.get("verb")
         event: ActionEvent = inbound.action_event(
             activity, user_id, action.get("data"), str(verb) if verb else None

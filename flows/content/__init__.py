@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from storage.models import Team
+from storage.teams import TeamView
 
 CONTENT_DIR = Path(__file__).parent
 
@@ -65,7 +65,7 @@ def norm_packs() -> dict[str, NormPack]:
 DEFAULT_NORMS_PACK = "seven-norms"
 
 
-def team_norms(team: Team) -> NormPack:
+def team_norms(team: TeamView) -> NormPack:
     """The norms a team adopted: a shipped pack by id, or the team's own list."""
     settings = team.settings or {}
     custom = settings.get("custom_norms")

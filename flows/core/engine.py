@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -17,9 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from flows.content import small_talk
 from flows.core import outbox
 from flows.core.actions import ActionHandler, ActionRouter
+from flows.core.calendar import next_working_day
 from flows.core.catalog import is_key, language_of, text
 from flows.core.clock import Clock
+from flows.core.occurrences import NEXT_WORKING_DAY, RUN, Occurrences, holiday_policy
 from flows.core.recurrence import Recurrence, from_key, to_key
+from flows.core.team_schedules import HOLIDAY_DEFAULTS
 from flows.core.types import (
     ActionEvent,
     Actor,
@@ -37,9 +40,12 @@ from flows.core.types import (
     Recipient,
     Text,
 )
-from storage import audit, events, flow_state, schedules, teams
-from storage.models import Person, Schedule, Team
+from storage import audit, calendar, events, flow_state, schedules, teams
+from storage.calendar import TeamCalendar
+from storage.models import Person
+from storage.schedules import ScheduleView, schedule_view
 from storage.sealing import Sealer
+from storage.teams import TeamView
 
 log = logging.getLogger("tandem.engine")
 
@@ -63,8 +69,9 @@ class FlowContext:
 
     def open_form(self, form: Form) -> None:
         """Show `form` to the person who just acted (a Slack modal, a Teams card in the invoke response).
-        Only valid while handling an ActionEvent or CommandEvent; the adapter opens it synchronously."""
-        self.form = form
+        Only valid while handling an ActionEvent or CommandEvent; the adapter opens it synchronously.
+        The form speaks the person's language unless the flow chose one (the team's, say)."""
+        self.form = form if form.language else replace(form, language=language_of(self.person))
 
     async def reply(self, card: Card, *, team_id: int | None = None) -> None:
         """Answer the person who spoke, where they spoke, visible to them only."""
@@ -94,7 +101,7 @@ class FlowContext:
             at=self.now,
         )
 
-    async def team_here(self) -> tuple[Team | None, str | None]:
+    async def team_here(self) -> tuple[TeamView | None, str | None]:
         """The team this command is about: the team whose channel it was typed in, else the speaker's
         only team. Returns (team, None) or (None, a sentence saying why not)."""
         if self.person is None:
@@ -117,7 +124,7 @@ CommandHandler = Callable[[FlowContext, CommandEvent, str], Awaitable[None]]
 # A schedule handler runs when its occurrence is *prepared*, up to the engine's `prepare_ahead` before the
 # occurrence fires: decide from the occurrence (the datetime argument, local wall-clock) or
 # `ctx.deliver_at` (the fire instant), not from `ctx.now`. Messages it sends wait until `ctx.deliver_at`.
-ScheduleHandler = Callable[[FlowContext, Schedule, datetime], Awaitable[None]]
+ScheduleHandler = Callable[[FlowContext, ScheduleView, datetime], Awaitable[None]]
 ArrivalHandler = Callable[[FlowContext, InstalledEvent | MemberJoinedEvent], Awaitable[None]]
 
 
@@ -127,6 +134,9 @@ class Command:
     usage: str
     summary: str
     handler: CommandHandler
+    # Other words for the same command (`holidays` for `holiday`): understood, not listed (Teams' manifest
+    # takes ten commands).
+    aliases: tuple[str, ...] = ()
 
 
 class Flow(Protocol):
@@ -185,12 +195,14 @@ class Engine:
         self.default_misfire_grace = default_misfire_grace
         self.prepare_ahead = prepare_ahead
         self._commands: dict[str, Command] = {}
+        self._aliases: dict[str, Command] = {}
         self._schedule_handlers: dict[str, ScheduleHandler] = {}
         self._actions = ActionRouter()
         self._arrivals: list[ArrivalHandler] = []
         for flow in flows:
             for command in flow.commands():
                 self._commands[command.word] = command
+                self._aliases.update(dict.fromkeys(command.aliases, command))
             self._schedule_handlers.update(flow.schedule_handlers())
             self._actions.declare(flow.actions())
             self._arrivals.extend(flow.arrivals())
@@ -235,7 +247,7 @@ class Engine:
         if word in ("", "help", "?"):
             await ctx.reply(self.help_card(ctx.command_prefix, lang=language_of(ctx.person)))
             return
-        command = self._commands.get(word)
+        command = self._commands.get(word) or self._aliases.get(word)
         if command is None:
             await ctx.reply(self._not_a_command(word, ctx.command_prefix, language_of(ctx.person)))
             return
@@ -281,7 +293,10 @@ class Engine:
         while True:
             now = self.clock.now()
             async with self.sessions() as session, session.begin():
-                due = await schedules.lock_due(session, now + self.prepare_ahead, self.batch)
+                due = [
+                    schedule_view(row)
+                    for row in await schedules.lock_due(session, now + self.prepare_ahead, self.batch)
+                ]
                 ctx = FlowContext(session, now, self.sealer)
                 for schedule in due:
                     await self._fire(ctx, schedule, report)
@@ -289,7 +304,7 @@ class Engine:
             if len(due) < self.batch:
                 return report
 
-    async def _fire(self, ctx: FlowContext, schedule: Schedule, report: TickReport) -> None:
+    async def _fire(self, ctx: FlowContext, schedule: ScheduleView, report: TickReport) -> None:
         """Run what is due of one schedule and advance it. Misfire policy (coalesce): of the occurrences
         whose fire time has passed, only the latest runs, and only within its grace; occurrences still
         ahead but inside the prepare horizon each run, their messages held until their fire time."""
@@ -307,17 +322,23 @@ class Engine:
         )
         if schedule.next_occurrence_local is None:
             return
+        # The team calendar: occurrences a co-chair skipped or moved, and what a holiday does (SKIP, …).
+        occurrences = Occurrences(recurrence, await calendar.schedule_exceptions(ctx.session, schedule.id))
+        policy = holiday_policy(settings, HOLIDAY_DEFAULTS.get(schedule.kind, RUN))
+        holidays = (await calendar.team_calendar(ctx.session, schedule.team_id)) if policy != RUN else None
         cursor: datetime | None = from_key(schedule.next_occurrence_local)
         assert cursor is not None
-        past = recurrence.latest_due(cursor, ctx.now)
-        if past is not None:
+        if cursor in occurrences.removed and not occurrences.is_moved(cursor):
+            cursor = occurrences.first_after(cursor)
+        past = occurrences.latest_due(cursor, ctx.now) if cursor is not None else None
+        if past is not None and cursor is not None:
             if past != cursor:
-                missed = len(recurrence.between(cursor, past, limit=1000))
+                missed = len(occurrences.between(cursor, past, limit=1000))
                 log.warning(
                     "schedule %s: coalesced %s missed occurrence(s) into %s", schedule.id, missed, past
                 )
                 report.skipped += missed
-            lateness = ctx.now - recurrence.fire_at(past)
+            lateness = ctx.now - occurrences.fire_at(past)
             if lateness > grace:
                 await schedules.claim(ctx.session, schedule.id, to_key(past), "skipped", self.name, ctx.now)
                 log.warning(
@@ -327,24 +348,69 @@ class Engine:
                     lateness,
                 )
                 report.skipped += 1
-            else:
+            elif not await self._holiday(ctx, schedule, occurrences, policy, holidays, past, report):
                 await self._run_occurrence(ctx, schedule, recurrence, past, report)
                 report.late.append(lateness.total_seconds())
-            cursor = recurrence.first_after(past)
+            cursor = occurrences.first_after(past)
         horizon = ctx.now + self.prepare_ahead
         prepared = 0
-        while cursor is not None and recurrence.fire_at(cursor) <= horizon and prepared < self.batch:
-            await self._run_occurrence(ctx, schedule, recurrence, cursor, report)
+        while cursor is not None and occurrences.fire_at(cursor) <= horizon and prepared < self.batch:
+            if not await self._holiday(ctx, schedule, occurrences, policy, holidays, cursor, report):
+                await self._run_occurrence(ctx, schedule, recurrence, cursor, report)
             prepared += 1
-            cursor = recurrence.first_after(cursor)
-        schedule.next_occurrence_local = to_key(cursor) if cursor else None
-        schedule.next_fire_at = recurrence.fire_at(cursor) if cursor else None
-        schedule.updated_at = ctx.now
+            cursor = occurrences.first_after(cursor)
+        await schedules.advance(
+            ctx.session,
+            schedule.id,
+            to_key(cursor) if cursor else None,
+            occurrences.fire_at(cursor) if cursor else None,
+            ctx.now,
+        )
+
+    async def _holiday(
+        self,
+        ctx: FlowContext,
+        schedule: ScheduleView,
+        occurrences: Occurrences,
+        policy: str,
+        cal: TeamCalendar | None,
+        occurrence: datetime,
+        report: TickReport,
+    ) -> bool:
+        """True when `occurrence` falls on a team holiday and the schedule's policy kept it from running:
+        skipped (claimed as such, once), or moved to the next working day at the same local time (recorded as
+        the occurrence's exception; it runs then, under its new key). A moved occurrence runs where it was
+        moved to, holiday or not: a person chose that day."""
+        if cal is None or occurrences.is_moved(occurrence) or occurrence.date() not in cal.holidays:
+            return False
+        key = to_key(occurrence)
+        if policy == NEXT_WORKING_DAY:
+            moved = datetime.combine(next_working_day(occurrence.date(), cal), occurrence.time())
+            if not await schedules.claim(ctx.session, schedule.id, key, "moved", self.name, ctx.now):
+                return True
+            await calendar.set_schedule_exception(ctx.session, schedule.id, key, to_key(moved), None, ctx.now)
+            occurrences.move(occurrence, moved)
+            log.info(
+                "schedule %s: %s is a holiday (%s); moved to %s",
+                schedule.id,
+                key,
+                cal.holidays[occurrence.date()],
+                moved,
+            )
+        elif await schedules.claim(ctx.session, schedule.id, key, "skipped", self.name, ctx.now):
+            log.info(
+                "schedule %s: %s is a holiday (%s); skipped",
+                schedule.id,
+                key,
+                cal.holidays[occurrence.date()],
+            )
+        report.skipped += 1
+        return True
 
     async def _run_occurrence(
         self,
         ctx: FlowContext,
-        schedule: Schedule,
+        schedule: ScheduleView,
         recurrence: Recurrence,
         occurrence: datetime,
         report: TickReport,

@@ -16,13 +16,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flows.core.catalog import DEFAULT_LANGUAGE, text
+from flows.core.catalog import DEFAULT_LANGUAGE, languages, text
 from flows.core.types import Card, Element, Question, Text, TextInput, one_line
 
 
 def message(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:
     """The form message `key` (`choose`, `fill_in`, `off_scale`, …: `form.<key>` in the catalog)."""
     return text(f"form.{key}", lang, **values)
+
+
+def known_language(value: Any) -> str:
+    """A form's language as it came back from a platform (untrusted): one we have a catalog for, else
+    English."""
+    return value if isinstance(value, str) and value in languages() else DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)

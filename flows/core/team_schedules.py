@@ -13,14 +13,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.core.occurrences import NEXT_WORKING_DAY, SKIP
 from flows.core.recurrence import Recurrence, to_key, utc_to_local, zone
 from storage import schedules
-from storage.models import Schedule, Team
+from storage.schedules import ScheduleView
+from storage.teams import TeamView
 
 
 async def set_team_schedule(
     session: AsyncSession,
-    team: Team,
+    team: TeamView,
     *,
     kind: str,
     rrule: str,
@@ -28,7 +30,7 @@ async def set_team_schedule(
     settings: dict[str, Any],
     now: datetime,
     lead: timedelta = timedelta(0),
-) -> Schedule:
+) -> ScheduleView:
     """Create or replace the team's one schedule of `kind`, in the team's zone, due next after `now`."""
     recurrence = Recurrence(rrule, start, team.timezone, lead=lead)
     following = recurrence.first_firing_after(now)
@@ -56,7 +58,7 @@ NO_MEETING = "schedule.no_meeting"  # the catalog key of "no meeting scheduled"
 
 
 async def set_meeting_schedule(
-    session: AsyncSession, team: Team, rrule: str, start: datetime, lead_minutes: int, now: datetime
+    session: AsyncSession, team: TeamView, rrule: str, start: datetime, lead_minutes: int, now: datetime
 ) -> None:
     await set_team_schedule(
         session,
@@ -98,8 +100,8 @@ def default_first(now: datetime, timezone: str) -> date:
 
 
 async def set_quarterly_schedule(
-    session: AsyncSession, team: Team, first: date, instrument_id: str, now: datetime
-) -> Schedule:
+    session: AsyncSession, team: TeamView, first: date, instrument_id: str, now: datetime
+) -> ScheduleView:
     """Open `instrument_id` every quarter from `first` (its weekday of the month), 9 AM in the team's zone."""
     start = datetime.combine(first, OPENS_AT)
     rule = quarterly_rule(first)
@@ -112,3 +114,9 @@ async def set_quarterly_schedule(
         settings={"instrument": instrument_id, "misfire_grace_minutes": 24 * 60},
         now=now,
     )
+
+
+# What a team holiday does to each kind of schedule unless its settings say (`on_holiday`,
+# flows/core/occurrences.py): a meeting on a holiday does not happen; a quarterly poll opens the next working
+# day. Every other kind runs on holidays unless it says otherwise (upkeep such as closing polls must).
+HOLIDAY_DEFAULTS = {MEETING_KIND: SKIP, QUARTERLY_KIND: NEXT_WORKING_DAY}

@@ -233,6 +233,9 @@ class Form:
     elements: tuple[Element, ...]
     submit_label: str = "Submit"
     metadata: str = ""
+    # The language of the person it is shown to: the adapters say what is wrong with a submit in it
+    # (flows/core/form_rules.py). "" until FlowContext.open_form fills it in.
+    language: str = ""
 
 
 # The engine's entry point as the adapters see it: an Event in, the Form a flow wants shown (or None) out.

@@ -8,6 +8,7 @@ and an opening check-in prompt. A member can pass their role; it goes to the nex
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from flows.content import checkin_prompts, meeting_roles, roles_why, team_norms
@@ -34,7 +35,9 @@ from flows.core.types import (
 from flows.meetings.rotation import PastAssignment, assign_roles, next_after_pass
 from storage import roles as role_store
 from storage import schedules, teams
-from storage.models import RoleAssignment, Schedule, Team
+from storage.roles import RoleView
+from storage.schedules import ScheduleView
+from storage.teams import TeamView
 
 FLOW = "norms"
 PASS_ACTION = "norms.pass"
@@ -44,7 +47,7 @@ def _label(role_id: str) -> str:
     return next((r.label for r in meeting_roles() if r.id == role_id), role_id)
 
 
-def _history(rows: Sequence[RoleAssignment]) -> list[PastAssignment]:
+def _history(rows: Sequence[RoleView]) -> list[PastAssignment]:
     return [PastAssignment(r.role, r.person_id, r.passed) for r in rows]
 
 
@@ -79,7 +82,7 @@ class NormsFlow:
 
     # ------------------------------------------------------------ the reminder
 
-    async def remind(self, ctx: FlowContext, schedule: Schedule, occurrence: datetime) -> None:
+    async def remind(self, ctx: FlowContext, schedule: ScheduleView, occurrence: datetime) -> None:
         team = await teams.team_by_id(ctx.session, schedule.team_id)
         if team is None:
             return
@@ -91,7 +94,7 @@ class NormsFlow:
         roles = [r.id for r in meeting_roles()]
         assignment = assign_roles(roles, member_ids, history)
         for role, person_id in assignment.items():
-            role_store.assign(ctx.session, team.id, key, role, person_id, ctx.now)
+            await role_store.assign(ctx.session, team.id, key, role, person_id, ctx.now)
 
         state = await ctx.load_state(FLOW, team.id, "rotation")
         number = int(state.get("meetings", 0))
@@ -131,7 +134,7 @@ class NormsFlow:
             return
         await self._pass(ctx, team, key)
 
-    async def _pass(self, ctx: FlowContext, team: Team, key: str) -> None:
+    async def _pass(self, ctx: FlowContext, team: TeamView, key: str) -> None:
         say = words(ctx.person, team)  # replies: the speaker's language; channel posts: the team's (`post`)
         post = words(team=team)
         if ctx.person is None:
@@ -153,10 +156,13 @@ class NormsFlow:
         members = await teams.members(ctx.session, team.id)
         member_ids = [m.person_id for m in members]
         names = {m.person_id: m.name for m in members}
-        history = _history(await role_store.history(ctx.session, team.id))
+        earlier = await role_store.history(ctx.session, team.id)
+        await role_store.mark_passed(ctx.session, [r.id for r in mine])
+        passing = {r.id for r in mine}
+        rows = [replace(r, passed=True) if r.id in passing else r for r in rows]
+        history = _history([replace(r, passed=True) if r.id in passing else r for r in earlier])
         changes = []
         for row in mine:
-            row.passed = True
             passed_by = [r.person_id for r in rows if r.role == row.role and r.passed]
             busy = [r.person_id for r in rows if not r.passed and r.role != row.role]
             successor = next_after_pass(row.role, member_ids, history, passed_by, busy)
@@ -164,7 +170,7 @@ class NormsFlow:
             if successor is None:
                 changes.append(post("pass.nobody_free", name=me, role=role))
                 continue
-            rows.append(role_store.assign(ctx.session, team.id, key, row.role, successor, ctx.now))
+            rows.append(await role_store.assign(ctx.session, team.id, key, row.role, successor, ctx.now))
             changes.append(post("pass.taken_by", name=me, role=role, successor=names[successor]))
         await ctx.audit(team.id, "roles.passed", {"meeting": key, "roles": [r.role for r in mine]})
         await refresh_homes(ctx, team.id)
@@ -204,7 +210,7 @@ class NormsFlow:
         )
         await ctx.reply(Card.plain(say("pass.done")), team_id=team.id)
 
-    async def _current_meeting(self, ctx: FlowContext, team: Team) -> str | None:
+    async def _current_meeting(self, ctx: FlowContext, team: TeamView) -> str | None:
         """The latest meeting with roles announced that has not ended its pass window."""
         state = await ctx.load_state(FLOW, team.id, "rotation")
         key = state.get("last")
@@ -214,7 +220,7 @@ class NormsFlow:
             return None
         return str(key)
 
-    async def _next_meeting_text(self, ctx: FlowContext, team: Team, say: Words) -> str:
+    async def _next_meeting_text(self, ctx: FlowContext, team: TeamView, say: Words) -> str:
         meeting = await schedules.for_team(ctx.session, team.id, MEETING_KIND)
         if meeting and meeting[0].next_occurrence_local:
             when = meeting_time(from_key(meeting[0].next_occurrence_local), team.timezone)
@@ -269,7 +275,7 @@ def _card_key(team_id: int, meeting_key: str) -> str:
 
 
 def _reminder_card(
-    team: Team, occurrence: datetime, number: int, lead: int, holders: list[tuple[str, str]], say: Words
+    team: TeamView, occurrence: datetime, number: int, lead: int, holders: list[tuple[str, str]], say: Words
 ) -> Card:
     """The message before a meeting (a channel post: `say` in the team's language); `number` (the team's
     meeting count) picks the focus and the prompt."""

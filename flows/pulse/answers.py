@@ -17,8 +17,8 @@ from flows.pulse.report import (
 )
 from storage import pulse as store
 from storage import teams
-from storage.models import Team
 from storage.pulse_models import PulsePoll
+from storage.teams import TeamView
 
 
 class PulseAnswers:
@@ -39,7 +39,7 @@ class PulseAnswers:
 
     async def _poll_for(
         self, ctx: FlowContext, poll_ref: str
-    ) -> tuple[PulsePoll | None, Team | None, str | None]:
+    ) -> tuple[PulsePoll | None, TeamView | None, str | None]:
         """The open poll `poll_ref` names and its team, if this person may answer it; else a reason (in the
         person's language)."""
         say = words(ctx.person)

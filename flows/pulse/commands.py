@@ -24,8 +24,7 @@ from flows.pulse.report import (
 )
 from storage import pulse as store
 from storage import schedules, teams
-from storage.models import Team
-from storage.teams import MemberView
+from storage.teams import MemberView, TeamView
 
 RECENT_POLLS = 4  # `pulse status` lists this many closed polls
 
@@ -63,7 +62,7 @@ class PulseCommands(PollLifecycle):
         await handler(ctx, team, me, members, args.strip())
 
     async def _refuse_unless_co_chair(
-        self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], what: str
+        self, ctx: FlowContext, team: TeamView, me: MemberView, members: list[MemberView], what: str
     ) -> bool:
         if me.co_chair:
             return False
@@ -75,7 +74,7 @@ class PulseCommands(PollLifecycle):
         return True
 
     async def _start(
-        self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], args: str
+        self, ctx: FlowContext, team: TeamView, me: MemberView, members: list[MemberView], args: str
     ) -> None:
         if await self._refuse_unless_co_chair(ctx, team, me, members, "pulse.what.start"):
             return
@@ -100,7 +99,7 @@ class PulseCommands(PollLifecycle):
         await ctx.reply(Card.plain(started), team_id=team.id)
 
     async def _status(
-        self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], args: str
+        self, ctx: FlowContext, team: TeamView, me: MemberView, members: list[MemberView], args: str
     ) -> None:
         say = words(me, team)
         poll = await store.open_poll(ctx.session, team.id)
@@ -118,7 +117,7 @@ class PulseCommands(PollLifecycle):
         )
         await ctx.reply(Card.plain(status), team_id=team.id)
 
-    async def _no_poll_open(self, ctx: FlowContext, team: Team, say: Words) -> str:
+    async def _no_poll_open(self, ctx: FlowContext, team: TeamView, say: Words) -> str:
         """When no poll is open: when the next one opens, and how the last few went (counts only)."""
         lines = [say("pulse.no_poll_open")]
         for row in await schedules.for_team(ctx.session, team.id, QUARTERLY_KIND):
@@ -148,7 +147,7 @@ class PulseCommands(PollLifecycle):
         return "\n".join(lines)
 
     async def _results(
-        self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], args: str
+        self, ctx: FlowContext, team: TeamView, me: MemberView, members: list[MemberView], args: str
     ) -> None:
         say = words(me, team)
         current = await store.open_poll(ctx.session, team.id)
@@ -170,7 +169,7 @@ class PulseCommands(PollLifecycle):
         await ctx.reply(card, team_id=team.id)
 
     async def _close_command(
-        self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], args: str
+        self, ctx: FlowContext, team: TeamView, me: MemberView, members: list[MemberView], args: str
     ) -> None:
         if await self._refuse_unless_co_chair(ctx, team, me, members, "pulse.what.close"):
             return
@@ -193,7 +192,7 @@ class PulseCommands(PollLifecycle):
         await self.close(ctx, team, poll)
 
     async def _target(
-        self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], args: str
+        self, ctx: FlowContext, team: TeamView, me: MemberView, members: list[MemberView], args: str
     ) -> None:
         if await self._refuse_unless_co_chair(ctx, team, me, members, "pulse.what.target"):
             return
@@ -242,7 +241,7 @@ class PulseCommands(PollLifecycle):
         await ctx.reply(Card.plain(say("pulse.target.set", component=component.name)), team_id=team.id)
 
     async def _threshold(
-        self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], args: str
+        self, ctx: FlowContext, team: TeamView, me: MemberView, members: list[MemberView], args: str
     ) -> None:
         say = words(me, team)
         current = (await self.settings(ctx, team.id))["min_responses"]
@@ -323,7 +322,7 @@ class PulseCommands(PollLifecycle):
         )
 
     async def _schedule(
-        self, ctx: FlowContext, team: Team, me: MemberView, members: list[MemberView], args: str
+        self, ctx: FlowContext, team: TeamView, me: MemberView, members: list[MemberView], args: str
     ) -> None:
         if await self._refuse_unless_co_chair(ctx, team, me, members, "pulse.what.schedule"):
             return
@@ -331,8 +330,7 @@ class PulseCommands(PollLifecycle):
         parts = args.split()
         existing = await schedules.for_team(ctx.session, team.id, QUARTERLY_KIND)
         if parts and parts[0].lower() == "off":
-            for row in existing:
-                row.enabled = False
+            await schedules.disable(ctx.session, (row.id for row in existing))
             await ctx.reply(Card.plain(say("pulse.schedule.off")), team_id=team.id)
             return
         try:

@@ -31,8 +31,9 @@ from flows.pulse.report import (
 )
 from storage import images, outbox, schedules, teams
 from storage import pulse as store
-from storage.models import Schedule, Team
 from storage.pulse_models import PulsePoll
+from storage.schedules import ScheduleView
+from storage.teams import TeamView
 
 log = logging.getLogger("tandem.pulse")
 
@@ -61,7 +62,7 @@ def receipt_key(poll_id: int, person_id: int) -> str:
     return f"{private_prefix(poll_id)}receipt:{person_id}"
 
 
-def closes_text(poll: PulsePoll, team: Team) -> str:
+def closes_text(poll: PulsePoll, team: TeamView) -> str:
     return meeting_time(utc_to_local(poll.closes_at, zone(team.timezone)), team.timezone)
 
 
@@ -85,7 +86,7 @@ class PollLifecycle:
     # ------------------------------------------------------------ opening
 
     async def open(
-        self, ctx: FlowContext, team: Team, instrument: Instrument, *, opened_by: int | None
+        self, ctx: FlowContext, team: TeamView, instrument: Instrument, *, opened_by: int | None
     ) -> PulsePoll:
         settings = await self.settings(ctx, team.id)
         members = await teams.members(ctx.session, team.id)
@@ -144,11 +145,11 @@ class PollLifecycle:
 
     # ------------------------------------------------------------ reminders and close
 
-    async def _daily(self, ctx: FlowContext, schedule: Schedule, occurrence: datetime) -> None:
+    async def _daily(self, ctx: FlowContext, schedule: ScheduleView, occurrence: datetime) -> None:
         poll = await store.poll_by_id(ctx.session, int((schedule.settings or {}).get("poll_id", 0)))
         team = await teams.team_by_id(ctx.session, schedule.team_id)
         if poll is None or team is None or poll.status != store.OPEN:
-            schedule.enabled = False
+            await schedules.disable(ctx.session, [schedule.id])
             return
         # The occurrence's own instant decides (the engine may prepare an occurrence just before it is due).
         at = max(ctx.now, local_to_utc(occurrence, zone(schedule.timezone)))
@@ -158,10 +159,10 @@ class PollLifecycle:
         day = (occurrence.date() - from_key(poll.opened_local).date()).days
         due = min(sum(1 for d in poll.remind_days if d <= day), MAX_REMINDERS)
         if due > poll.reminders_sent:
-            poll.reminders_sent = due
+            await store.set_reminders_sent(ctx.session, poll.id, due)
             await self.remind(ctx, team, poll)
 
-    async def remind(self, ctx: FlowContext, team: Team, poll: PulsePoll) -> int:
+    async def remind(self, ctx: FlowContext, team: TeamView, poll: PulsePoll) -> int:
         """A private nudge to each member who hasn't answered; the number nudged (never their names)."""
         answered = await store.participant_ids(ctx.session, poll.id)
         instrument = instrument_from_data(poll.instrument)
@@ -187,7 +188,9 @@ class PollLifecycle:
         log.info("pulse poll %s: reminded %s member(s)", poll.id, len(pending))
         return len(pending)
 
-    async def close(self, ctx: FlowContext, team: Team, poll: PulsePoll, at: datetime | None = None) -> None:
+    async def close(
+        self, ctx: FlowContext, team: TeamView, poll: PulsePoll, at: datetime | None = None
+    ) -> None:
         """Open the sealed submissions, and release to the channels and each co-chair, in this one
         transaction: the answers are written shuffled (or, below the minimum, never written at all)."""
         instrument = instrument_from_data(poll.instrument)
@@ -215,9 +218,8 @@ class PollLifecycle:
             status=store.RELEASED if ok else store.WITHHELD,
             respondents=respondents,
         )
-        for row in await schedules.for_team(ctx.session, team.id, DAILY_KIND):
-            if (row.settings or {}).get("poll_id") == poll.id:
-                row.enabled = False
+        dailies = await schedules.for_team(ctx.session, team.id, DAILY_KIND)
+        await schedules.disable(ctx.session, (r.id for r in dailies if r.settings.get("poll_id") == poll.id))
         report = await self.report(ctx, poll, counts) if ok else None
         chart = await self.chart(ctx, team, poll) if ok else None
         seed = secrets.randbits(32)  # one comment order for every copy
@@ -259,7 +261,7 @@ class PollLifecycle:
         await self._plan_forget(ctx, team, poll.id)
         await refresh_homes(ctx, team.id)
 
-    async def _plan_forget(self, ctx: FlowContext, team: Team, poll_id: int) -> None:
+    async def _plan_forget(self, ctx: FlowContext, team: TeamView, poll_id: int) -> None:
         """From an hour after close, hourly: forget the closed poll's private messages once none is still on
         its way (the void replacements must first find the receipts they replace)."""
         existing = await schedules.for_team(ctx.session, team.id, FORGET_KIND)
@@ -284,7 +286,7 @@ class PollLifecycle:
             now=ctx.now,
         )
 
-    async def _forget(self, ctx: FlowContext, schedule: Schedule, occurrence: datetime) -> None:
+    async def _forget(self, ctx: FlowContext, schedule: ScheduleView, occurrence: datetime) -> None:
         waiting = []
         for poll_id in (schedule.settings or {}).get("poll_ids", []):
             prefix = private_prefix(int(poll_id))
@@ -293,11 +295,11 @@ class PollLifecycle:
                 continue
             forgotten = await outbox.forget(ctx.session, prefix)
             log.info("pulse poll %s: forgot %s private message(s)", poll_id, forgotten)
-        schedule.settings = {**(schedule.settings or {}), "poll_ids": waiting}
+        await schedules.set_settings(ctx.session, schedule.id, {**schedule.settings, "poll_ids": waiting})
         if not waiting:
-            schedule.enabled = False
+            await schedules.disable(ctx.session, [schedule.id])
 
-    def _when(self, poll: PulsePoll, team: Team) -> str:
+    def _when(self, poll: PulsePoll, team: TeamView) -> str:
         closed = poll.closed_at or poll.closes_at
         return meeting_time(utc_to_local(closed, zone(team.timezone)), team.timezone)
 
@@ -328,7 +330,7 @@ class PollLifecycle:
             comments=await store.comments(ctx.session, poll.id),
         )
 
-    async def chart(self, ctx: FlowContext, team: Team, poll: PulsePoll) -> str:
+    async def chart(self, ctx: FlowContext, team: TeamView, poll: PulsePoll) -> str:
         """Draw the team's trend chart up to `poll` and store it with the poll; the card's reference to it
         (the adapters fetch the PNG from the database when they send the card)."""
         instrument = instrument_from_data(poll.instrument)
@@ -340,10 +342,11 @@ class PollLifecycle:
         for p in points:
             if p.component_id in means:
                 means[p.component_id][index[p.poll_id]] = p.mean
-        poll.chart_png = render_trend(instrument, labels, dict(means), f"{team.name}: {instrument.name}")
+        png = render_trend(instrument, labels, dict(means), f"{team.name}: {instrument.name}")
+        await store.store_chart(ctx.session, poll.id, png)
         return images.chart_ref(poll.id)
 
-    async def stored_chart(self, ctx: FlowContext, team: Team, poll: PulsePoll) -> str:
+    async def stored_chart(self, ctx: FlowContext, team: TeamView, poll: PulsePoll) -> str:
         """The reference to a released poll's stored chart, drawn and stored now if it has none (a poll
         released before charts were kept in the database)."""
         if await images.has_chart(ctx.session, poll.id):
@@ -352,7 +355,7 @@ class PollLifecycle:
 
     # ------------------------------------------------------------ quarterly
 
-    async def _quarterly(self, ctx: FlowContext, schedule: Schedule, occurrence: datetime) -> None:
+    async def _quarterly(self, ctx: FlowContext, schedule: ScheduleView, occurrence: datetime) -> None:
         team = await teams.team_by_id(ctx.session, schedule.team_id)
         if team is None:
             return

@@ -120,17 +120,13 @@ class ChatSetupFlow:
         if not any(p.user_id == actor.user_id and chair for p, _, chair in people):
             await self._refuse(ctx, self._say(ctx)("setup.only_a_co_chair"))
             return
-        if await teams.team_by_name(ctx.session, name) is not None:
+        if await teams.find_team(ctx.session, name) is not None:
             await self._refuse(ctx, self._say(ctx)("setup.name_taken", name=name))
             return
-        for existing in await teams.all_team_names(ctx.session):
-            team = await teams.team_by_name(ctx.session, existing)
-            if team is not None and any(
-                c.platform == conversation.platform and c.address == conversation.conversation_id
-                for c in team.channels
-            ):
-                await self._refuse(ctx, self._say(ctx)("setup.channel_taken", team=team.name))
-                return
+        owner = await teams.channel_owner(ctx.session, conversation.platform, conversation.conversation_id)
+        if owner is not None:
+            await self._refuse(ctx, self._say(ctx)("setup.channel_taken", team=owner.team_name))
+            return
         members: list[dict[str, Any]] = []
         for person, side, chair in people:
             known = await teams.person_by_identity(ctx.session, person.platform, person.user_id)

@@ -24,7 +24,7 @@ from flows.content.instruments import (
     team_poll_data,
 )
 from flows.core.actions import ActionHandler
-from flows.core.catalog import Words, words
+from flows.core.catalog import Words, languages, words
 from flows.core.engine import ArrivalHandler, Command, FlowContext, ScheduleHandler
 from flows.core.formatting import meeting_time
 from flows.core.recurrence import Recurrence, from_key, zone
@@ -37,8 +37,8 @@ from flows.core.team_schedules import (
     set_quarterly_schedule,
 )
 from flows.core.types import Card, CommandEvent, Fields, Header
-from storage import audit, schedules, teams
-from storage.models import Team
+from storage import audit, calendar, schedules, teams
+from storage.teams import TeamView
 
 SIDES = ("labor", "management", "board", "community", "other")
 
@@ -98,6 +98,25 @@ class PulseSpec(_Strict):
     instrument: str = "trust"
 
 
+class HolidaySpec(_Strict):
+    """`holidays: [{date: 2026-12-25, name: Winter break}]`: the team's own holidays."""
+
+    day: date = Field(alias="date")
+    name: str = Field(min_length=1, max_length=200)
+
+
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def weekday_number(name: str) -> int:
+    """`mon`, `Monday` or `MO` -> 0; ValueError naming the accepted forms otherwise."""
+    word = name.strip().lower()
+    for number, full in enumerate(WEEKDAY_NAMES):
+        if len(word) >= 2 and full.startswith(word):
+            return number
+    raise ValueError(f"unknown weekday {name!r} (write e.g. [mon, tue, wed, thu, fri])")
+
+
 class CustomNorms(_Strict):
     name: str
     attribution: str | None = None
@@ -114,6 +133,29 @@ class TeamFile(_Strict):
     meeting: MeetingSpec | None = None
     pulse: PulseSpec | None = None
     polls: list[dict[str, Any]] | None = None
+    holidays: list[HolidaySpec] | None = None
+    us_federal_holidays: bool | None = None
+    working_days: list[str] | None = None
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: list[HolidaySpec] | None) -> list[HolidaySpec] | None:
+        days = [h.day for h in value or []]
+        if len(set(days)) != len(days):
+            twice = sorted({d for d in days if days.count(d) > 1})
+            raise ValueError(f"holidays: {twice[0].isoformat()} is listed twice")
+        return value
+
+    @field_validator("working_days")
+    @classmethod
+    def _working_days(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("working_days: give at least one day (e.g. [mon, tue, wed, thu, fri])")
+        for name in value:
+            weekday_number(str(name))
+        return value
 
     @field_validator("pulse", mode="before")
     @classmethod
@@ -132,6 +174,13 @@ class TeamFile(_Strict):
         if len(set(ids)) != len(ids):
             raise ValueError("polls: each poll needs its own name (or id)")
         return polls
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in languages():
+            raise ValueError(f"no catalog for language {value!r} (languages: {', '.join(languages())})")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -156,6 +205,17 @@ class TeamFile(_Strict):
                 "members: a team needs co-chairs from both sides, at least one labor and one management "
                 f"(co-chair sides found: {found})"
             )
+        names: set[str] = set()
+        for member in self.members:
+            if member.name.casefold() in names:
+                raise ValueError(
+                    f"members: two members are named {member.name!r}; give each a name the team can tell "
+                    "apart (a last initial, say)"
+                )
+            names.add(member.name.casefold())
+        places = [(c.platform, c.id) for c in self.channels]
+        if len(set(places)) != len(places):
+            raise ValueError("channels: a channel is listed twice")
         seen: set[tuple[str, str]] = set()
         for member in self.members:
             for identity in member.identities():
@@ -207,9 +267,17 @@ def _explain(exc: ValidationError) -> str:
     return "; ".join(dict.fromkeys(lines))
 
 
-async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> Team:
+async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> TeamView:
     """Create or update the team `spec` names, in the caller's transaction."""
-    team = await teams.team_by_name(session, spec.name)
+    existing = await teams.find_team(session, spec.name)
+    for channel in spec.channels:
+        owner = await teams.channel_owner(session, channel.platform, channel.id)
+        if owner is not None and (existing is None or owner.team_id != existing.id):
+            label = f"{channel.name} ({channel.id})" if channel.name else channel.id
+            raise TeamFileError(
+                f"channels: the {channel.platform} channel {label} already belongs to team "
+                f"{owner.team_name!r}; a channel serves one team (remove it there first, or choose another)"
+            )
     pack = spec.norm_pack()
     settings: dict[str, Any] = {"norms_pack": pack.id}
     if pack.id == "custom":
@@ -219,24 +287,22 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
             "attribution": pack.attribution,
             "norms": [{"title": n.title, "text": n.text} for n in pack.norms],
         }
-    created = team is None
-    if team is None:
-        team = Team(
-            name=spec.name, timezone=spec.timezone, language=spec.language, settings=settings, created_at=now
-        )
-        session.add(team)
-        await session.flush()
-    else:
-        team.timezone, team.language = spec.timezone, spec.language
-        team.settings = {**(team.settings or {}), **settings}
-        if pack.id != "custom":
-            team.settings.pop("custom_norms", None)
-    rows: list[tuple[int, str, bool]] = []
+    team, created = await teams.save_team(
+        session,
+        name=spec.name,
+        timezone=spec.timezone,
+        language=spec.language,
+        settings=settings,
+        # "removed": a removed team whose history was kept (`tandem team remove`), declared again
+        drop_settings=("removed",) if pack.id == "custom" else ("custom_norms", "removed"),
+        now=now,
+    )
+    rows: list[tuple[int, str, bool, str | None]] = []
     for member in spec.members:
         person = await teams.find_or_create_person(
             session, name=member.name, email=member.email, identities=member.identities(), now=now
         )
-        rows.append((person.id, member.side, member.co_chair))
+        rows.append((person.id, member.side, member.co_chair, member.name))
     await teams.replace_memberships(session, team.id, rows, now)
     await teams.replace_channels(session, team.id, [(c.platform, c.id, c.name) for c in spec.channels])
     if spec.meeting is not None:
@@ -250,6 +316,7 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
         polls=spec.polls,
         now=now,
     )
+    await _apply_calendar_fields(session, team.id, spec)
     await audit.record(
         session,
         team_id=team.id,
@@ -261,9 +328,20 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
     return team
 
 
+async def _apply_calendar_fields(session: AsyncSession, team_id: int, spec: TeamFile) -> None:
+    """The team file's calendar fields (storage/calendar.py); a field not given leaves the team's as it is."""
+    if spec.holidays is not None:
+        await calendar.replace_holidays(session, team_id, {h.day: h.name for h in spec.holidays})
+    workdays = frozenset(weekday_number(d) for d in spec.working_days) if spec.working_days else None
+    if spec.us_federal_holidays is not None or workdays is not None:
+        await calendar.set_team_calendar_settings(
+            session, team_id, us_federal=spec.us_federal_holidays, workdays=workdays
+        )
+
+
 async def _apply_pulse_fields(
     session: AsyncSession,
-    team: Team,
+    team: TeamView,
     *,
     pulse: dict[str, Any] | None,
     polls: list[dict[str, Any]] | None,
@@ -277,8 +355,7 @@ async def _apply_pulse_fields(
         await save_team_polls(session, team.id, polls, now)
     existing = await schedules.for_team(session, team.id, QUARTERLY_KIND)
     if pulse is not None and pulse.get("every") == "off":
-        for row in existing:
-            row.enabled = False
+        await schedules.disable(session, (row.id for row in existing))
         return
     if pulse is None and existing:
         return
@@ -290,7 +367,7 @@ async def _apply_pulse_fields(
     await set_quarterly_schedule(session, team, first, str(instrument_id), now)
 
 
-async def describe_team(session: AsyncSession, team: Team, say: Words | None = None) -> Card:
+async def describe_team(session: AsyncSession, team: TeamView, say: Words | None = None) -> Card:
     """A compact card: sides, co-chairs, members, channels, norms and the next meeting; in `say`'s language
     (the team's if not given)."""
     say = say or words(team=team)

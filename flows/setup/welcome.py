@@ -15,10 +15,10 @@ from flows.core.catalog import Words, words
 from flows.core.engine import ArrivalHandler, Command, FlowContext, ScheduleHandler
 from flows.core.types import Card, Delivery, InstalledEvent, MemberJoinedEvent, Recipient
 from storage import teams
-from storage.models import Team
+from storage.teams import TeamView
 
 
-async def _run_by(ctx: FlowContext, team: Team, say: Words) -> str:
+async def _run_by(ctx: FlowContext, team: TeamView, say: Words) -> str:
     chairs = [m for m in await teams.members(ctx.session, team.id) if m.co_chair]
     names = say("welcome.chairs_joined").join(say("welcome.chair", name=m.name, side=m.side) for m in chairs)
     if chairs:

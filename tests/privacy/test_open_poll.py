@@ -3,6 +3,8 @@ what: after the first answer, after three of eight, after all eight, and after o
 
 from __future__ import annotations
 
+import pytest
+
 from tests.privacy.attacks import (
     Truth,
     assert_no_success,
@@ -11,6 +13,8 @@ from tests.privacy.attacks import (
     static_attacks,
 )
 from tests.privacy.conftest import MOMENTS_OPEN, PollRun
+
+pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
 
 
 async def test_a_reader_of_the_open_poll_ties_no_one_to_their_answers(poll_run: PollRun) -> None:

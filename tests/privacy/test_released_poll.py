@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from tests.privacy.attacks import (
     ANSWER_TABLES,
     Directory,
@@ -20,6 +22,8 @@ from tests.privacy.attacks import (
     vectors_in,
 )
 from tests.privacy.conftest import MOMENTS_CLOSED, Image, PollRun
+
+pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
 
 
 def assert_everything_released_and_nobody_beside_it(run: PollRun, image: Image) -> None:

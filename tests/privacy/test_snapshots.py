@@ -4,8 +4,12 @@ length of their comment; and the released ballots must keep nothing of those cop
 
 from __future__ import annotations
 
+import pytest
+
 from tests.privacy.attacks import Truth, assert_no_success, carried_over, length_leaks, step_diffs
 from tests.privacy.conftest import MOMENTS_CLOSED, PollRun
+
+pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
 
 
 async def test_a_submission_adds_nothing_that_shows_the_answers(poll_run: PollRun) -> None:

@@ -6,11 +6,14 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
+import pytest
 from PIL import Image as PILImage
 
 from storage import images, outbox
 from tests.conftest import Stack
 from tests.pulse.conftest import all_items, answer, big_team, current_poll, set_chart
+
+pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
 
 START = datetime(2026, 10, 5, 16, 0, tzinfo=UTC)
 

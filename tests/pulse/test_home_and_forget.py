@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import delete
 
 from flows.core.home import home_card
@@ -14,6 +15,8 @@ from storage import outbox, pulse, schedules, teams
 from storage.models import OutboxMessage
 from tests.conftest import Stack
 from tests.pulse.conftest import all_items, answer, big_team, current_poll
+
+pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
 
 START = datetime(2026, 10, 5, 16, 0, tzinfo=UTC)  # Monday 9 AM Pacific
 

@@ -15,6 +15,8 @@ from storage.schema import Base
 from tests.conftest import Stack
 from tests.pulse.conftest import all_items, answer, big_team, current_poll
 
+pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
+
 ANSWER_TABLES = ("pulse_ballots", "pulse_answers", "pulse_comments")
 PERSONAL_TABLES = {"people", "identities", "memberships", "pulse_sealed", "audit_log", "outbox"}
 PERSONAL_WORDS = ("person", "people", "member", "identity", "user", "actor", "author", "by", "email", "name")

@@ -20,6 +20,8 @@ from tests.teams.conftest import TeamsRig, teams_team_spec
 
 SURROGATE = "\ud800"  # json.dumps writes it as the escape "\ud800": valid UTF-8 on the wire
 
+pytestmark = pytest.mark.both_databases  # what reaches the database: PostgreSQL is the strict one
+
 
 async def _rows(sessions: Any) -> dict[str, int]:
     async with sessions() as session:

@@ -30,8 +30,10 @@ from tests.teams.conftest import FIXTURES as TEAMS_FIXTURES
 from tests.teams.conftest import TeamsRig, teams_team_spec
 
 FULL = bool(os.environ.get("TANDEM_RELIABILITY_FULL"))
+pytestmark = (
+    [pytest.mark.both_databases] if FULL else []
+)  # both databases at full size; SQLite in CI (tests/conftest.py)
 EXAMPLES = 1000 if FULL else 60  # per endpoint
-DATABASES = ["sqlite", "postgresql"] if FULL else ["sqlite"]
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -148,7 +150,6 @@ async def _fuzz(run: Callable[[], None]) -> None:
 # ------------------------------------------------------------------ Slack
 
 
-@pytest.mark.parametrize("database_url", DATABASES, indirect=True)
 async def test_fuzzed_slack_requests_never_5xx_nor_write_when_refused(
     tandem: SlackTandem, caplog: pytest.LogCaptureFixture, figure: Figure
 ) -> None:
@@ -193,7 +194,6 @@ async def test_fuzzed_slack_requests_never_5xx_nor_write_when_refused(
 # ------------------------------------------------------------------ Teams
 
 
-@pytest.mark.parametrize("database_url", DATABASES, indirect=True)
 async def test_fuzzed_teams_activities_never_5xx_nor_write_when_refused(
     rig: TeamsRig, caplog: pytest.LogCaptureFixture, figure: Figure
 ) -> None:
@@ -229,7 +229,6 @@ PAGE_TEXT = (
 )
 
 
-@pytest.mark.parametrize("database_url", DATABASES, indirect=True)
 async def test_fuzzed_chat_page_requests_never_5xx_nor_write_when_refused(
     database_url: str, caplog: pytest.LogCaptureFixture, figure: Figure
 ) -> None:

@@ -36,8 +36,10 @@ from tests.slack.conftest import (
 
 # Full size (bench/README.md's figures): TANDEM_RELIABILITY_FULL=1; the suite's default keeps CI short.
 FULL = bool(os.environ.get("TANDEM_RELIABILITY_FULL"))
+pytestmark = (
+    [pytest.mark.both_databases] if FULL else []
+)  # PostgreSQL under serve at full size; in CI test_replicas.py has it
 MEMBERS = 500 if FULL else 150
-DATABASES = ["sqlite", "postgresql"] if FULL else ["sqlite"]  # PostgreSQL under serve: test_replicas.py
 KILL_AT = MEMBERS * 2 // 5  # invitations accepted by Slack before the kill
 THROTTLE_EVERY = 20  # every 20th chat.postMessage: 429, Retry-After: 1
 
@@ -131,7 +133,6 @@ async def _unsent(database_url: str) -> int:
         await engine.dispose()
 
 
-@pytest.mark.parametrize("database_url", DATABASES, indirect=True)
 async def test_kill_9_mid_fanout_loses_nothing_and_duplicates_only_what_was_in_flight(
     database_url: str, throttling_slack: ThrottlingSlack, figure: Figure
 ) -> None:

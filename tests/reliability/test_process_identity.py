@@ -11,6 +11,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select, update
 
@@ -24,6 +25,8 @@ from flows.core.outbox import enqueue
 from flows.core.types import Card, Delivery, Recipient
 from storage.models import OutboxMessage
 from tests.conftest import Stack
+
+pytestmark = pytest.mark.both_databases  # leases and claims are storage behaviour: PostgreSQL too
 
 
 def _exited_pid() -> int:

@@ -20,8 +20,9 @@ from tests.conftest import Stack, team_spec
 from tests.pulse.conftest import all_items, answer, big_team, current_poll
 from tests.reliability.conftest import Figure
 
-# The rule is the engine's (storage queries by team), the same on both databases: PostgreSQL too at full size.
-DATABASES = ["sqlite", "postgresql"] if os.environ.get("TANDEM_RELIABILITY_FULL") else ["sqlite"]
+pytestmark = (
+    [pytest.mark.both_databases] if os.environ.get("TANDEM_RELIABILITY_FULL") else []
+)  # the rule is the engine's; PostgreSQL too at full size
 B_WORDS = ("Bravo", "chan-b", "#bravo", "b-l", "b-m")
 COMMANDS = [
     "help", "team", "norms", "roles", "pass", "setup", "pulse", "pulse status", "pulse results",
@@ -87,7 +88,6 @@ def _seen_by_ana(stack: Stack, since: int) -> list[str]:
     return texts
 
 
-@pytest.mark.parametrize("database_url", DATABASES, indirect=True)
 async def test_a_member_of_team_a_reaches_nothing_of_team_b(stack: Stack, figure: Figure) -> None:
     alpha = await stack.import_team(team_spec(name="Alpha Team"))
     bravo = await stack.import_team(_team_b())

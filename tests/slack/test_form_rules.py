@@ -110,3 +110,28 @@ async def test_slacks_own_view_submission_with_a_required_input_left_empty_gets_
     assert (await tandem.interactive(payload)).status == 200
     await tandem.settle()
     assert await _view_keys(tandem) == ["slack:view:V111:W111"]
+
+
+async def test_the_errors_are_in_the_persons_language(tandem: SlackTandem) -> None:
+    from sqlalchemy import update
+
+    from storage.models import Identity, Person
+
+    tandem.clock.set(START)
+    await start_poll(tandem)
+    async with tandem.runtime.sessions() as session, session.begin():
+        person = select(Identity.person_id).where(Identity.user_id == "W333").scalar_subquery()
+        await session.execute(update(Person).where(Person.id == person).values(language="es"))
+    assert (await tandem.click("W333", invitation_button(tandem, "W333"), channel="DW333")).status == 200
+    await tandem.settle()
+    view_id, view = tandem.modal_of("W333")
+    assert json.loads(view["private_metadata"])["l"] == "es"
+    first = next(b["block_id"] for b in view["blocks"] if b["type"] == "input")
+    bad = trust_answers()
+    del bad[first]
+    refused = await tandem.submit("W333", view, bad, view_id=view_id)
+    assert (await refused.json())["errors"] == {first: "Elija una opción, por favor."}
+    # a language the form could not have come with is read as English, not trusted
+    forged = {**view, "private_metadata": json.dumps({**json.loads(view["private_metadata"]), "l": "xx"})}
+    refused = await tandem.submit("W333", forged, bad, view_id=view_id)
+    assert (await refused.json())["errors"] == {first: "Please choose one."}

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import select
 
 from flows.setup.team_file import import_team, parse_team_file
@@ -26,6 +27,8 @@ from tests.slack.conftest import (
     slack_team_spec,
     trust_answers,
 )
+
+pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
 
 ANSWERS = {"W111": "1", "W222": "2", "W333": "3", "W444": "4", "W555": "5"}
 
