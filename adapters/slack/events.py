@@ -8,6 +8,7 @@ checked body into a neutral Event, or a `Lifecycle` note (home opened, app unins
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -280,8 +281,25 @@ def check_command(form: Any) -> Inbound:
     return Inbound("command", form)
 
 
+def _sound(check: Callable[[Any], Inbound]) -> Callable[[Any], Inbound]:
+    """A Socket Mode payload arrives parsed (by slack_sdk): the depth and surrogate checks that `load`
+    makes of an HTTP body, then the body's own check."""
+
+    def run(payload: Any) -> Inbound:
+        problem = json_input.problem(payload, what="payload")
+        if problem:
+            raise PayloadError(problem)
+        return check(payload)
+
+    return run
+
+
 # Socket Mode envelope types and what each carries (the same bodies as over HTTP)
-SOCKET_CHECKS = {"events_api": check_json, "interactive": check_interactive, "slash_commands": check_command}
+SOCKET_CHECKS = {
+    "events_api": _sound(check_json),
+    "interactive": _sound(check_interactive),
+    "slash_commands": _sound(check_command),
+}
 
 
 def _is_direct(channel_id: str | None, channel_type: str | None = None) -> bool:
