@@ -203,6 +203,8 @@ def _lengths(data: dict[str, Any], where: str) -> None:
 def _check_envelope(data: dict[str, Any], where: str) -> None:
     _types(data, _ENVELOPE, where)
     _lengths(data, where)
+    if "response_urls" in data and not isinstance(data["response_urls"], list):  # bolt takes len() of it
+        raise PayloadError(f"{where}: response_urls must be a list")
     for item in data.get("response_urls") or []:  # bolt reads the first one's response_url
         if not isinstance(item, dict) or json_input.field_problem(item, "response_url", str):
             raise PayloadError(f"{where}: every item of response_urls must be an object with a URL")

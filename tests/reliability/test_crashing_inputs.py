@@ -88,6 +88,8 @@ async def test_wrong_json_types_in_a_slack_payload_are_400_with_a_reason(
     event_user["event"]["user"] = ["W111"]
     view = fixture("view_submission.json")
     view["response_urls"] = [["https://hooks.slack.com/x"]]  # found by the fuzzing: bolt read [0].get
+    null_urls = fixture("view_submission.json")
+    null_urls["response_urls"] = None  # found by the fuzzing: bolt took len(None)
     untyped_view = fixture("view_submission.json")
     del untyped_view["view"]["type"]  # found by the fuzzing: bolt routes on it
     long_team = _click(team={"id": "T" * 150})  # PostgreSQL refused it (identities.workspace holds 100)
@@ -95,6 +97,7 @@ async def test_wrong_json_types_in_a_slack_payload_are_400_with_a_reason(
         (_form(long_team), "application/x-www-form-urlencoded", "longer than 100"),
         (_form(view), "application/x-www-form-urlencoded", "response_urls"),
         (_form(untyped_view), "application/x-www-form-urlencoded", "type"),
+        (_form(null_urls), "application/x-www-form-urlencoded", "response_urls"),
         (_form(listed), "application/x-www-form-urlencoded", "action_id"),
         (_form(team_object), "application/x-www-form-urlencoded", "team"),
         (_form(_click(channel="C111")), "application/x-www-form-urlencoded", "channel"),
