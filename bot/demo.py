@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from adapters.local import LocalAdapter, TranscriptEntry
+from bot.demo_actions import run_actions
+from bot.demo_points import run_talking_points
 from bot.demo_pulse import run_pulse_quarter
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -105,11 +107,15 @@ async def run_demo(out: Callable[[str], None] = print, directory: Path | None = 
                 out(f"\n>>> {name} can't take the note-taker role today and types: pass")
                 await local.command(holder, "pass")
                 await runtime.worker.drain()
+            if meeting == 3:
+                await run_actions(runtime, local, clock, out, DEMO_TEAM["name"], CHANNEL)
         await run_pulse_quarter(runtime, local, clock, out, DEMO_TEAM["name"], workdir / "trust-chart.png")
+        await run_talking_points(runtime, local, clock, out, DEMO_TEAM)
         out(
             "\nThat's the demo: three meetings, each with its norm of focus, rotating roles and an opening "
-            "check-in, then a quarter's anonymous trust poll and its report. Run `tandem serve` to run the "
-            "bot for real."
+            "check-in; promises made at a meeting, reminded, kept and counted; then a quarter's anonymous "
+            "trust poll and its report, with the team's follow-through beside it. Run `tandem serve` to run "
+            "the bot for real."
         )
     finally:
         await runtime.stop()

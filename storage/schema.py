@@ -5,12 +5,14 @@ A feature that adds tables puts its models in its own module under storage/ and 
 from __future__ import annotations
 
 from storage import (
+    action_models,
     calendar_models,
     local_chat,
     models,
     process_models,
     pulse_models,
     slack_install,
+    talking_points_models,
     teams_conversations,
 )
 from storage.models import Base
@@ -22,6 +24,8 @@ MODEL_MODULES = (
     teams_conversations,
     local_chat,
     calendar_models,
+    talking_points_models,
+    action_models,
     process_models,
 )
 

@@ -126,6 +126,10 @@ CommandHandler = Callable[[FlowContext, CommandEvent, str], Awaitable[None]]
 # `ctx.deliver_at` (the fire instant), not from `ctx.now`. Messages it sends wait until `ctx.deliver_at`.
 ScheduleHandler = Callable[[FlowContext, ScheduleView, datetime], Awaitable[None]]
 ArrivalHandler = Callable[[FlowContext, InstalledEvent | MemberJoinedEvent], Awaitable[None]]
+# A pass runs on every tick, after the schedules: it handles up to `limit` due things of its own (read
+# through an index, claimed exactly once by the flow) and returns how many it looked at. A flow offers
+# its passes with an optional `tick_passes()` method.
+TickPass = Callable[[FlowContext, int], Awaitable[int]]
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,7 @@ class TickReport:
     ran: int = 0
     skipped: int = 0
     failed: int = 0
+    passed: int = 0  # things the flows' tick passes looked at (action item reminders)
     late: list[float] = field(default_factory=list)
 
 
@@ -199,7 +204,9 @@ class Engine:
         self._schedule_handlers: dict[str, ScheduleHandler] = {}
         self._actions = ActionRouter()
         self._arrivals: list[ArrivalHandler] = []
+        self._passes: list[TickPass] = []
         for flow in flows:
+            self._passes.extend(getattr(flow, "tick_passes", tuple)())
             for command in flow.commands():
                 self._commands[command.word] = command
                 self._aliases.update(dict.fromkeys(command.aliases, command))
@@ -302,7 +309,17 @@ class Engine:
                     await self._fire(ctx, schedule, report)
             self._notify(ctx)
             if len(due) < self.batch:
-                return report
+                break
+        for tick_pass in self._passes:
+            while True:
+                async with self.sessions() as session, session.begin():
+                    ctx = FlowContext(session, self.clock.now(), self.sealer)
+                    looked = await tick_pass(ctx, self.batch)
+                self._notify(ctx)
+                report.passed += looked
+                if looked < self.batch:
+                    break
+        return report
 
     async def _fire(self, ctx: FlowContext, schedule: ScheduleView, report: TickReport) -> None:
         """Run what is due of one schedule and advance it. Misfire policy (coalesce): of the occurrences
@@ -441,4 +458,4 @@ class Engine:
             self.courier.wake()
 
 
-__all__ = ["Command", "Courier", "Engine", "Flow", "FlowContext", "TickReport"]
+__all__ = ["Command", "Courier", "Engine", "Flow", "FlowContext", "TickPass", "TickReport"]

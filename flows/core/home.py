@@ -31,7 +31,7 @@ from flows.core.types import (
     Recipient,
     Text,
 )
-from storage import pulse, schedules, teams
+from storage import action_items, pulse, schedules, teams
 from storage import roles as role_store
 from storage.models import Person
 from storage.pulse_models import PulsePoll
@@ -70,6 +70,10 @@ async def home_card(session: AsyncSession, person_id: int | None, help_card: Car
         released = await pulse.latest_released(session, team.id)
         if released is not None:
             pairs.append((say("home.latest_results"), await _results_line(session, released, say)))
+        if person_id is not None:
+            pairs.append(
+                (say("actions.home.promises"), await _promises_line(session, team.id, person_id, say))
+            )
         elements += [
             Divider(),
             Text(say("home.team_name", team=team.name)),
@@ -89,6 +93,16 @@ async def _results_line(session: AsyncSession, poll: PulsePoll, say: Words) -> s
         return say("home.results_withheld", when=when)
     parts = [f"{c.name} {means[c.id]:.1f}" for c in instrument.components if c.id in means]
     return say("home.results_line", when=when, means=" · ".join(parts), scale_max=instrument.scale_max)
+
+
+async def _promises_line(session: AsyncSession, team_id: int, person_id: int, say: Words) -> str:
+    """The "Your promises" line: how many open items the person owns, and the next one due."""
+    mine = await action_items.open_for_person(session, team_id, person_id)
+    if not mine:
+        return say("actions.home.none")
+    first = mine[0]
+    due = meeting_day(datetime.combine(first.due, datetime.min.time()))
+    return say("actions.home.line", count=len(mine), title=first.title, due=due)
 
 
 def home_refresh(team_id: int, person_id: int) -> Delivery:

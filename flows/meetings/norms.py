@@ -33,8 +33,8 @@ from flows.core.types import (
     Text,
 )
 from flows.meetings.rotation import PastAssignment, assign_roles, next_after_pass
+from storage import action_items, schedules, teams
 from storage import roles as role_store
-from storage import schedules, teams
 from storage.roles import RoleView
 from storage.schedules import ScheduleView
 from storage.teams import TeamView
@@ -103,6 +103,7 @@ class NormsFlow:
         await ctx.save_state(FLOW, team.id, f"meeting:{key}", {"number": number, "lead": lead})
         holders = [(r, names[p]) for r, p in assignment.items()]
         card = _reminder_card(team, occurrence, number, lead, holders, words(team=team))
+        card = await _with_promises_due(ctx, team, occurrence, card)
         await ctx.send(
             Delivery(Recipient.team_channels(team.id), card, team_id=team.id, key=_card_key(team.id, key))
         )
@@ -184,6 +185,7 @@ class NormsFlow:
             card = _reminder_card(
                 team, occurrence, int(meeting["number"]), int(meeting["lead"]), holders, post
             )
+            card = await _with_promises_due(ctx, team, occurrence, card)
             card_key = _card_key(team.id, key)
             await ctx.send(
                 Delivery(
@@ -268,6 +270,18 @@ class NormsFlow:
             ),
         )
         await ctx.reply(card, team_id=team.id)
+
+
+async def _with_promises_due(ctx: FlowContext, team: TeamView, occurrence: datetime, card: Card) -> Card:
+    """The reminder lists the open promises due by the meeting's day, by item (no owners: a channel)."""
+    due = await action_items.due_by(ctx.session, team.id, occurrence.date())
+    if not due:
+        return card
+    items = "; ".join(
+        f"#{i.id} {i.title} ({meeting_day(datetime.combine(i.due, datetime.min.time()))})" for i in due
+    )
+    line = Text(words(team=team)("actions.meeting.due", items=items))
+    return Card(summary=card.summary, elements=(*card.elements[:4], line, *card.elements[4:]))
 
 
 def _card_key(team_id: int, meeting_key: str) -> str:

@@ -177,6 +177,9 @@ def report_card(report: Report, team: str, when: str, chart: str | None, seed: i
         bar = _bar(c.distribution, ins.scale_min)
         pairs.append((c.name, say("pulse.report.component", mean=fmt(c.mean), change=change, bar=bar)))
     elements.append(Fields(tuple(pairs)))
+    if report.follow_through is not None:  # beside Competence and Integrity: promises kept, team level
+        met, due = report.follow_through
+        elements.append(Text(say("actions.rate.report_line", met=met, due=due)))
     targets = [(c.name, t) for c in report.components for t in c.targets]
     for name, text in targets:
         moved = next(x.change for x in report.components if x.name == name)

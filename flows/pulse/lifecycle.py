@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +30,7 @@ from flows.pulse.report import (
     enough,
     side_view_allowed,
 )
-from storage import images, outbox, schedules, teams
+from storage import action_items, images, outbox, schedules, teams
 from storage import pulse as store
 from storage.pulse_models import PulsePoll
 from storage.schedules import ScheduleView
@@ -316,7 +317,7 @@ class PollLifecycle:
         if previous_poll is not None:
             for target in await store.targets_after(ctx.session, previous_poll.id):
                 targets.setdefault(target.component_id, []).append(target.text)
-        return build_report(
+        report = build_report(
             instrument,
             respondents=poll.respondents or 0,
             invited=poll.invited,
@@ -329,6 +330,16 @@ class PollLifecycle:
             targets=targets,
             comments=await store.comments(ctx.session, poll.id),
         )
+        return replace(report, follow_through=await self._follow_through(ctx, poll))
+
+    async def _follow_through(self, ctx: FlowContext, poll: PulsePoll) -> tuple[int, int] | None:
+        """The team's follow-through in the quarter the poll closed (None when nothing was due)."""
+        team = await teams.team_by_id(ctx.session, poll.team_id)
+        if team is None:
+            return None
+        closed = utc_to_local(poll.closed_at or poll.closes_at, zone(team.timezone)).date()
+        rate = await action_items.follow_through(ctx.session, team.id, closed, team.timezone)
+        return (rate.met, rate.due) if rate.due else None
 
     async def chart(self, ctx: FlowContext, team: TeamView, poll: PulsePoll) -> str:
         """Draw the team's trend chart up to `poll` and store it with the poll; the card's reference to it

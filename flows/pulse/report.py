@@ -63,6 +63,7 @@ class Report:
     sides: SideView
     comments: tuple[str, ...]
     has_previous: bool
+    follow_through: tuple[int, int] | None = None  # (met, due) this quarter: storage/action_items.py
 
 
 def enough(respondents: int, min_responses: int) -> bool:

@@ -13,7 +13,6 @@ and every identity is added on the speaker's platform.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,12 +20,12 @@ from flows.core.actions import ActionHandler
 from flows.core.catalog import Words, language_of, text, words
 from flows.core.engine import ArrivalHandler, Command, FlowContext, ScheduleHandler
 from flows.core.home import refresh_homes
+from flows.core.mentions import mention_at
 from flows.core.types import Actor, Card, CommandEvent, Delivery, Recipient
 from flows.setup.team_file import SIDES, TeamFileError, describe_team, import_team, parse_team_file
 from storage import audit, teams
 
 USAGE = "setup Name; Area/City; labor @person; management @person"
-_PLACEHOLDER = re.compile(r"^@(\d+)$")
 
 
 class SetupError(ValueError):
@@ -62,10 +61,9 @@ def parse_setup(rest: str, mentions: Sequence[Actor]) -> tuple[str, str, list[tu
         if not rest_words:
             raise SetupError("setup.mention_someone", word=words[0])
         for word in rest_words:
-            match = _PLACEHOLDER.match(word.rstrip(","))
-            if match is None or int(match.group(1)) >= len(mentions):
+            person = mention_at(word, mentions)
+            if person is None:
                 raise SetupError("setup.not_a_mention", word=word)
-            person = mentions[int(match.group(1))]
             if person.user_id in seen:
                 raise SetupError("setup.listed_twice", name=person.display_name or person.user_id)
             seen.add(person.user_id)

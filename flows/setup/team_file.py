@@ -130,6 +130,9 @@ class TeamFile(_Strict):
     norms: str | CustomNorms = DEFAULT_NORMS_PACK
     members: list[MemberSpec] = Field(min_length=2)
     channels: list[ChannelSpec] = Field(default_factory=list)
+    # Where joint talking points go (a staff channel, a union members' channel, on any platform); the
+    # team's own channels when empty (flows/talking_points/people.py).
+    broadcast_channels: list[ChannelSpec] = Field(default_factory=list)
     meeting: MeetingSpec | None = None
     pulse: PulseSpec | None = None
     polls: list[dict[str, Any]] | None = None
@@ -280,6 +283,7 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
             )
     pack = spec.norm_pack()
     settings: dict[str, Any] = {"norms_pack": pack.id}
+    settings["broadcast_channels"] = [c.model_dump() for c in spec.broadcast_channels]
     if pack.id == "custom":
         settings["custom_norms"] = {
             "id": "custom",
