@@ -98,6 +98,9 @@ async def test_a_member_of_team_a_reaches_nothing_of_team_b(stack: Stack, figure
     for user in ("b-l0", "b-l1", "b-m0", "b-m1", "b-l2"):
         await answer(stack, user, poll.id, all_items(5))
     b_form = stack.local.forms[("b-l2", "pulse.submit")]
+    # B's co-chair records an action item in B's channel (its title names B: a leak would show)
+    await stack.local.command("b-l0", 'action "Bravo secret task" @0 due friday', "chan-b", ["b-l1"])
+    await stack.worker.drain()
     before = await _b_state(stack, bravo.id)
     mark = len(stack.local.transcript)
 
@@ -116,7 +119,11 @@ async def test_a_member_of_team_a_reaches_nothing_of_team_b(stack: Stack, figure
     await stack.worker.drain()
     before = await _b_state(stack, bravo.id)
     assert any(p[1] != "open" for p in before["polls"]), before
-    for command in COMMANDS:
+    words = sorted(stack.engine._commands)  # every flow's command, with the verbs and numbers they take
+    typed = COMMANDS + [
+        f"{w}{tail}" for w in words for tail in ("", " mine", " history", " 1", " done 1", " 2")
+    ]
+    for command in typed:
         for where in (None, "team-channel", "chan-b"):
             mentions = ["b-l1"] if "@0" in command else []
             await stack.local.command("ana", command, channel=where, mentions=mentions)
@@ -124,7 +131,11 @@ async def test_a_member_of_team_a_reaches_nothing_of_team_b(stack: Stack, figure
     presses = _presses(stack, b_people)
     assert ("pulse.answer", str(poll.id)) in presses
     # and every button any flow declares, aimed at B's poll (a forged press: what a platform would carry)
-    presses |= {(action_id, str(poll.id)) for action_id in stack.engine._actions._handlers}
+    presses |= {
+        (action_id, value)
+        for action_id in stack.engine._actions._handlers
+        for value in (str(poll.id), "1", "2", "3")
+    }
     for action_id, value in sorted(presses):
         for where in (None, "chan-b"):
             await stack.local.click("ana", action_id, value, channel=where)
@@ -152,6 +163,6 @@ async def test_a_member_of_team_a_reaches_nothing_of_team_b(stack: Stack, figure
     assert bravo_export, "B's released poll is in B's export"
     assert not [r for r in bravo_export if r in alpha_export]
     assert alpha.id != bravo.id
-    figure("commands tried (x3 places)", len(COMMANDS))
+    figure("commands tried (x3 places)", len(typed))
     figure("B's buttons pressed (x2 places)", len(presses))
     figure("replies A's member saw", len(seen))
