@@ -57,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     retry.add_argument("ids", nargs="*", type=int, metavar="ID")
     retry.add_argument("--all-failed", action="store_true", help="every failed message")
     sub.add_parser("doctor", help="check settings, database, platform tokens and the public URL")
-    export = sub.add_parser("export", help="export aggregates (never individual answers) or action items")
+    export = sub.add_parser(
+        "export", help="export a team's poll aggregates, check-ins, action items or talking points"
+    )
     export_sub = export.add_subparsers(dest="export_command", metavar="WHAT")
     export_pulse = export_sub.add_parser("pulse", help="a team's released trust-poll aggregates")
     export_pulse.add_argument("--team", required=True, help="the team's name")
@@ -70,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     export_actions = export_sub.add_parser("actions", help="a team's action items with their history")
     export_actions.add_argument("--team", required=True, help="the team's name")
     export_actions.add_argument("--format", choices=["csv", "json"], default="csv")
+    export_checkins = export_sub.add_parser("checkins", help="a team's closed check-ins (named answers)")
+    export_checkins.add_argument("--team", required=True, help="the team's name")
+    export_checkins.add_argument("--format", choices=["csv", "json"], default="csv")
     teams_package.add_parser(sub)
     return parser
 
@@ -135,12 +140,8 @@ async def _run(args: argparse.Namespace, settings: Settings, parser: argparse.Ar
             report, fine = await doctor.run(settings)
             print(report)
             return 0 if fine else 1
-        elif args.command == "export" and args.export_command == "pulse":
-            print(await _export_pulse(settings, args), end="")
-        elif args.command == "export" and args.export_command == "talking-points":
-            print(await _export_points(settings, args), end="")
-        elif args.command == "export" and args.export_command == "actions":
-            print(await _export_pulse(settings, args, what="actions"), end="")
+        elif args.command == "export" and args.export_command:
+            print(await _export(settings, args), end="")
         elif args.command == "teams-package":
             print(teams_package.run(args, settings))
         else:
@@ -220,8 +221,10 @@ async def _outbox(settings: Settings, args: argparse.Namespace, parser: argparse
         await engine.dispose()
 
 
-async def _export_pulse(settings: Settings, args: argparse.Namespace, what: str = "pulse") -> str:
+async def _export(settings: Settings, args: argparse.Namespace) -> str:
     from bot.actions_export import export_actions
+    from bot.checkins_export import export_checkins
+    from bot.points_export import export_talking_points
     from bot.pulse_export import export_pulse
     from storage.db import create_engine, session_factory
     from storage.migrate import upgrade
@@ -229,21 +232,13 @@ async def _export_pulse(settings: Settings, args: argparse.Namespace, what: str 
     engine = create_engine(settings.database_url)
     try:
         await upgrade(engine)
-        export = export_actions if what == "actions" else export_pulse
-        return await export(session_factory(engine), args.team, args.format)
-    finally:
-        await engine.dispose()
-
-
-async def _export_points(settings: Settings, args: argparse.Namespace) -> str:
-    from bot.points_export import export_talking_points
-    from storage.db import create_engine, session_factory
-    from storage.migrate import upgrade
-
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
-        return await export_talking_points(session_factory(engine), args.team, args.format)
+        exporters = {
+            "pulse": export_pulse,
+            "checkins": export_checkins,
+            "actions": export_actions,
+            "talking-points": export_talking_points,
+        }
+        return await exporters[args.export_command](session_factory(engine), args.team, args.format)
     finally:
         await engine.dispose()
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from adapters.local import LocalAdapter, TranscriptEntry
 from bot.demo_actions import run_actions
+from bot.demo_checkins import run_checkin_round
 from bot.demo_points import run_talking_points
 from bot.demo_pulse import run_pulse_quarter
 from bot.runtime import Runtime
@@ -111,11 +112,12 @@ async def run_demo(out: Callable[[str], None] = print, directory: Path | None = 
                 await run_actions(runtime, local, clock, out, DEMO_TEAM["name"], CHANNEL)
         await run_pulse_quarter(runtime, local, clock, out, DEMO_TEAM["name"], workdir / "trust-chart.png")
         await run_talking_points(runtime, local, clock, out, DEMO_TEAM)
+        await run_checkin_round(runtime, local, clock, out, DEMO_TEAM["name"])
         out(
             "\nThat's the demo: three meetings, each with its norm of focus, rotating roles and an opening "
-            "check-in; promises made at a meeting, reminded, kept and counted; then a quarter's anonymous "
-            "trust poll and its report, with the team's follow-through beside it. Run `tandem serve` to run "
-            "the bot for real."
+            "check-in; promises made at a meeting, reminded, kept and counted; a quarter's anonymous trust "
+            "poll and its report, with the team's follow-through beside it; joint talking points agreed by "
+            "both sides; then a check-in across two time zones. Run `tandem serve` to run the bot for real."
         )
     finally:
         await runtime.stop()

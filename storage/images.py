@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.checkin_models import CheckinRun
 from storage.pulse_models import PulsePoll
 
 SCHEME = "tandem-image:"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _CHART = re.compile(r"^pulse-chart-([1-9][0-9]{0,17})\.png$")
+_CHECKIN_CHART = re.compile(r"^checkin-chart-([1-9][0-9]{0,17})\.png$")  # a check-in trend, kept on its run
 
 
 @dataclass(frozen=True)
@@ -50,13 +52,22 @@ def name_of(url: str) -> str | None:
 async def load(session: AsyncSession, name: str) -> StoredImage | None:
     """The image stored under `name`, if there is one (and it is a PNG)."""
     match = _CHART.match(name)
-    if match is None:
+    checkin = _CHECKIN_CHART.match(name)
+    if match is not None:
+        stmt = select(PulsePoll.chart_png).where(PulsePoll.id == int(match.group(1)))
+    elif checkin is not None:
+        stmt = select(CheckinRun.chart_png).where(CheckinRun.id == int(checkin.group(1)))
+    else:
         return None
-    stmt = select(PulsePoll.chart_png).where(PulsePoll.id == int(match.group(1)))
     content = (await session.execute(stmt)).scalar_one_or_none()
     if not content or not content.startswith(PNG_MAGIC):
         return None
     return StoredImage(name, bytes(content))
+
+
+def checkin_chart_ref(run_id: int) -> str:
+    """The `Image.url` of the check-in trend chart kept on run `run_id`."""
+    return f"{SCHEME}checkin-chart-{run_id}.png"
 
 
 async def has_chart(session: AsyncSession, poll_id: int) -> bool:

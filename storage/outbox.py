@@ -120,6 +120,30 @@ async def add(
     await (await session.connection()).execute(_ADD, values)
 
 
+async def add_many(session: AsyncSession, rows: Sequence[dict[str, Any]], now: datetime) -> None:
+    """Queue many messages in one statement (an executemany); each row has `add`'s keyword arguments
+    except `session` and `now`."""
+    if not rows:
+        return
+    values = [
+        {
+            "team_id": r.get("team_id"),
+            "platform": r["platform"],
+            "target": r["target"],
+            "payload": r["payload"],
+            "sensitive": r.get("sensitive", False),
+            "status": OutboxStatus.pending,
+            "attempts": 0,
+            "next_attempt_at": max(now, r["not_before"]) if r.get("not_before") else now,
+            "created_at": now,
+            "message_key": r.get("message_key"),
+            "replaces_key": r.get("replaces_key"),
+        }
+        for r in rows
+    ]
+    await (await session.connection()).execute(_ADD, values)
+
+
 async def claim_batch(
     session: AsyncSession,
     *,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from storage import (
     action_models,
     calendar_models,
+    checkin_models,
     local_chat,
     models,
     process_models,
@@ -26,6 +27,7 @@ MODEL_MODULES = (
     calendar_models,
     talking_points_models,
     action_models,
+    checkin_models,
     process_models,
 )
 

@@ -24,6 +24,7 @@ from adapters.base import Capability, Inbox, PermanentFailure, RetryLater
 from adapters.images import Images, StoredImage
 from adapters.slack import render, spec
 from adapters.slack.install import NotInstalled, Workspaces
+from adapters.slack.pacing import PACED_METHODS, WorkspacePacer
 from flows.core.types import Card, Form, Image
 
 if TYPE_CHECKING:
@@ -189,8 +190,12 @@ class SlackAdapter:
         timeout: int = 10,
         images: Images | None = None,
         inbound: SlackInboundConfig | None = None,
+        pacer: WorkspacePacer | None = None,
     ) -> None:
         quiet_request_body_logs()
+        self.pacer = (
+            pacer or WorkspacePacer()
+        )  # Slack's posting rate per workspace (adapters/slack/pacing.py)
         self.workspaces = workspaces
         self.images = images or Images(workspaces.sessions)  # stored images (charts), read at send time
         self.base_url = base_url
@@ -274,12 +279,18 @@ class SlackAdapter:
 
     async def _call(self, workspace: str | None, method: str, **kwargs: Any) -> dict[str, Any]:
         """One Web API call; raises RetryLater or PermanentFailure."""
+        paced = method in PACED_METHODS
         try:
             token = await self.workspaces.token_for(workspace)
+            if paced:
+                await self.pacer.wait(workspace or "")
             async with asyncio.timeout(self.timeout):  # the shared session has no timeout of its own
                 response = await self.client(token).api_call(method, json=kwargs)
         except Exception as exc:
-            raise await self._failure(exc, workspace, method) from exc
+            failure = await self._failure(exc, workspace, method)
+            if paced and isinstance(failure, RetryLater) and failure.retry_after:
+                self.pacer.hold(workspace or "", failure.retry_after)
+            raise failure from exc
         data = response.data
         return data if isinstance(data, dict) else {}
 

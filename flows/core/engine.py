@@ -64,8 +64,17 @@ class FlowContext:
     form: Form | None = None
     deliver_at: datetime | None = None  # a prepared occurrence's messages wait until its fire time
 
-    async def send(self, delivery: Delivery) -> None:
-        self.written += await outbox.enqueue(self.session, delivery, self.now, self.deliver_at)
+    async def send(self, delivery: Delivery, *, at: datetime | None = None) -> None:
+        """Write `delivery` to the outbox; it goes out at `at` (else the occurrence's fire time) at the
+        earliest: a check-in invitation waits for its person's own local time."""
+        self.written += await outbox.enqueue(self.session, delivery, self.now, at or self.deliver_at)
+
+    async def send_each(self, items: Sequence[tuple[Delivery, datetime | None]]) -> None:
+        """Many new private messages at once, each sent at its own time at the earliest (else the
+        occurrence's fire time): one query and one insert however many there are."""
+        self.written += await outbox.enqueue_to_people(
+            self.session, [(d, at or self.deliver_at) for d, at in items], self.now
+        )
 
     def open_form(self, form: Form) -> None:
         """Show `form` to the person who just acted (a Slack modal, a Teams card in the invoke response).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.core.types import HOME_PLATFORMS, PLATFORMS, Delivery, Recipient, card_to_json
 from storage import outbox, teams
+from storage.models import Identity
 
 
 async def targets(session: AsyncSession, recipient: Recipient) -> list[tuple[str, dict[str, Any]]]:
@@ -35,7 +37,11 @@ async def targets(session: AsyncSession, recipient: Recipient) -> list[tuple[str
         ]
     if recipient.person_id is None:
         raise ValueError("a person recipient needs a person id")
-    identities = await teams.identities_of(session, recipient.person_id)
+    return person_targets(recipient, await teams.identities_of(session, recipient.person_id))
+
+
+def person_targets(recipient: Recipient, identities: Sequence[Identity]) -> list[tuple[str, dict[str, Any]]]:
+    """A person's (or their home view's) targets among their identities."""
     if recipient.kind == "home":  # every platform the person is on: each adapter knows if it has a home
         return [
             (
@@ -85,3 +91,39 @@ async def enqueue(
         )
         written += 1
     return written
+
+
+async def enqueue_to_people(
+    session: AsyncSession, items: Sequence[tuple[Delivery, datetime | None]], now: datetime
+) -> int:
+    """Many private messages (each to be sent at its own time at the earliest) in two statements: every
+    person's identities in one query, every row in one insert. For bursts, such as a check-in's
+    invitations; replacements (`replaces`) go through `enqueue`."""
+    if any(d.recipient.kind != "person" or d.replaces for d, _ in items):
+        raise ValueError("enqueue_to_people takes new private messages only")
+    identities = await teams.identities_of_people(
+        session, sorted({d.recipient.person_id for d, _ in items if d.recipient.person_id is not None})
+    )
+    rows = []
+    payloads: dict[int, dict[str, Any]] = {}  # one card sent to many is converted once
+    for delivery, at in items:
+        assert delivery.recipient.person_id is not None
+        payload = payloads.get(id(delivery.card))
+        if payload is None:
+            payload = payloads[id(delivery.card)] = card_to_json(delivery.card)
+        for platform, target in person_targets(
+            delivery.recipient, identities.get(delivery.recipient.person_id, [])
+        ):
+            rows.append(
+                {
+                    "team_id": delivery.team_id,
+                    "platform": platform,
+                    "target": target,
+                    "payload": payload,
+                    "sensitive": delivery.sensitive,
+                    "message_key": delivery.key,
+                    "not_before": at,
+                }
+            )
+    await outbox.add_many(session, rows, now)
+    return len(rows)

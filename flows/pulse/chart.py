@@ -1,27 +1,12 @@
-"""The quarterly trend chart: component means over a team's released polls, one line per component (PNG).
-
-The PNG is small on purpose (640×340, a 32-colour palette, usually 6–20 KB) so that a chat platform can
-carry it inside the message itself: Teams shows it as a `data:` URI in the report's Adaptive Card, whose
-whole payload must stay under about 25 KB.
-"""
+"""The quarterly trend chart: component means over a team's released polls, one line per component (PNG,
+drawn by flows/core/chart.py)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
-from matplotlib.colors import to_rgb
-from PIL import Image as PILImage
-from PIL.PngImagePlugin import PngInfo
-
 from flows.content.instruments import Instrument
-
-GREYS = 12  # palette steps from black to white, for text, axes, grid and anti-aliased edges
+from flows.core.chart import Axis, Series, render_lines
 
 
 def render_trend(
@@ -31,55 +16,15 @@ def render_trend(
     title: str,
 ) -> bytes:
     """Draw `means[component id]` (one value per poll, in `labels` order) as a PNG, in memory (the caller
-    stores it with the poll). The PNG's Description names the series, so a reader without the image knows
-    what it shows."""
-    figure, axes = plt.subplots(figsize=(6.4, 3.4), dpi=100)
-    series = []
-    colours: list[tuple[float, float, float]] = []
-    for component in instrument.components:
-        values = means.get(component.id)
-        if values is None:
-            continue
-        xs = [i for i, v in enumerate(values) if v is not None]
-        ys = [v for v in values if v is not None]
-        [line] = axes.plot(xs, ys, marker="o", markersize=4, linewidth=1.5, label=component.name)
-        series.append(component.name)
-        colours.append(to_rgb(line.get_color()))
-    many = len(labels) > 6
-    axes.set_xticks(range(len(labels)), list(labels), fontsize="small", rotation=30 if many else 0)
-    axes.set_ylim(instrument.scale_min - 0.2, instrument.scale_max + 0.2)
-    axes.set_ylabel(f"mean ({instrument.scale_min}–{instrument.scale_max})", fontsize="small")
-    axes.tick_params(axis="y", labelsize="small")
-    axes.set_title(title, fontsize="medium")
-    axes.grid(alpha=0.3)
-    axes.legend(loc="lower left", fontsize="x-small")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    buffer.seek(0)
-    with PILImage.open(buffer) as drawn:
-        small = drawn.convert("RGB").quantize(palette=_palette(colours), dither=PILImage.Dither.NONE)
-    info = PngInfo()
-    info.add_text("Title", title)
-    info.add_text("Description", "Series: " + "; ".join(series))
-    png = io.BytesIO()
-    small.save(png, format="PNG", optimize=True, pnginfo=info)
-    return png.getvalue()
-
-
-def _palette(colours: Sequence[tuple[float, float, float]]) -> PILImage.Image:
-    """A fixed palette: each line's colour at full strength and blended halfway and mostly to white (its
-    anti-aliased edges, the legend), and greys. Every series keeps its exact colour, unlike an adaptive
-    palette, which merges similar hues when there are many lines; the file stays several times smaller
-    than full colour."""
-    entries: list[tuple[int, int, int]] = []
-    for colour in colours:
-        for keep in (1.0, 0.5, 0.2):
-            r, g, b = (round(255 - 255 * (1 - c) * keep) for c in colour)
-            entries.append((r, g, b))
-    entries += [(v, v, v) for v in (round(255 * i / (GREYS - 1)) for i in range(GREYS))]
-    flat = [c for entry in entries for c in entry]
-    image = PILImage.new("P", (1, 1))
-    image.putpalette(flat + flat[-3:] * (256 - len(entries)))
-    return image
+    stores it with the poll)."""
+    series = [
+        Series(component.name, means[component.id])
+        for component in instrument.components
+        if component.id in means
+    ]
+    axis = Axis(
+        f"mean ({instrument.scale_min}–{instrument.scale_max})",
+        instrument.scale_min - 0.2,
+        instrument.scale_max + 0.2,
+    )
+    return render_lines(labels, series, title, axis)

@@ -25,6 +25,8 @@ from flows.content.instruments import (
 )
 from flows.core.actions import ActionHandler
 from flows.core.catalog import Words, languages, words
+from flows.core.checkin_settings import RUN_KIND as CHECKIN_KIND
+from flows.core.checkin_settings import CheckinSpec, set_checkin_schedule
 from flows.core.engine import ArrivalHandler, Command, FlowContext, ScheduleHandler
 from flows.core.formatting import meeting_time
 from flows.core.recurrence import Recurrence, from_key, zone
@@ -139,6 +141,7 @@ class TeamFile(_Strict):
     holidays: list[HolidaySpec] | None = None
     us_federal_holidays: bool | None = None
     working_days: list[str] | None = None
+    checkins: CheckinSpec | None = None
 
     @field_validator("holidays")
     @classmethod
@@ -159,6 +162,13 @@ class TeamFile(_Strict):
         for name in value:
             weekday_number(str(name))
         return value
+
+    @field_validator("checkins", mode="before")
+    @classmethod
+    def _checkins_off(cls, value: Any) -> Any:
+        if value is False or value == "off":  # YAML reads a bare `off` as false
+            return {"off": True}
+        return {} if value is True else value
 
     @field_validator("pulse", mode="before")
     @classmethod
@@ -321,6 +331,12 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
         now=now,
     )
     await _apply_calendar_fields(session, team.id, spec)
+    if spec.checkins is not None:
+        if spec.checkins.off:
+            checkin_rows = await schedules.for_team(session, team.id, CHECKIN_KIND)
+            await schedules.disable(session, (row.id for row in checkin_rows))
+        else:
+            await set_checkin_schedule(session, team, spec.checkins.settings(), now)
     await audit.record(
         session,
         team_id=team.id,

@@ -43,6 +43,7 @@ def test_the_manifest_names_the_bot_its_scopes_and_the_commands_the_engine_knows
     # Teams suggests at most 10 commands (its limit): the help card's first ones, in its order; `help`
     # lists them all, and every command works whether Teams suggests it or not
     assert listed == shown[:MAX_COMMANDS] and listed[0] == "help"
+    assert len(listed) == min(len(shown), MAX_COMMANDS)
     assert all(0 < len(c["description"]) <= 128 for c in bot["commandLists"][0]["commands"])
     assert listed == [usage.split()[0] for usage, _ in chat_commands()][:MAX_COMMANDS]
 
