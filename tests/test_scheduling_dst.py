@@ -179,3 +179,17 @@ async def test_occurrences_are_prepared_ahead_and_delivered_at_their_fire_time(s
     async with stack.sessions() as session:
         rows = await outbox.messages(session)
     assert [r.status for r in rows if r.message_key] == ["sent"]
+
+
+def test_a_recurrence_in_words() -> None:
+    from flows.core.catalog import Words
+    from flows.core.formatting import rule_in_words
+
+    say = Words("en")
+    assert rule_in_words("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO", say) == "every other Monday"
+    assert rule_in_words("FREQ=WEEKLY;BYDAY=TU,TH", say) == "every Tuesday and Thursday"
+    assert rule_in_words("FREQ=WEEKLY;INTERVAL=3;BYDAY=FR", say) == "every 3 weeks on Friday"
+    assert rule_in_words("FREQ=MONTHLY;BYDAY=2MO", say) == "the second Monday of every month"
+    assert rule_in_words("FREQ=MONTHLY;INTERVAL=3;BYDAY=-1FR", say) == "the last Friday of every 3 months"
+    assert rule_in_words("FREQ=DAILY", say) == "every day"
+    assert rule_in_words("FREQ=WEEKLY;BYDAY=MO;COUNT=3", say) == "FREQ=WEEKLY;BYDAY=MO;COUNT=3"  # as written

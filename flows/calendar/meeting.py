@@ -11,8 +11,8 @@ from flows.core.engine import FlowContext
 from flows.core.formatting import meeting_time
 from flows.core.home import refresh_homes
 from flows.core.occurrences import Occurrences
-from flows.core.recurrence import Recurrence, from_key, to_key
-from flows.core.team_schedules import MEETING_KIND
+from flows.core.recurrence import from_key, to_key
+from flows.core.team_schedules import MEETING_KIND, recurrence_of
 from storage import calendar as store
 from storage import schedules
 from storage.teams import TeamView
@@ -32,13 +32,7 @@ async def skip_or_move(ctx: FlowContext, team: TeamView, day: date, to_day: date
     if not found or not found[0].enabled:
         raise Refusal("calendar.no_meeting_schedule")
     schedule = found[0]
-    settings = schedule.settings or {}
-    recurrence = Recurrence(
-        schedule.rrule,
-        from_key(schedule.dtstart_local),
-        schedule.timezone,
-        lead=timedelta(minutes=int(settings.get("lead_minutes", 0))),
-    )
+    recurrence = recurrence_of(schedule)
     occurrences = Occurrences(recurrence, await store.schedule_exceptions(ctx.session, schedule.id))
     start = datetime.combine(day, time(0, 0))
     on_day = occurrences.between(start, start + timedelta(days=1), limit=1)

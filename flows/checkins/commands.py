@@ -25,7 +25,7 @@ from flows.core.checkin_settings import (
     set_checkin_schedule,
 )
 from flows.core.engine import FlowContext
-from flows.core.formatting import meeting_time
+from flows.core.formatting import meeting_time, rule_in_words
 from flows.core.recurrence import from_key, utc_to_local, zone
 from flows.core.types import Card, CommandEvent
 from storage import calendar as team_dates
@@ -115,7 +115,7 @@ class CheckinCommands(CheckinAnswers, Trend):
             lines.append(
                 say(
                     "checkins.status.schedule",
-                    rule=settings.rrule,
+                    rule=rule_in_words(settings.rrule, say),
                     at=settings.at.strftime("%H:%M"),
                     window=settings.window_days,
                     next=self._next(row, team),
@@ -196,7 +196,7 @@ class CheckinCommands(CheckinAnswers, Trend):
             Card.plain(
                 say(
                     "checkins.schedule.set",
-                    rule=wanted.rrule,
+                    rule=rule_in_words(wanted.rrule, say),
                     at=wanted.at.strftime("%H:%M"),
                     window=wanted.window_days,
                     next=self._next(row, team),

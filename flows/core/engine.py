@@ -22,7 +22,7 @@ from flows.core.catalog import is_key, language_of, text
 from flows.core.clock import Clock
 from flows.core.occurrences import NEXT_WORKING_DAY, RUN, Occurrences, holiday_policy
 from flows.core.recurrence import Recurrence, from_key, to_key
-from flows.core.team_schedules import HOLIDAY_DEFAULTS
+from flows.core.team_schedules import HOLIDAY_DEFAULTS, recurrence_of
 from flows.core.types import (
     ActionEvent,
     Actor,
@@ -335,12 +335,7 @@ class Engine:
         whose fire time has passed, only the latest runs, and only within its grace; occurrences still
         ahead but inside the prepare horizon each run, their messages held until their fire time."""
         settings = schedule.settings or {}
-        recurrence = Recurrence(
-            schedule.rrule,
-            from_key(schedule.dtstart_local),
-            schedule.timezone,
-            lead=timedelta(minutes=int(settings.get("lead_minutes", 0))),
-        )
+        recurrence = recurrence_of(schedule)
         grace = (
             timedelta(minutes=int(settings["misfire_grace_minutes"]))
             if "misfire_grace_minutes" in settings

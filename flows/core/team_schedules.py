@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.core.occurrences import NEXT_WORKING_DAY, SKIP
-from flows.core.recurrence import Recurrence, to_key, utc_to_local, zone
+from flows.core.recurrence import Recurrence, from_key, to_key, utc_to_local, zone
 from storage import schedules
 from storage.schedules import ScheduleView
 from storage.teams import TeamView
@@ -45,6 +45,17 @@ async def set_team_schedule(
         next_occurrence_local=to_key(following) if following else None,
         next_fire_at=recurrence.fire_at(following) if following else None,
         now=now,
+    )
+
+
+def recurrence_of(schedule: ScheduleView) -> Recurrence:
+    """A stored schedule's recurrence: its rule from its first local occurrence, in its zone, fired its
+    `lead_minutes` early (a meeting's reminder)."""
+    return Recurrence(
+        schedule.rrule,
+        from_key(schedule.dtstart_local),
+        schedule.timezone,
+        lead=timedelta(minutes=int(schedule.settings.get("lead_minutes", 0))),
     )
 
 
