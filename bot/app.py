@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Protocol
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from adapters.base import Adapter
 from adapters.images import ROUTE, Images
@@ -16,6 +21,7 @@ from bot.settings import Settings
 from storage import lateness, outbox, schedules
 
 RUNTIME = web.AppKey("runtime", Runtime)
+log = logging.getLogger("tandem")
 
 
 class Platform(Protocol):
@@ -56,8 +62,34 @@ async def healthz(request: web.Request) -> web.Response:
         "database": "ok",
         "platforms": sorted(platforms),
         "capabilities": {p: sorted(a.capabilities) for p, a in sorted(platforms.items())},
+        "process": runtime.identity.as_json(),
     }
+    try:
+        body["holds"] = await _holds(runtime)
+    except Exception as exc:  # the database went away between the two reads: still alive, say so
+        body["holds"] = {"error": str(exc)[:200]}
     return web.json_response(body)
+
+
+async def _holds(runtime: Runtime) -> dict[str, object]:
+    """Who holds what: outbox rows on lease by process, and who claimed schedule occurrences lately."""
+    async with runtime.sessions() as session:
+        leases = await outbox.holders(session)
+        claims = await schedules.recent_claimers(session, runtime.clock.now() - timedelta(days=1))
+    return {
+        "outbox_leases": [
+            {
+                "process": h.process,
+                "rows": h.rows,
+                "lease_until": h.lease_until.isoformat() if h.lease_until else None,
+            }
+            for h in leases
+        ],
+        "schedule_claims_last_day": [
+            {"process": who, "occurrences": n, "latest": latest.isoformat()} for who, n, latest in claims
+        ],
+        "released_at_start": runtime.released_at_start,
+    }
 
 
 async def metrics_view(request: web.Request) -> web.Response:
@@ -183,8 +215,62 @@ def mount_local_chat(app: web.Application, runtime: Runtime) -> None:
     runtime.mount(app, adapter)
 
 
+class _MalformedHttpFilter(logging.Filter):
+    """aiohttp answers a request it cannot parse (a request line over 8 KB, a bad header) with a 400 itself,
+    and logs a traceback for it: anyone could fill the log with those. Such a record becomes one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg, record.args = (
+                "refused a malformed HTTP request: %s",
+                (str(exc).splitlines()[0][:200],),
+            )
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _quiet_malformed_http() -> None:
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _MalformedHttpFilter) for f in server_log.filters):
+        server_log.addFilter(_MalformedHttpFilter())
+
+
+def _database_gone(exc: BaseException) -> bool:
+    """The database connection failed (the server restarted, or is down): not the request's fault."""
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, ConnectionError)
+
+
+@web.middleware
+async def database_unavailable(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A request that meets a lost database connection is answered 503 with Retry-After, in one log line:
+    the pool has dropped the dead connections by then, so the retry gets a fresh one."""
+    try:
+        return await handler(request)
+    except Exception as exc:
+        if not _database_gone(exc):
+            raise
+        log.warning(
+            "%s %s: the database connection was lost (%s); answered 503",
+            request.method,
+            request.path,
+            type(exc).__name__,
+        )
+        return web.json_response(
+            {"error": "the database is unavailable right now; retry shortly"},
+            status=503,
+            headers={"Retry-After": "2"},
+        )
+
+
 def build_app(runtime: Runtime) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
+    _quiet_malformed_http()
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[database_unavailable])
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)

@@ -1,10 +1,13 @@
 """The delivery worker: sends outbox rows through adapters, with retries, back-off and crash recovery.
 
 Rows are leased, not locked for the send: a worker that dies mid-batch leaves leased rows that become
-ready again when the lease ends, so a crash loses nothing. A batch goes out in chunks of up to
-`concurrency` messages sent at once (never two to one conversation, whose order is kept); each chunk's
-outcomes are recorded in one transaction right after it, so a crash can resend only the chunk that was
-in flight (with `concurrency=1`, only the one message in flight).
+ready again when the lease ends, so a crash loses nothing. The lease is short (15 s) and renewed every
+5 s while the worker sends, so a slow batch keeps its rows and a dead worker's rows wait at most 15 s
+(a restart on the same host takes them back at once: bot/process_identity.py, `Runtime.start`).
+
+A batch goes out in chunks of up to `concurrency` messages sent at once (never two to one conversation,
+whose order is kept); each chunk's outcomes are recorded in one transaction right after it, so a crash can
+resend only the chunk that was in flight (with `concurrency=1`, only the one message in flight).
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ class DeliveryWorker:
         *,
         name: str | None = None,
         batch: int = 100,
-        lease: timedelta = timedelta(seconds=60),
+        lease: timedelta = timedelta(seconds=15),
         base_backoff: float = 2.0,
         max_backoff: float = 900.0,
         max_attempts: int = 8,
@@ -86,6 +89,8 @@ class DeliveryWorker:
         self.name = name or f"worker-{os.getpid()}-{id(self):x}"
         self.batch = batch
         self.lease = lease
+        self.renew_seconds = lease.total_seconds() / 3  # renewed while sending: a live worker keeps its rows
+        self.renewals = 0
         self.base_backoff = base_backoff
         self.max_backoff = max_backoff
         self.max_attempts = max_attempts
@@ -128,15 +133,34 @@ class DeliveryWorker:
             self._rest_until(due, now)
             return 0
         handled = 0
-        while claimed:
-            handled += len(claimed)
-            chunks = _chunks(claimed, self.concurrency)
-            claimed = []
-            for i, chunk in enumerate(chunks):
-                outcomes = await asyncio.gather(*(self._send(message) for message in chunk))
-                claimed, due = await self._record(outcomes, claim_next=i == len(chunks) - 1)
+        renewing = asyncio.create_task(self._keep_leases())
+        try:
+            while claimed:
+                handled += len(claimed)
+                chunks = _chunks(claimed, self.concurrency)
+                claimed = []
+                for i, chunk in enumerate(chunks):
+                    outcomes = await asyncio.gather(*(self._send(message) for message in chunk))
+                    claimed, due = await self._record(outcomes, claim_next=i == len(chunks) - 1)
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
         self._rest_until(due, self.clock.now())
         return handled
+
+    async def _keep_leases(self) -> None:
+        """While a batch is being sent: every `renew_seconds`, extend the lease on the rows still held."""
+        while True:
+            await asyncio.sleep(self.renew_seconds)
+            try:
+                async with self.sessions() as session, session.begin():
+                    await outbox.renew_lease(
+                        session, worker=self.name, lease_until=self.clock.now() + self.lease
+                    )
+                self.renewals += 1
+            except Exception:  # a busy database: the lease still has two thirds to run
+                log.warning("could not renew the outbox lease of %s; will retry", self.name, exc_info=True)
 
     def _rest_until(self, due: datetime | None, now: datetime) -> None:
         """Nothing to claim now: rest until `due` (None: nothing queued), at most the poll interval; the

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.base import Adapter
 from adapters.images import Images
-from bot import housekeeping
+from bot import housekeeping, process_identity
 from bot.delivery import DeliveryWorker
 from bot.scheduler import SqliteSchedulerLock, Ticker
 from bot.sealing_key import sealer_for
@@ -52,11 +52,14 @@ class Runtime:
         # images stored in the database (charts), and their public links when TANDEM_PUBLIC_URL is set
         # (served by bot.app)
         self.images = Images(self.sessions, settings.public_url, settings.secret_key)
-        self.worker = DeliveryWorker(self.sessions, self.adapters, self.clock)
+        # host + pid + start time, written on every outbox lease and schedule claim of this process
+        self.identity = process_identity.current()
+        self.worker = DeliveryWorker(self.sessions, self.adapters, self.clock, name=self.identity.label)
         self.engine = Engine(
             self.sessions,
             self.clock,
             default_flows(),
+            name=self.identity.label,
             courier=self.worker,
             prepare_ahead=timedelta(seconds=settings.prepare_seconds),
             sealer=sealer_for(settings),
@@ -72,6 +75,7 @@ class Runtime:
         self._worker_task: asyncio.Task[None] | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
         self.handle: Handle = self.engine.handle
+        self.released_at_start = 0  # outbox rows taken back from a dead predecessor (release_dead_holders)
 
     def add_adapter(self, adapter: Adapter) -> None:
         """Deliver this platform's outbox rows through `adapter` (not mounted: no routes, no events)."""
@@ -120,9 +124,25 @@ class Runtime:
             self._lock.acquire()
             self.ticker.start()
         if deliver:
+            await self.release_dead_holders()
             self._worker_task = asyncio.create_task(self.worker.run_forever(), name="tandem-delivery")
         if is_sqlite(self.settings.database_url) and (schedule or deliver):
             self._checkpoint_task = asyncio.create_task(self._checkpoint_forever(), name="tandem-checkpoint")
+
+    async def release_dead_holders(self) -> int:
+        """Outbox rows still leased to a process of this host that no longer runs (this one's predecessor,
+        killed) are ready again now, not when the lease ends; the number released."""
+        released = 0
+        async with self.sessions() as session, session.begin():
+            for holder in await outbox.holders(session):
+                if process_identity.is_dead(holder.process, self.identity):
+                    n = await outbox.release(session, worker=holder.process, now=self.clock.now())
+                    log.warning(
+                        "released %d outbox messages held by %s (no longer running)", n, holder.process
+                    )
+                    released += n
+        self.released_at_start = released
+        return released
 
     async def _checkpoint_forever(self) -> None:
         """SQLite: move the WAL into the database file every second, off every commit's path (storage.db)."""

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, func, select
+from sqlalchemy import Index, String, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, Identity, Membership, Person, Team, TeamChannel
+from storage.sql import insert_ignore
 
 
 class LocalChatMessage(Base):
@@ -95,11 +96,9 @@ async def get_state(session: AsyncSession, name: str) -> str | None:
 
 
 async def set_state(session: AsyncSession, name: str, value: str) -> None:
-    row = await session.get(LocalChatState, name)
-    if row is None:
-        session.add(LocalChatState(name=name, value=value))
-    else:
-        row.value = value
+    """Set a value (two replicas may set the same name at once: the insert never collides)."""
+    if not await insert_ignore(session, LocalChatState, {"name": name, "value": value}):
+        await session.execute(update(LocalChatState).where(LocalChatState.name == name).values(value=value))
 
 
 @dataclass(frozen=True)

@@ -313,3 +313,53 @@ async def forget(session: AsyncSession, key_prefix: str) -> int:
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A process holding outbox rows on lease: how many, and until when at the latest."""
+
+    process: str
+    rows: int
+    lease_until: datetime | None
+
+
+async def holders(session: AsyncSession) -> list[Holder]:
+    """Who holds what now: the rows being sent, by the process that claimed them."""
+    stmt = (
+        select(OutboxMessage.claimed_by, func.count(), func.max(OutboxMessage.lease_until))
+        .where(OutboxMessage.status == OutboxStatus.sending)
+        .group_by(OutboxMessage.claimed_by)
+        .order_by(OutboxMessage.claimed_by)
+    )
+    return [
+        Holder(str(who or ""), int(n), _aware(until)) for who, n, until in (await session.execute(stmt)).all()
+    ]
+
+
+async def renew_lease(session: AsyncSession, *, worker: str, lease_until: datetime) -> int:
+    """Extend the lease on every row `worker` is still sending (it is alive and busy): the lease can be
+    short, so a dead worker's rows are ready again soon, without a slow batch losing its rows."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.sending, OutboxMessage.claimed_by == worker)
+        .values(lease_until=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def release(session: AsyncSession, *, worker: str, now: datetime) -> int:
+    """Make the rows a dead `worker` was sending ready now (its lease need not run out). A row it may
+    have sent before dying can go out again: the same at-least-once as a lease that ran out."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.sending, OutboxMessage.claimed_by == worker)
+        .values(status=OutboxStatus.pending, lease_until=None, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment

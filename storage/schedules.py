@@ -156,3 +156,15 @@ async def claims(session: AsyncSession, schedule_id: int) -> list[OccurrenceClai
 
 async def count_enabled(session: AsyncSession) -> int:
     return int((await session.execute(select(func.count()).where(Schedule.enabled.is_(True)))).scalar_one())
+
+
+async def recent_claimers(session: AsyncSession, since: datetime) -> list[tuple[str, int, datetime]]:
+    """(process, occurrences claimed, latest claim) for the claims made since `since`: who ran the
+    schedules lately."""
+    stmt = (
+        select(OccurrenceClaim.claimed_by, func.count(), func.max(OccurrenceClaim.claimed_at))
+        .where(OccurrenceClaim.claimed_at >= since)
+        .group_by(OccurrenceClaim.claimed_by)
+        .order_by(OccurrenceClaim.claimed_by)
+    )
+    return [(str(who), int(n), latest) for who, n, latest in (await session.execute(stmt)).all()]

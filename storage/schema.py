@@ -10,6 +10,7 @@ from storage import (
     checkin_models,
     local_chat,
     models,
+    process_models,
     pulse_models,
     slack_install,
     talking_points_models,
@@ -27,6 +28,7 @@ MODEL_MODULES = (
     talking_points_models,
     action_models,
     checkin_models,
+    process_models,
 )
 
 __all__ = ["MODEL_MODULES", "Base"]

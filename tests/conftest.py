@@ -32,6 +32,7 @@ from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Team
 from storage.schema import Base
+from tests.reliability.figures import pytest_terminal_summary  # noqa: F401  (the suite's figures, printed)
 
 # The server's secret, as every replica in production has one: it seals poll answers until close
 # (bot/sealing_key.py). `tandem serve` subprocesses get the same (tests/serve_process.py).

@@ -29,10 +29,13 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
+from multidict import MultiDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters import json_input
 from adapters.base import Inbox
 from adapters.images import Images, data_uri
 from adapters.local.adapter import LocalAdapter, TranscriptEntry
@@ -258,6 +261,8 @@ class ChatAdapter(LocalAdapter):
 
     async def _who(self, params: Any) -> tuple[LocalTeam, LocalPerson]:
         team_id, user = str(params.get("team", "")), str(params.get("person", ""))
+        if not all(json_input.clean_text(str(v)) for v in params.values()):
+            raise Refused("That request is not readable text (UTF-8). Nothing was done.")
         for team in await self._teams():
             if str(team.id) == team_id:
                 for person in team.people:
@@ -430,7 +435,7 @@ class ChatAdapter(LocalAdapter):
     # ---- what a person does
 
     async def say(self, request: web.Request) -> web.StreamResponse:
-        data = await request.post()
+        data = await _form(request)
         team, person = await self._who(data)
         conversation = self._conversation_of(team, person, data)
         text = str(data.get("text", "")).strip()
@@ -462,7 +467,7 @@ class ChatAdapter(LocalAdapter):
         return await self._answer(person, await self._handle(event))
 
     async def press(self, request: web.Request) -> web.StreamResponse:
-        data = await request.post()
+        data = await _form(request)
         team, person = await self._who(data)
         conversation = self._conversation_of(team, person, data)
         action_id, value = str(data.get("action", "")), str(data.get("value", ""))
@@ -471,7 +476,8 @@ class ChatAdapter(LocalAdapter):
             raise Refused("A press needs its key.")
         message = str(data.get("message", ""))
         async with self.sessions() as session:
-            row = await store.get(session, int(message)) if message.isdigit() else None
+            known = message.isascii() and message.isdigit() and len(message) <= 18  # an id, not a number
+            row = await store.get(session, int(message)) if known else None
         if (
             row is None
             or row.conversation != conversation
@@ -489,7 +495,7 @@ class ChatAdapter(LocalAdapter):
         return await self._answer(person, await self._handle(event))
 
     async def submit_form(self, request: web.Request) -> web.StreamResponse:
-        data = await request.post()
+        data = await _form(request)
         _, person = await self._who(data)
         token = str(data.get("token", ""))
         shown = self._open_forms.get(token)
@@ -535,7 +541,7 @@ class ChatAdapter(LocalAdapter):
         return web.json_response({"ok": True, "form": form_html(form, token)})
 
     async def clock_next(self, request: web.Request) -> web.StreamResponse:
-        data = await request.post()
+        data = await _form(request)
         team, _ = await self._who(data)
         if self.jump is None:
             raise Refused("The clock can only be moved on the chat page of a local trial.", 409)
@@ -547,6 +553,19 @@ class ChatAdapter(LocalAdapter):
             raise web.HTTPSeeOther("/")
         await self.load_example()
         raise web.HTTPSeeOther("/")
+
+
+async def _form(request: web.Request) -> MultiDict[str]:
+    """The page's POSTed fields (URL-encoded, as chat.js sends them), strictly UTF-8: a body that is not
+    is refused with a reason, never half-decoded (a lone surrogate would reach the database)."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise Refused("The page sends its fields URL-encoded. Nothing was done.", 415)
+    try:
+        text = (await request.read()).decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=200)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Refused("That request is not readable text (UTF-8). Nothing was done.") from exc
+    return MultiDict(pairs)
 
 
 _AT = re.compile(r"(?<![\w@])@([\w.-]+)")

@@ -7,12 +7,13 @@ checked body into a neutral Event, or a `Lifecycle` note (home opened, app unins
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
+from adapters import json_input
 from adapters.slack import render
 from flows.core import form_rules
 from flows.core.types import (
@@ -83,19 +84,11 @@ def parse_request(body: bytes, content_type: str) -> Inbound:
     except UnicodeDecodeError as exc:
         raise PayloadError("body is not UTF-8") from exc
     if content_type == "application/json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PayloadError(f"body is not valid JSON ({exc.msg} at {exc.pos})") from exc
-        return check_json(data)
+        return check_json(_load(text, "body"))
     if content_type == "application/x-www-form-urlencoded":
         form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
         if "payload" in form:
-            try:
-                payload = json.loads(form["payload"])
-            except json.JSONDecodeError as exc:
-                raise PayloadError(f"payload is not valid JSON ({exc.msg} at {exc.pos})") from exc
-            return check_interactive(payload)
+            return check_interactive(_load(form["payload"], "payload"))
         if "ssl_check" in form:
             return Inbound("ssl_check", form)
         if "command" in form:
@@ -104,18 +97,149 @@ def parse_request(body: bytes, content_type: str) -> Inbound:
     raise PayloadError(f"unsupported content type {content_type or 'none'!r}")
 
 
+def _load(text: str, what: str) -> Any:
+    try:
+        return json_input.load(text, what)
+    except json_input.InputError as exc:
+        raise PayloadError(str(exc)) from exc
+
+
+def _types(data: dict[str, Any], fields: list[tuple[str, type | tuple[type, ...]]], where: str) -> None:
+    """Each field present must have its JSON type (what the translation below reads as such)."""
+    problem = json_input.first_problem(data, fields)
+    if problem:
+        raise PayloadError(f"{where}: {problem}")
+
+
+# The envelope fields every kind of request may carry, read by workspace_of / sender_of and by bolt
+_ENVELOPE: list[tuple[str, type | tuple[type, ...]]] = [
+    ("team", dict),
+    ("team.id", str),
+    ("team_id", str),
+    ("enterprise", dict),
+    ("enterprise.id", str),
+    ("enterprise_id", str),
+    ("user", dict),
+    ("user.id", str),
+    ("user.name", str),
+    ("user.username", str),
+    ("user.team_id", str),
+    ("user_id", str),
+    ("trigger_id", str),
+    ("response_url", str),
+    ("is_enterprise_install", bool),
+    ("is_ext_shared_channel", bool),
+    ("authorizations", list),
+    ("response_urls", list),
+    ("command", str),  # bolt's matchers read these wherever they appear
+    ("callback_id", str),
+    ("event.type", str),
+    ("event.subtype", str),
+    ("event.callback_id", str),
+    ("event", dict),
+    ("message", dict),
+    ("channel_id", str),
+    ("api_app_id", str),
+]
+# What interactive_event reads of a button press or a modal
+_INTERACTIVE: list[tuple[str, type | tuple[type, ...]]] = [
+    ("channel", dict),
+    ("channel.id", str),
+    ("container", dict),
+    ("container.channel_id", str),
+    ("container.message_ts", str),
+    ("container.thread_ts", str),
+    ("container.view_id", str),
+    ("view", dict),
+    ("view.id", str),
+    ("view.type", str),
+    ("view.app_installed_team_id", str),
+    ("view.team_id", str),
+    ("view.hash", str),
+    ("view.callback_id", str),
+    ("view.private_metadata", str),
+    ("view.blocks", list),
+    ("view.state", dict),
+    ("view.state.values", dict),
+]
+_ACTION: list[tuple[str, type | tuple[type, ...]]] = [
+    ("action_id", str),
+    ("block_id", str),
+    ("type", str),
+    ("selected_option", dict),
+    ("selected_options", list),
+]
+# What callback_event reads of the events Tandem handles (other event types may carry other shapes:
+# `user_change` has a user object)
+_EVENT: list[tuple[str, type | tuple[type, ...]]] = [
+    ("user", str),
+    ("channel", str),
+    ("text", str),
+    ("thread_ts", str),
+    ("tab", str),
+    ("channel_type", str),
+    ("team", str),
+]
+_HANDLED_EVENTS = ("app_mention", "message", "member_joined_channel", "app_home_opened", "tokens_revoked")
+
+
+# Ids and names as long as the columns that keep them (identities.workspace is 100 characters, …); Slack's
+# own are far shorter
+_LIMITS: list[tuple[str, int]] = [
+    *((path, 100) for path in ("team.id", "team_id", "enterprise.id", "enterprise_id", "user.id", "user_id")),
+    *((path, 100) for path in ("user.team_id", "channel.id", "channel_id", "container.channel_id")),
+    *((path, 100) for path in ("event.user", "event.channel", "event.team", "event_id", "api_app_id")),
+    *((path, 200) for path in ("user.name", "user.username", "user_name", "channel_name", "trigger_id")),
+    ("command", 100),
+]
+
+
+def _lengths(data: dict[str, Any], where: str) -> None:
+    problem = json_input.first_too_long(data, _LIMITS)
+    if problem:
+        raise PayloadError(f"{where}: {problem}")
+
+
+def _check_envelope(data: dict[str, Any], where: str) -> None:
+    _types(data, _ENVELOPE, where)
+    _lengths(data, where)
+    if "response_urls" in data and not isinstance(data["response_urls"], list):  # bolt takes len() of it
+        raise PayloadError(f"{where}: response_urls must be a list")
+    for item in data.get("response_urls") or []:  # bolt reads the first one's response_url
+        if not isinstance(item, dict) or json_input.field_problem(item, "response_url", str):
+            raise PayloadError(f"{where}: every item of response_urls must be an object with a URL")
+    for authorization in data.get("authorizations") or []:  # bolt reads the first one's ids
+        if not isinstance(authorization, dict):
+            raise PayloadError(f"{where}: every item of authorizations must be an object")
+        _types(authorization, _AUTHORIZATION, f"{where} authorizations[]")
+        too_long = json_input.first_too_long(authorization, [(k, 100) for k, _ in _AUTHORIZATION[:3]])
+        if too_long:
+            raise PayloadError(f"{where} authorizations[]: {too_long}")
+
+
+_AUTHORIZATION: list[tuple[str, type | tuple[type, ...]]] = [
+    ("enterprise_id", str),
+    ("team_id", str),
+    ("user_id", str),
+    ("is_enterprise_install", bool),
+]
+
+
 def check_json(data: Any) -> Inbound:
     """An Events API body (or Slack's URL check), as JSON."""
     if not isinstance(data, dict):
         raise PayloadError("JSON body is not an object")
+    _check_envelope(data, "body")
     kind = data.get("type")
     if kind == "url_verification":
         _need(data, "challenge", str, "url_verification")
         return Inbound("url_verification", data)
     if kind == "event_callback":
         event = _need(data, "event", dict, "event_callback")
-        _need(event, "type", str, "event")
+        kind = _need(event, "type", str, "event")
         _need(data, "event_id", str, "event_callback")
+        if kind in _HANDLED_EVENTS:
+            _types(event, [*_EVENT, ("tokens", dict)], "event")
         return Inbound("event", data)
     if kind == "app_rate_limited":
         return Inbound("event", data)
@@ -127,6 +251,8 @@ def check_interactive(payload: Any) -> Inbound:
     if not isinstance(payload, dict):
         raise PayloadError("payload is not an object")
     kind = _need(payload, "type", str, "payload")
+    _check_envelope(payload, kind)
+    _types(payload, _INTERACTIVE, kind)
     if kind in ("block_actions", "view_submission", "view_closed", "block_suggestion"):
         user = _need(payload, "user", dict, kind)
         _need(user, "id", str, f"{kind} user")
@@ -134,9 +260,12 @@ def check_interactive(payload: Any) -> Inbound:
         actions = _need(payload, "actions", list, kind)
         if not actions or not all(isinstance(a, dict) and a.get("action_id") for a in actions):
             raise PayloadError("block_actions: malformed 'actions'")
+        for action in actions:
+            _types(action, _ACTION, "block_actions actions[]")
     if kind in ("view_submission", "view_closed"):
         view = _need(payload, "view", dict, kind)
         _need(view, "callback_id", str, f"{kind} view")
+        _need(view, "type", str, f"{kind} view")  # bolt reads it to route the submit
         if kind == "view_submission":
             state = _need(view, "state", dict, f"{kind} view")
             _need(state, "values", dict, f"{kind} view state")
@@ -150,11 +279,29 @@ def check_command(form: Any) -> Inbound:
     for key in ("command", "user_id", "channel_id", "team_id"):
         if not form.get(key) or not isinstance(form[key], str):
             raise PayloadError(f"slash command: missing {key!r}")
+    _lengths(form, "slash command")
     return Inbound("command", form)
 
 
+def _sound(check: Callable[[Any], Inbound]) -> Callable[[Any], Inbound]:
+    """A Socket Mode payload arrives parsed (by slack_sdk): the depth and surrogate checks that `load`
+    makes of an HTTP body, then the body's own check."""
+
+    def run(payload: Any) -> Inbound:
+        problem = json_input.problem(payload, what="payload")
+        if problem:
+            raise PayloadError(problem)
+        return check(payload)
+
+    return run
+
+
 # Socket Mode envelope types and what each carries (the same bodies as over HTTP)
-SOCKET_CHECKS = {"events_api": check_json, "interactive": check_interactive, "slash_commands": check_command}
+SOCKET_CHECKS = {
+    "events_api": _sound(check_json),
+    "interactive": _sound(check_interactive),
+    "slash_commands": _sound(check_command),
+}
 
 
 def _is_direct(channel_id: str | None, channel_type: str | None = None) -> bool:

@@ -229,6 +229,9 @@ class SlackInbound:
         signature = request.headers.get("X-Slack-Signature", "")
         if not timestamp or not signature:
             return web.json_response({"ok": False, "error": "missing Slack signature headers"}, status=401)
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            # slack_sdk's check would raise on int(timestamp): a 500 instead of a refusal
+            return web.json_response({"ok": False, "error": "malformed Slack request timestamp"}, status=401)
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
@@ -250,6 +253,8 @@ class SlackInbound:
             bolt_response.status == 404
         ):  # an event type nobody listens to: acknowledge, don't make Slack retry
             return web.Response(status=200)
+        if bolt_response.status >= 500:  # bolt could not route a body the checks let through (it logged why)
+            return web.json_response({"ok": False, "error": "could not process the request"}, status=400)
         return await to_aiohttp_response(bolt_response)
 
     # ------------------------------------------------------------ after the ack

@@ -8,7 +8,6 @@ the activity handler (turns.py), and the invoke response written here.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,6 +30,7 @@ from botframework.connector.auth import (
     UserTokenClient,
 )
 
+from adapters import json_input
 from adapters.teams.connector import ConnectorAuth
 
 log = logging.getLogger("tandem.teams")
@@ -131,9 +131,9 @@ class Endpoint:
 
     async def handle_request(self, request: web.Request) -> web.Response:
         try:
-            body = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _bad_request(f"the body is not JSON: {exc}")
+            body = json_input.load(await request.read())
+        except json_input.InputError as exc:
+            return _bad_request(str(exc))
         if not isinstance(body, dict):
             return _bad_request("an activity must be a JSON object")
         problem = _activity_problem(body)
@@ -200,4 +200,82 @@ def _activity_problem(body: dict[str, Any]) -> str | None:
     for name in ("entities", "membersAdded", "membersRemoved", "attachments"):
         if name in body and body[name] is not None and not isinstance(body[name], list):
             return f"{name} must be a list"
+        if any(not isinstance(item, dict) for item in body.get(name) or []):
+            return f"every item of {name} must be an object"
+    problem = json_input.first_problem(body, _TYPED) or json_input.first_too_long(body, _LIMITS)
+    if problem:
+        return problem
+    for name in ("membersAdded", "membersRemoved"):
+        for member in body.get(name) or []:
+            problem = json_input.first_problem(member, _MEMBER) or json_input.first_too_long(
+                member, [("id", 200), ("aadObjectId", 200), ("name", 200)]
+            )
+            if problem:
+                return f"{name}[]: {problem}"
+    for entity in body.get("entities") or []:
+        problem = json_input.first_problem(entity, _ENTITY) or json_input.first_too_long(
+            entity, [("mentioned.id", 200), ("mentioned.aadObjectId", 200), ("mentioned.name", 200)]
+        )
+        if problem:
+            return f"entities[]: {problem}"
     return None
+
+
+# The fields turns.py, inbound.py and roster.py read, with the JSON type they read them as (botbuilder's
+# deserializer keeps a wrong type as it is, and the turn would fail on it later)
+_TYPED: list[tuple[str, type | tuple[type, ...]]] = [
+    ("id", str),
+    ("channelId", str),
+    ("name", str),
+    ("text", str),
+    ("action", str),
+    ("replyToId", str),
+    ("locale", str),
+    ("from.name", str),
+    ("from.aadObjectId", str),
+    ("recipient", dict),
+    ("recipient.id", str),
+    ("recipient.name", str),
+    ("conversation.tenantId", str),
+    ("conversation.conversationType", str),
+    ("conversation.isGroup", bool),
+    ("conversation.name", str),
+    ("channelData.tenant", dict),
+    ("channelData.tenant.id", str),
+    ("channelData.team", dict),
+    ("channelData.team.id", str),
+    ("channelData.team.name", str),
+    ("channelData.channel", dict),
+    ("channelData.channel.id", str),
+    ("channelData.channel.name", str),
+    ("channelData.eventType", str),
+]
+# As long as the columns that keep them (storage/models.py, storage/teams_conversations.py)
+_LIMITS: list[tuple[str, int]] = [
+    ("conversation.id", 400),
+    ("conversation.tenantId", 100),
+    ("conversation.name", 200),
+    ("from.id", 200),
+    ("from.aadObjectId", 200),
+    ("from.name", 200),
+    ("recipient.id", 200),
+    ("serviceUrl", 500),
+    ("channelData.tenant.id", 100),
+    ("channelData.team.id", 400),
+    ("channelData.team.name", 200),
+    ("channelData.channel.id", 300),
+    ("channelData.channel.name", 200),
+]
+_MEMBER: list[tuple[str, type | tuple[type, ...]]] = [
+    ("id", str),
+    ("name", str),
+    ("aadObjectId", str),
+]
+_ENTITY: list[tuple[str, type | tuple[type, ...]]] = [
+    ("type", str),
+    ("text", str),
+    ("mentioned", dict),
+    ("mentioned.id", str),
+    ("mentioned.name", str),
+    ("mentioned.aadObjectId", str),
+]

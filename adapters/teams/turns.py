@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from adapters.teams.adapter import TeamsAdapter
 
 
+# The answer to an invoke Tandem does not handle (a message extension, a task module, …): Teams shows the
+# person a short note instead of an error; botbuilder's own answer would be a 501.
+UNSUPPORTED = {
+    "statusCode": 200,
+    "type": "application/vnd.microsoft.activity.message",
+    "value": "Tandem does not support this action (unsupported invoke).",
+}
+
+
 class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     def __init__(self, adapter: TeamsAdapter) -> None:
         super().__init__()
@@ -52,7 +61,10 @@ class TandemTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         if turn_context.activity.name == "adaptiveCard/action":
             return await self._card_action(turn_context)
-        return await super().on_invoke_activity(turn_context)
+        answer: InvokeResponse | None = await super().on_invoke_activity(turn_context)
+        if answer is None or int(answer.status) == 501:  # botbuilder's "not implemented": Tandem's answer
+            return InvokeResponse(status=200, body=UNSUPPORTED)
+        return answer
 
     async def _card_action(self, turn_context: TurnContext) -> InvokeResponse:
         """`Action.Execute`: the engine runs the action at once; a Form it opens is the invoke's answer (the

@@ -47,7 +47,7 @@ async def member_here(ctx: FlowContext, team: TeamView | None = None) -> Where |
     members = await teams.members(ctx.session, team.id)
     me = next((m for m in members if ctx.person is not None and m.person_id == ctx.person.id), None)
     if me is None:
-        await ctx.reply(Card.plain(words(ctx.person, team)("actions.refuse.not_a_member", team=team.name)))
+        await ctx.reply(Card.plain(words(ctx.person, team)("actions.refuse.not_a_member")))
         return None
     return Where(team, me, members, words(me, team))
 

@@ -38,9 +38,7 @@ async def _as_member(ctx: FlowContext, team: TeamView) -> Here | None:
     members = await teams.members(ctx.session, team.id)
     me = next((m for m in members if ctx.person is not None and m.person_id == ctx.person.id), None)
     if me is None:
-        await ctx.reply(
-            Card.plain(words(ctx.person, team)("points.not_a_member", team=team.name)), team_id=team.id
-        )
+        await ctx.reply(Card.plain(words(ctx.person, team)("points.not_a_member")), team_id=team.id)
         return None
     return Here(team, me, members, words(me, team))
 

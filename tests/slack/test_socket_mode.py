@@ -130,6 +130,19 @@ async def test_a_malformed_envelope_is_acknowledged_and_dropped(socket_tandem: S
     assert await _processed(socket_tandem) == [] and fake.responses == []
 
 
+async def test_a_lone_surrogate_in_an_envelope_is_dropped_before_the_database(
+    socket_tandem: SlackTandem, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = socket_tandem.fake
+    body = fixture("event_app_mention.json")
+    body["event_id"] = "Ev\ud800"  # issue 19: the database driver and the idempotency key failed on it
+    await fake.send_envelope({"envelope_id": "sur-1", "type": "events_api", "payload": body})
+    assert await fake.acked("sur-1") == [{"envelope_id": "sur-1"}]
+    await socket_tandem.settle()
+    assert await _processed(socket_tandem) == []
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+
+
 async def test_shutdown_closes_the_socket(
     database_url: str, fake_slack: FakeSlack, clock: ManualClock
 ) -> None:
