@@ -112,3 +112,14 @@ async def test_the_chart_moves_into_the_database_without_touching_polls_or_answe
         assert "receipt_hash" not in columns["pulse_ballots"] | columns["pulse_comments"]
     finally:
         await engine.dispose()
+
+
+def test_the_migrations_have_one_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option(
+        "script_location", str(Path(__file__).resolve().parent.parent / "storage" / "migrations")
+    )
+    assert ScriptDirectory.from_config(config).get_heads() == ["0015_one_head"]
