@@ -4,7 +4,9 @@ check-in's invitations to a whole district, due the same minute) then goes out a
 being refused, retried and, after the delivery worker's last attempt, given up.
 
 A 429 still answered (another replica posting to the same workspace) holds the whole workspace for its
-Retry-After. Per-channel bursts are left to Slack's 429: a team channel gets few messages.
+Retry-After when that is short (up to `MAX_HOLD` seconds: the posts wait here rather than spend a delivery
+attempt each); a longer one is left to the outbox, which retries each message after it without keeping the
+delivery worker asleep. Per-channel bursts are left to Slack's 429: a team channel gets few messages.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 PACED_METHODS = frozenset({"chat.postMessage", "chat.update"})
 DEFAULT_RATE = 48.0  # a shade under Slack's 50 a second: posts can arrive closer together than they leave
+MAX_HOLD = 2.0  # seconds: a longer Retry-After is the outbox's to wait out
 
 
 class WorkspacePacer:
@@ -51,5 +54,6 @@ class WorkspacePacer:
                 await self.sleep(ready - now)
 
     def hold(self, workspace: str, seconds: float) -> None:
-        """Slack said to wait: no post to this workspace before `seconds` from now."""
-        self._held[workspace] = max(self._held.get(workspace, 0.0), self.clock() + seconds)
+        """Slack said to wait: no post to this workspace before `seconds` from now (a short wait only)."""
+        if seconds <= MAX_HOLD:
+            self._held[workspace] = max(self._held.get(workspace, 0.0), self.clock() + seconds)

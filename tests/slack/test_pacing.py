@@ -25,3 +25,7 @@ async def test_posts_to_one_workspace_are_spaced_and_a_429_holds_it() -> None:
     await pacer.wait("T1")
     await pacer.wait("T2")
     assert slept == [1.0] and now[0] == 201.0
+    slept.clear()
+    pacer.hold("T1", 7.0)  # a long Retry-After is the outbox's to wait out: the worker is not put to sleep
+    await pacer.wait("T1")
+    assert slept == [0.02]  # its rate slot only, not the 7 seconds
