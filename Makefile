@@ -32,7 +32,7 @@ test: lint
 	bash scripts/ensure-postgres
 	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get install -y chromium >/dev/null; } || \
 	  { echo "make test: the browser tests need /usr/bin/chromium: run 'apt-get install -y chromium' as root"; exit 1; }
-	$(BIN)/pytest -q -n auto  # one worker per core (pytest-xdist); each gets its own databases
+	$(BIN)/pytest -q -n auto --dist worksteal  # a worker per core (pytest-xdist), idle ones take queued tests; each gets its own databases
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from adapters.local.render import render_text
@@ -13,8 +12,6 @@ from storage.models import OutboxMessage
 from storage.pulse_models import PulseAnswer, PulseBallot, PulsePoll, PulseSealed
 from tests.conftest import Stack, team_spec
 from tests.pulse.conftest import all_items, answer, big_team, current_poll
-
-pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
 
 START = datetime(2026, 10, 5, 16, 0, tzinfo=UTC)  # Monday 9 AM Pacific
 
