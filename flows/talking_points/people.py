@@ -38,7 +38,8 @@ async def _as_member(ctx: FlowContext, team: TeamView) -> Here | None:
     members = await teams.members(ctx.session, team.id)
     me = next((m for m in members if ctx.person is not None and m.person_id == ctx.person.id), None)
     if me is None:
-        await ctx.reply(Card.plain(words(ctx.person, team)("points.not_a_member")), team_id=team.id)
+        # not filed under that team: the reply is the outsider's own business, not the team's
+        await ctx.reply(Card.plain(words(ctx.person, team)("points.not_a_member")))
         return None
     return Here(team, me, members, words(me, team))
 

@@ -1,7 +1,9 @@
 """Team isolation: a member (and co-chair) of team A reaches nothing of team B through any command (typed in
 their DM, A's channel, or B's channel), any of B's buttons, B's poll form, or the export of A's data. Team B
 runs a whole trust poll meanwhile; after A's attempts, B's stored state is exactly what it was and nothing
-A's member was shown names B, its people, its channel or its poll."""
+A's member was shown names B, its people, its channel or its poll. B's state is its poll, its schedules,
+the messages filed under it, and every row of every table with B's team_id (action items, talking points,
+decisions, check-ins, calendar, members, channels)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.actions_export import export_actions
+from bot.checkins_export import export_checkins
+from bot.points_export import export_talking_points
 from bot.pulse_export import export_pulse
 from flows.core.types import Buttons, Question
 from storage.models import OutboxMessage, Schedule
 from storage.pulse_models import PulseAnswer, PulsePoll, PulseSealed
+from storage.schema import Base
 from tests.conftest import Stack, team_spec
 from tests.pulse.conftest import all_items, answer, big_team, current_poll
 from tests.reliability.conftest import Figure
@@ -57,7 +63,14 @@ async def _b_state(stack: Stack, team_id: int) -> dict[str, Any]:
         outbox = int(
             (await session.execute(select(func.count()).where(OutboxMessage.team_id == team_id))).scalar_one()
         )
-    return {"polls": poll_state, **counts, "schedules": schedules, "outbox": outbox}
+        # and every row of every table that belongs to B by its team_id (action items, talking points,
+        # decisions, check-ins, calendar, memberships, channels, …), as stored
+        rows = {}
+        for table in Base.metadata.sorted_tables:
+            if "team_id" in table.columns and table.name != "outbox":
+                found = (await session.execute(select(table).where(table.c.team_id == team_id))).all()
+                rows[table.name] = sorted(repr(tuple(r)) for r in found)
+    return {"polls": poll_state, **counts, "schedules": schedules, "outbox": outbox, "rows": rows}
 
 
 def _presses(stack: Stack, people: set[str]) -> set[tuple[str, str]]:
@@ -100,6 +113,11 @@ async def test_a_member_of_team_a_reaches_nothing_of_team_b(stack: Stack, figure
     b_form = stack.local.forms[("b-l2", "pulse.submit")]
     # B's co-chair records an action item in B's channel (its title names B: a leak would show)
     await stack.local.command("b-l0", 'action "Bravo secret task" @0 due friday', "chan-b", ["b-l1"])
+    # and a draft of talking points, approved by one side, whose card (with its buttons) B's people see
+    await stack.local.command("b-l1", "points draft Bravo secret point | Another Bravo point", "chan-b")
+    await stack.worker.drain()
+    approve = next((a, v) for a, v in _presses(stack, {"b-l0"}) if a.startswith("points.") and "approve" in a)
+    await stack.local.click("b-l0", *approve)
     await stack.worker.drain()
     before = await _b_state(stack, bravo.id)
     mark = len(stack.local.transcript)
@@ -157,6 +175,10 @@ async def test_a_member_of_team_a_reaches_nothing_of_team_b(stack: Stack, figure
     ]
     # what B's people got after `mark` came from B's own close, never from A's member
     assert all("Alpha" not in e.text and "Ana Labor" not in e.text for e in b_messages_after)
+    for exporter in (export_actions, export_talking_points, export_checkins):  # A's other exports
+        exported = await exporter(stack.sessions, "Alpha Team", "json")
+        assert not any(w in exported for w in B_WORDS)
+    assert "Bravo secret task" in await export_actions(stack.sessions, "Bravo Secret Team", "json")
     alpha_export = json.loads(await export_pulse(stack.sessions, "Alpha Team", "json"))["rows"]
     assert not any(w in json.dumps(alpha_export) for w in B_WORDS)
     bravo_export = json.loads(await export_pulse(stack.sessions, "Bravo Secret Team", "json"))["rows"]
