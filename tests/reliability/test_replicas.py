@@ -1,5 +1,6 @@
 """Two `tandem serve` replicas on one PostgreSQL through a simulated week of schedules (a daily meeting's
-reminders and a trust poll's daily checks and close, for two teams at the same instants): the replicas'
+reminders, a trust poll's daily checks and close, and two check-in runs — each prepared a day ahead, then
+its one-off reminder and close with the digest — for two teams at the same instants): the replicas'
 clocks are moved together with the chat page's "jump to the next event", so both race for every
 occurrence. PostgreSQL (a throwaway cluster of this test's own) is restarted half-way: both replicas recover
 and every occurrence fires exactly once, nothing lost."""
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 
 from flows.core.recurrence import zone
 from flows.setup.team_file import import_team, parse_team_file
+from storage.checkin_models import CheckinRun
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import OccurrenceClaim, OutboxMessage, Schedule
@@ -29,6 +31,8 @@ from tests.serve_process import Served, eventually, tandem_serve
 TEAMS = 2
 DAYS = 7
 TZ = "America/Los_Angeles"
+CHECKIN_RUNS = 2
+CHECKIN_KINDS = ("checkin.run", "checkin.remind", "checkin.close")
 
 
 def _spec(n: int, first: datetime) -> dict[str, Any]:
@@ -40,6 +44,16 @@ def _spec(n: int, first: datetime) -> dict[str, Any]:
             "rrule": "FREQ=DAILY",
             "start": first.strftime("%Y-%m-%dT17:00:00"),
             "reminder_minutes_before": 30,
+        },
+        # two runs three days apart (never moved onto one working day by a weekend), the first the day after
+        # tomorrow (prepared a day ahead, so after the test starts), each open one working day, reminded 6
+        # hours before close
+        checkins={
+            "every": f"FREQ=DAILY;INTERVAL=3;COUNT={CHECKIN_RUNS}",
+            "start": (first + timedelta(days=2)).date().isoformat(),
+            "at": "09:00",
+            "window_days": 1,
+            "remind_hours": 6,
         },
     )
     for member in spec["members"]:
@@ -76,6 +90,28 @@ async def _earliest(sessions: Any) -> datetime | None:
     return found.replace(tzinfo=UTC) if found is not None and found.tzinfo is None else found
 
 
+async def _checkin_open(sessions: Any) -> bool:
+    """A check-in run's reminder or close still to come (a run prepared late in the week closes after it)."""
+    async with sessions() as session:
+        found = await session.execute(
+            select(Schedule.id)
+            .where(Schedule.enabled, Schedule.kind.in_(CHECKIN_KINDS[1:]), Schedule.next_fire_at.is_not(None))
+            .limit(1)
+        )
+    return found.first() is not None
+
+
+def _checkin_card(payload: dict[str, Any] | None) -> tuple[str, str] | None:
+    """("invitation" | "reminder", run id) for a check-in card sent to a person, else None."""
+    elements = (payload or {}).get("elements", [])
+    for element in elements:
+        for button in element.get("buttons", []) if element.get("type") == "buttons" else []:
+            if button.get("action_id") == "checkin.answer":
+                kind = "invitation" if elements[0].get("type") == "header" else "reminder"
+                return kind, str(button.get("value"))
+    return None
+
+
 async def test_two_replicas_run_a_week_once_through_a_postgres_restart(figure: Figure) -> None:
     with throwaway_cluster() as cluster:
         db = create_engine(cluster.url)
@@ -101,7 +137,9 @@ async def test_two_replicas_run_a_week_once_through_a_postgres_restart(figure: F
                     assert status == 200
                 end = datetime.now(UTC) + timedelta(days=DAYS, hours=2)
                 jumps = restarted_at = 0
-                while (due := await _earliest(sessions)) is not None and due <= end:
+                while (due := await _earliest(sessions)) is not None and (
+                    due <= end or await _checkin_open(sessions)
+                ):
                     order = replicas if jumps % 2 == 0 else replicas[::-1]  # neither always asks first
                     answers = await asyncio.gather(*(_jump(r, team_ids[0]) for r in order))
                     assert [s for s, _ in answers] == [200, 200], answers
@@ -131,6 +169,20 @@ async def test_two_replicas_run_a_week_once_through_a_postgres_restart(figure: F
                     rows = list(
                         (await session.execute(select(OutboxMessage.target, OutboxMessage.payload))).all()
                     )
+                    digests = list(
+                        (
+                            await session.execute(
+                                select(OutboxMessage.target, OutboxMessage.message_key).where(
+                                    OutboxMessage.message_key.like("checkin:%:digest")
+                                )
+                            )
+                        ).all()
+                    )
+                    runs = list(
+                        (
+                            await session.execute(select(CheckinRun.id, CheckinRun.status, CheckinRun.asked))
+                        ).all()
+                    )
                     polls = list((await session.execute(select(PulsePoll.status))).scalars())
         finally:
             await db.dispose()
@@ -148,6 +200,27 @@ async def test_two_replicas_run_a_week_once_through_a_postgres_restart(figure: F
     assert max(channel_texts.values()) == 1, [k for k, n in channel_texts.items() if n > 1]
     assert sum(channel_texts.values()) >= len(meeting) + TEAMS, "a reminder per occurrence, and the reports"
     assert polls and all(s != "open" for s in polls), polls  # each poll closed on its last day
+    # check-ins: each run prepared, reminded and closed once; one invitation and one reminder per person
+    # asked (nobody answers), one digest per channel
+    checkin = Counter(
+        str(kinds.get(c.schedule_id)) for c in claims if kinds.get(c.schedule_id) in CHECKIN_KINDS
+    )
+    assert len(runs) == TEAMS * CHECKIN_RUNS and all(r.status == "closed" for r in runs), runs
+    assert checkin == {kind: TEAMS * CHECKIN_RUNS for kind in CHECKIN_KINDS}, checkin
+    asked = {(str(r.id), person) for r in runs for person in r.asked}
+    assert all(len(r.asked) == len(_spec(0, datetime.now(UTC))["members"]) for r in runs), runs
+    cards = Counter(
+        (kind, json.dumps(t, sort_keys=True), run)
+        for t, p in rows
+        if (found := _checkin_card(p))
+        for kind, run in [found]
+    )
+    invitations = Counter({k: n for k, n in cards.items() if k[0] == "invitation"})
+    reminders = Counter({k: n for k, n in cards.items() if k[0] == "reminder"})
+    assert len(invitations) == len(asked) and set(invitations.values()) == {1}, invitations
+    assert len(reminders) == len(asked) and set(reminders.values()) == {1}, reminders
+    per_channel = Counter((str(t.get("address")), key) for t, key in digests)
+    assert len(per_channel) == TEAMS * CHECKIN_RUNS and set(per_channel.values()) == {1}, per_channel
     by_replica = Counter(c.claimed_by for c in claims)
     assert set(by_replica) == set(names), by_replica  # both replicas ran occurrences
     figure("jumps (simulated events)", jumps)
@@ -157,6 +230,11 @@ async def test_two_replicas_run_a_week_once_through_a_postgres_restart(figure: F
     figure("meeting reminders per team", sorted(per_team.values()))
     figure("claims by replica", sorted(by_replica.values()))
     figure("occurrences fired twice", sum(1 for n in channel_texts.values() if n > 1))
+    figure("check-in runs (all closed)", len(runs))
+    figure(
+        "check-in invitations / reminders / digests sent twice",
+        sum(n - 1 for c in (invitations, reminders, per_channel) for n in c.values()),
+    )
 
 
 def _healthy(served: Served) -> Any:
