@@ -62,7 +62,11 @@ def _spec(n: int, first: datetime) -> dict[str, Any]:
 
 
 async def _post(served: Served, path: str, **data: str) -> tuple[int, Any]:
-    async with aiohttp.ClientSession() as http, http.post(f"{served.url}{path}", data=data) as response:
+    bounded = aiohttp.ClientTimeout(total=60)  # a replica that never answers fails the test, never hangs it
+    async with (
+        aiohttp.ClientSession(timeout=bounded) as http,
+        http.post(f"{served.url}{path}", data=data) as response,
+    ):
         text = await response.text()
         return response.status, json.loads(text) if text.startswith("{") else text
 
