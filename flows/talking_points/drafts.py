@@ -134,19 +134,27 @@ async def _open_edit(ctx: FlowContext, who: Here, current: PointSet) -> None:
     if not await may_edit(ctx, who):
         await refuse(ctx, who, "points.edit.who", chairs=who.chair_names())
         return
+    await _open_form_with(
+        ctx, who, current, f"edit:{current.id}:{current.revision}", "points.form.edit_title"
+    )
+
+
+async def _open_form_with(
+    ctx: FlowContext, who: Here, shown: PointSet, metadata: str, title_key: str
+) -> None:
+    """The draft form filled in with `shown` (a draft to edit, a published set to correct); its channels
+    offered beside the team's broadcast channels."""
     channels = await broadcast_channels(ctx, who.team)
-    for chosen in current.channels:
-        if chosen not in channels:
-            channels.append(chosen)
+    channels += [chosen for chosen in shown.channels if chosen not in channels]
     ctx.open_form(
         cards.draft_form(
             who.say,
             channels,
-            metadata=f"edit:{current.id}:{current.revision}",
-            points=current.points,
-            note=current.note,
-            chosen=current.channels,
-            title_key="points.form.edit_title",
+            metadata=metadata,
+            points=shown.points,
+            note=shown.note,
+            chosen=shown.channels,
+            title_key=title_key,
         )
     )
 
@@ -178,21 +186,7 @@ async def correct_form(ctx: FlowContext, who: Here) -> None:
         await refuse(ctx, who, "points.correct.nothing")
         return
     latest = joint[-1]
-    channels = await broadcast_channels(ctx, who.team)
-    for chosen in latest.channels:
-        if chosen not in channels:
-            channels.append(chosen)
-    ctx.open_form(
-        cards.draft_form(
-            who.say,
-            channels,
-            metadata=f"correct:{latest.id}",
-            points=latest.points,
-            note=latest.note,
-            chosen=latest.channels,
-            title_key="points.form.correct_title",
-        )
-    )
+    await _open_form_with(ctx, who, latest, f"correct:{latest.id}", "points.form.correct_title")
 
 
 async def submit(ctx: FlowContext, event: ActionEvent) -> None:
