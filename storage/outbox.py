@@ -265,8 +265,10 @@ async def supersede_pending(
 async def sent_ref(
     session: AsyncSession, message_key: str, platform: str, address: str | None, exclude_id: int
 ) -> tuple[str | None, bool]:
-    """(the platform reference of the latest sent message with this key at this address, whether one
-    is still on its way). A replacement waits while the original is in flight, then updates it."""
+    """(the platform reference of the latest sent message with this key at this address, whether an
+    earlier one is still on its way). A replacement waits while an earlier row is in flight, then updates
+    it; a later row never holds up an earlier one (two pending replacements would otherwise wait for each
+    other until both gave up)."""
     rows = await _same_key_rows(
         session,
         message_key,
@@ -276,7 +278,7 @@ async def sent_ref(
     )
     rows = [r for r in rows if r.id != exclude_id]
     sent = next((r.platform_ref for r in rows if r.status == OutboxStatus.sent and r.platform_ref), None)
-    in_flight = any(r.status != OutboxStatus.sent for r in rows)
+    in_flight = any(r.status != OutboxStatus.sent and r.id < exclude_id for r in rows)
     return sent, in_flight and sent is None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -316,3 +316,35 @@ async def test_a_replacement_written_with_its_original_rides_on_it(stack: Stack)
         assert await enqueue(session, second, stack.clock.now()) == 0
     await stack.worker.drain()
     assert [e.text for e in stack.local.transcript] == ["final"]
+
+
+async def test_two_pending_replacements_never_wait_for_each_other(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A home view refreshed twice before its first version went out: the earlier refresh goes out (as a new
+    message), the later waits for it and then replaces it. Before, each waited for the other until both gave
+    up after eight attempts."""
+    from storage.models import OutboxMessage
+
+    now = datetime(2026, 10, 20, 16, 0, tzinfo=UTC)
+    async with sessions() as session, session.begin():
+        rows = [
+            OutboxMessage(
+                platform="slack",
+                target={"user": "W1", "home": True},
+                payload={},
+                next_attempt_at=now,
+                created_at=now,
+                message_key="home:W1",
+                replaces_key="home:W1",
+            )
+            for _ in range(2)
+        ]
+        session.add_all(rows)
+        await session.flush()
+        earlier, later = rows
+        assert await outbox.sent_ref(session, "home:W1", "slack", None, earlier.id) == (None, False)
+        assert await outbox.sent_ref(session, "home:W1", "slack", None, later.id) == (None, True)
+        earlier.status, earlier.platform_ref = "sent", "home-1"
+        await session.flush()
+        assert await outbox.sent_ref(session, "home:W1", "slack", None, later.id) == ("home-1", False)

@@ -105,7 +105,16 @@ async def _all_sent(sessions: async_sessionmaker[AsyncSession]) -> bool:
     deliveries are at least once), and nothing failed."""
     async with sessions() as session:
         counts = await outbox.counts_by_status(session)
-    assert not counts.get("failed"), counts
+        if counts.get("failed"):
+            from sqlalchemy import select
+
+            from storage.models import OutboxMessage
+
+            failed = (
+                await session.execute(select(OutboxMessage).where(OutboxMessage.status == "failed"))
+            ).scalars()
+            why = [(m.platform, m.target, m.attempts, m.last_error) for m in failed]
+            raise AssertionError(f"{counts}: {why}")
     return set(counts) == {"sent"}
 
 
