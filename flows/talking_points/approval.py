@@ -88,22 +88,34 @@ async def refuse(ctx: FlowContext, who: Here, key: str, **values: object) -> Non
     await ctx.reply(Card.plain(who.say(key, **values)), team_id=who.team.id)
 
 
+async def open_draft(
+    ctx: FlowContext, set_id: int | None, *, lock: bool = False
+) -> tuple[Here, PointSet] | None:
+    """The draft a button or form is about, with who is acting on it; None after saying why not (gone,
+    not a member of its team, or no longer a draft)."""
+    point_set = await store.get(ctx.session, set_id, lock=lock) if set_id is not None else None
+    if point_set is None:
+        await ctx.reply(Card.plain(words(ctx.person)("points.gone")))
+        return None
+    who = await here_on(ctx, point_set.team_id)
+    if who is None:
+        return None
+    if point_set.status != store.DRAFT:
+        await refuse(ctx, who, cards.ALREADY[point_set.status])
+        return None
+    return who, point_set
+
+
 async def approve(ctx: FlowContext, event: ActionEvent) -> None:
     parsed = _parse(event.value)
     if parsed is None:
         await ctx.reply(Card.plain(words(ctx.person)("points.gone")))
         return
     set_id, digest = parsed
-    point_set = await store.get(ctx.session, set_id, lock=True)
-    if point_set is None:
-        await ctx.reply(Card.plain(words(ctx.person)("points.gone")))
+    found = await open_draft(ctx, set_id, lock=True)
+    if found is None:
         return
-    who = await here_on(ctx, point_set.team_id)
-    if who is None:
-        return
-    if point_set.status != store.DRAFT:
-        await refuse(ctx, who, cards.ALREADY[point_set.status])
-        return
+    who, point_set = found
     if not (who.me.co_chair and who.me.side in SIDES):
         await refuse(ctx, who, "points.approve.not_co_chair", chairs=who.chair_names())
         return
@@ -128,13 +140,13 @@ async def approve(ctx: FlowContext, event: ActionEvent) -> None:
         "points.approved",
         {"set": point_set.id, "side": who.me.side, "hash": digest, "revision": point_set.revision},
     )
-    point_set = await store.get(ctx.session, point_set.id)
-    assert point_set is not None
-    if both_sides(current_approvals(point_set)):
-        await publish(ctx, who, point_set)
+    approved = await store.get(ctx.session, point_set.id)
+    assert approved is not None
+    if both_sides(current_approvals(approved)):
+        await publish(ctx, who, approved)
         return
-    await show_card(ctx, who, point_set)
-    waiting = next(s for s in SIDES if s not in {a.side for a in current_approvals(point_set)})
+    await show_card(ctx, who, approved)
+    waiting = next(s for s in SIDES if s not in {a.side for a in current_approvals(approved)})
     for chair in who.chairs:
         if chair.side == waiting:
             await ctx.send(
@@ -189,16 +201,10 @@ async def publish(ctx: FlowContext, who: Here, point_set: PointSet) -> None:
 
 async def request_changes_form(ctx: FlowContext, event: ActionEvent) -> None:
     parsed = _parse(event.value)
-    point_set = await store.get(ctx.session, parsed[0]) if parsed else None
-    if point_set is None:
-        await ctx.reply(Card.plain(words(ctx.person)("points.gone")))
+    found = await open_draft(ctx, parsed[0] if parsed else None)
+    if found is None:
         return
-    who = await here_on(ctx, point_set.team_id)
-    if who is None:
-        return
-    if point_set.status != store.DRAFT:
-        await refuse(ctx, who, cards.ALREADY[point_set.status])
-        return
+    who, point_set = found
     if not who.me.co_chair:
         await refuse(ctx, who, "points.changes.not_co_chair", chairs=who.chair_names())
         return
@@ -206,17 +212,11 @@ async def request_changes_form(ctx: FlowContext, event: ActionEvent) -> None:
 
 
 async def request_changes(ctx: FlowContext, event: ActionEvent) -> None:
-    point_set = await store.get(ctx.session, int(event.metadata)) if event.metadata.isdigit() else None
-    if point_set is None:
-        await ctx.reply(Card.plain(words(ctx.person)("points.gone")))
+    found = await open_draft(ctx, int(event.metadata) if event.metadata.isdigit() else None)
+    if found is None:
         return
-    who = await here_on(ctx, point_set.team_id)
-    if who is None:
-        return
+    who, point_set = found
     comment = (event.values.get(cards.COMMENT) or "").strip()
-    if point_set.status != store.DRAFT:
-        await refuse(ctx, who, cards.ALREADY[point_set.status])
-        return
     if not who.me.co_chair:
         await refuse(ctx, who, "points.changes.not_co_chair", chairs=who.chair_names())
         return

@@ -13,7 +13,7 @@ from flows.core.catalog import words
 from flows.core.engine import FlowContext
 from flows.core.types import ActionEvent, Card, Delivery, Recipient
 from flows.talking_points import cards, suggestions
-from flows.talking_points.approval import attached, local_date, refuse, show_card
+from flows.talking_points.approval import attached, local_date, open_draft, refuse, show_card
 from flows.talking_points.people import Here, broadcast_channels, here, here_on, may_edit, recipient_of
 from flows.talking_points.rules import split_points, too_big
 from storage import decisions as decision_store
@@ -160,17 +160,10 @@ async def _open_form_with(
 
 
 async def edit_button(ctx: FlowContext, event: ActionEvent) -> None:
-    point_set = await store.get(ctx.session, int(event.value or 0)) if (event.value or "").isdigit() else None
-    if point_set is None:
-        await ctx.reply(Card.plain(words(ctx.person)("points.gone")))
-        return
-    who = await here_on(ctx, point_set.team_id)
-    if who is None:
-        return
-    if point_set.status != store.DRAFT:
-        await refuse(ctx, who, cards.ALREADY[point_set.status])
-        return
-    await _open_edit(ctx, who, point_set)
+    value = event.value or ""
+    found = await open_draft(ctx, int(value) if value.isdigit() else None)
+    if found is not None:
+        await _open_edit(ctx, *found)
 
 
 async def correct_form(ctx: FlowContext, who: Here) -> None:
