@@ -22,9 +22,9 @@ pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as
 
 
 async def test_three_replicas_run_every_occurrence_exactly_once(postgres_url: str) -> None:
-    from tests.conftest import _truncate_all
+    from tests.conftest import _empty_all
 
-    await _truncate_all(postgres_url)
+    await _empty_all(postgres_url, truncate=False)
     start = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)
     clock = ManualClock(start)
     dbs = [create_engine(postgres_url, pool_size=3) for _ in range(3)]

@@ -12,9 +12,27 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.settings import Settings, SettingsError, load_settings
 
 TANDEM = [sys.executable, "-m", "bot.cli"]
+
+
+def _clean(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(("TANDEM_", "SLACK_", "MICROSOFT_")):
+            monkeypatch.delenv(name)
+
+
+def _tandem(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """`tandem ARGS` through the command's own entry point, in this process (a subprocess costs about two
+    seconds of start-up; the serve test below runs the real command in a shell): exit code, out, err."""
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:  # argparse's --help
+        code = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -24,9 +42,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def test_defaults_match_the_design(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("TANDEM_", "SLACK_", "MICROSOFT_")):
-            monkeypatch.delenv(name)
+    _clean(monkeypatch)
     settings = load_settings()
     assert settings.database_url == "sqlite+aiosqlite:///./tandem.db"
     assert (settings.host, settings.port) == ("127.0.0.1", 3978)
@@ -50,34 +66,29 @@ def test_defaults_match_the_design(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_a_bad_setting_is_one_clear_line(
-    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str, message: str
 ) -> None:
+    _clean(monkeypatch)
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as refused:
         load_settings()
     assert str(refused.value).startswith(message)
-    result = subprocess.run(
-        [*TANDEM, "serve"], env=_env(**{name: value}), capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"tandem: {refused.value}"]
-    assert "Traceback" not in result.stderr
+    code, _, err = _tandem(capsys, "serve")  # `tandem serve` as typed; a real shell: the serve test below
+    assert code == 2
+    assert err.strip().splitlines() == [f"tandem: {refused.value}"]
+    assert "Traceback" not in err
 
 
 def test_postgresql_without_a_secret_key_refuses_to_start_in_one_line(
-    postgres_url: str, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], postgres_url: str
 ) -> None:
     """Sealed poll answers need one key on every replica: none with PostgreSQL is a refusal, not a
     random key that a restart or a second replica would not know (bot/sealing_key.py)."""
-    result = subprocess.run(
-        [*TANDEM, "serve"],
-        env=_env(TANDEM_DATABASE_URL=postgres_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    (line,) = result.stderr.strip().splitlines()
+    _clean(monkeypatch)
+    monkeypatch.setenv("TANDEM_DATABASE_URL", postgres_url)
+    code, _, err = _tandem(capsys, "serve")
+    assert code == 2 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
     assert line.startswith("tandem: TANDEM_SECRET_KEY is required with PostgreSQL: it seals poll answers")
 
 
@@ -98,11 +109,11 @@ def test_postgres_urls_get_the_async_driver() -> None:
     assert settings.database_url == "postgresql+asyncpg://postgres@127.0.0.1/db"
 
 
-def test_help_names_every_command() -> None:
-    result = subprocess.run([*TANDEM, "--help"], env=_env(), capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0
+def test_help_names_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _tandem(capsys, "--help")
+    assert code == 0
     for word in ("serve", "db", "demo", "team"):
-        assert word in result.stdout
+        assert word in out
 
 
 def _free_port() -> int:
@@ -154,37 +165,28 @@ def test_serve_starts_without_credentials_and_refuses_a_second_scheduler_on_sqli
     assert proc.returncode == 0
 
 
-def test_db_upgrade_and_team_commands(tmp_path: Path) -> None:
-    env = _env(TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}")
-    upgraded = subprocess.run([*TANDEM, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60)
-    assert upgraded.returncode == 0 and "up to date" in upgraded.stdout
+def test_db_upgrade_and_team_commands(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _clean(monkeypatch)
+    monkeypatch.setenv("TANDEM_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}")
+    code, out, _ = _tandem(capsys, "db", "upgrade")
+    assert code == 0 and "up to date" in out
     example = Path(__file__).parent.parent / "examples" / "team.yaml"
-    imported = subprocess.run(
-        [*TANDEM, "team", "import", str(example)], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert imported.returncode == 0, imported.stderr
-    assert imported.stdout.startswith("Created team")
-    shown = subprocess.run(
-        [*TANDEM, "team", "show", "Riverside District Learning Team"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert shown.returncode == 0 and "Co-chairs" in shown.stdout
+    code, out, err = _tandem(capsys, "team", "import", str(example))
+    assert code == 0, err
+    assert out.startswith("Created team")
+    code, out, _ = _tandem(capsys, "team", "show", "Riverside District Learning Team")
+    assert code == 0 and "Co-chairs" in out
     bad = tmp_path / "bad.yaml"
     bad.write_text(example.read_text().replace("America/Los_Angeles", "America/Springfield"))
-    refused = subprocess.run(
-        [*TANDEM, "team", "import", str(bad)], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert refused.returncode == 2
-    assert refused.stderr.startswith("tandem: timezone: unknown IANA time zone 'America/Springfield'")
+    code, _, err = _tandem(capsys, "team", "import", str(bad))
+    assert code == 2
+    assert err.startswith("tandem: timezone: unknown IANA time zone 'America/Springfield'")
 
 
 def test_the_scheduler_tick_does_not_log_a_line_every_five_seconds() -> None:
     import logging
-
-    from bot.cli import main
 
     logging.getLogger("apscheduler").setLevel(logging.NOTSET)
     assert main([]) == 0

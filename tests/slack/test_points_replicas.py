@@ -18,7 +18,7 @@ from flows.talking_points import cards
 from storage.db import create_engine, session_factory
 from storage.models import AuditEntry, OutboxMessage
 from storage.talking_points_models import TalkingPointSet
-from tests.conftest import _truncate_all
+from tests.conftest import _empty_all
 from tests.serve_process import Served, eventually, tandem_serve
 from tests.slack.conftest import (
     BOT_TOKEN,
@@ -44,7 +44,7 @@ def _spec() -> dict[str, Any]:
 
 
 async def _setup(url: str) -> dict[str, str]:
-    await _truncate_all(url)
+    await _empty_all(url, truncate=False)
     engine = create_engine(url)
     async with session_factory(engine)() as session, session.begin():
         await import_team(session, parse_team_file(_spec()), datetime.now(UTC))
