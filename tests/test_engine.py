@@ -16,7 +16,7 @@ from storage import events, flow_state, outbox, schedules
 from storage.models import ProcessedEvent
 from tests.conftest import Stack, team_spec
 
-pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
+# Tests of a storage behaviour (idempotency keys, flow state) run on PostgreSQL as well (tests/conftest.py).
 
 
 async def test_help_lists_every_subcommand_with_an_example(stack: Stack) -> None:
@@ -66,6 +66,7 @@ async def test_norms_and_team_commands_answer_from_the_database(stack: Stack) ->
     assert "Ana Labor (labor), Ben Manager (management)" in team
 
 
+@pytest.mark.both_databases
 async def test_the_same_event_twice_is_processed_once(stack: Stack) -> None:
     await stack.import_team(team_spec())
     event = ActionEvent(
@@ -107,6 +108,7 @@ async def test_a_button_no_flow_declares_is_no_longer_in_use(stack: Stack) -> No
         assert stack.local.transcript[-1].text == "That button is no longer in use."
 
 
+@pytest.mark.both_databases
 async def test_flow_state_survives_a_restart(stack: Stack) -> None:
     stack.clock.set(datetime(2026, 9, 1, 12, 0, tzinfo=UTC))
     team = await stack.import_team(team_spec())
@@ -129,6 +131,7 @@ async def test_flow_state_survives_a_restart(stack: Stack) -> None:
     assert "Norm of focus: Pausing" in posts[0] and "Norm of focus: Paraphrasing" in posts[1]
 
 
+@pytest.mark.both_databases
 async def test_the_idempotency_insert_and_the_sender_lookup_answer_together(stack: Stack) -> None:
     """storage.events.first_time_from (one statement on PostgreSQL): a first event and a repeat, from
     a member and from a stranger."""

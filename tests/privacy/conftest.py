@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import fcntl
 import logging
 import os
+import pickle
 import random
 import re
 import shutil
@@ -630,9 +632,28 @@ async def _run_poll(database_url: str, fake_slack: FakeSlack, caplog: pytest.Log
 
 
 @pytest.fixture
-async def poll_run(database_url: str, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture) -> PollRun:
-    """The poll on this backend, run once per test session (about three seconds) and read by every test."""
+async def poll_run(
+    database_url: str,
+    fake_slack: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path_factory: pytest.TempPathFactory,
+    worker_id: str,
+) -> PollRun:
+    """The poll on this backend, run once per test session (about three seconds) and read by every test.
+    Under pytest-xdist the first worker to need it runs it and leaves a copy in the session's shared temp
+    folder for the others (pytest-xdist's documented way to share a session fixture)."""
     dialect = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    if dialect not in _RUNS:
+    if dialect in _RUNS:
+        return _RUNS[dialect]
+    if worker_id == "master":  # one process: nothing to share
         _RUNS[dialect] = await _run_poll(database_url, fake_slack, caplog)
+        return _RUNS[dialect]
+    shared = tmp_path_factory.getbasetemp().parent / f"privacy-poll-{dialect}.pickle"
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another worker running it: wait for its copy
+        if shared.exists():
+            _RUNS[dialect] = pickle.loads(shared.read_bytes())
+        else:
+            _RUNS[dialect] = await _run_poll(database_url, fake_slack, caplog)
+            shared.write_bytes(pickle.dumps(_RUNS[dialect]))
     return _RUNS[dialect]

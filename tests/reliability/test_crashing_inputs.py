@@ -20,7 +20,7 @@ from tests.teams.conftest import TeamsRig, teams_team_spec
 
 SURROGATE = "\ud800"  # json.dumps writes it as the escape "\ud800": valid UTF-8 on the wire
 
-pytestmark = pytest.mark.both_databases  # what reaches the database: PostgreSQL is the strict one
+# What could reach the database runs on PostgreSQL as well, the strict one (NUL, lone surrogates, types).
 
 
 async def _rows(sessions: Any) -> dict[str, int]:
@@ -74,6 +74,7 @@ def _click(**changes: Any) -> dict[str, Any]:
     return payload
 
 
+@pytest.mark.both_databases
 async def test_wrong_json_types_in_a_slack_payload_are_400_with_a_reason(
     tandem: SlackTandem, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -113,6 +114,7 @@ async def test_wrong_json_types_in_a_slack_payload_are_400_with_a_reason(
     assert tracebacks(caplog) == []
 
 
+@pytest.mark.both_databases
 async def test_a_lone_surrogate_in_a_slack_id_or_value_never_reaches_the_database(
     tandem: SlackTandem, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -161,6 +163,7 @@ async def test_a_body_nested_5000_deep_is_400(tandem: SlackTandem, caplog: pytes
 # ------------------------------------------------------------------ Teams
 
 
+@pytest.mark.both_databases
 async def test_wrong_json_types_in_a_teams_activity_are_400_with_a_reason(
     rig: TeamsRig, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -195,6 +198,7 @@ async def test_wrong_json_types_in_a_teams_activity_are_400_with_a_reason(
     assert tracebacks(caplog) == []
 
 
+@pytest.mark.both_databases
 async def test_a_lone_surrogate_in_a_teams_id_or_card_data_never_reaches_the_database(
     rig: TeamsRig, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -241,6 +245,7 @@ async def test_an_unknown_invoke_is_200_unsupported(rig: TeamsRig, caplog: pytes
 # ------------------------------------------------------------------ the local chat page
 
 
+@pytest.mark.both_databases
 async def test_the_chat_pages_endpoints_refuse_bad_input_with_a_4xx(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
