@@ -10,7 +10,6 @@ from typing import Protocol
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from adapters.base import Adapter
 from adapters.images import ROUTE, Images
@@ -19,6 +18,7 @@ from bot import local_chat, metrics, slack_mount, teams_mount
 from bot.runtime import Runtime
 from bot.settings import Settings
 from storage import lateness, outbox, schedules
+from storage.db import connection_lost
 
 RUNTIME = web.AppKey("runtime", Runtime)
 log = logging.getLogger("tandem")
@@ -237,13 +237,6 @@ def _quiet_malformed_http() -> None:
         server_log.addFilter(_MalformedHttpFilter())
 
 
-def _database_gone(exc: BaseException) -> bool:
-    """The database connection failed (the server restarted, or is down): not the request's fault."""
-    if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(exc, OperationalError | InterfaceError)
-    return isinstance(exc, ConnectionError)
-
-
 @web.middleware
 async def database_unavailable(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -253,7 +246,7 @@ async def database_unavailable(
     try:
         return await handler(request)
     except Exception as exc:
-        if not _database_gone(exc):
+        if not connection_lost(exc):
             raise
         log.warning(
             "%s %s: the database connection was lost (%s); answered 503",

@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -208,6 +209,14 @@ class TandemAsyncSession(AsyncSession):
     def begin(self) -> AsyncSessionTransaction:
         gate = getattr(self.sync_session.bind, "_tandem_gate", None)
         return _GatedTransaction(self, gate) if gate is not None else super().begin()
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The database connection failed (the server restarted, or is down): not the request's fault. The
+    HTTP edge answers such a request 503 with Retry-After (bot/app.py), whichever platform sent it."""
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, ConnectionError)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

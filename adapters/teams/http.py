@@ -32,6 +32,7 @@ from botframework.connector.auth import (
 
 from adapters import json_input
 from adapters.teams.connector import ConnectorAuth
+from storage.db import connection_lost
 
 log = logging.getLogger("tandem.teams")
 
@@ -161,7 +162,9 @@ class Endpoint:
             invoke: InvokeResponse | None = await self.cloud.process_activity(
                 authenticated, activity, self.on_turn
             )
-        except Exception:
+        except Exception as exc:
+            if connection_lost(exc):
+                raise  # not the activity's fault: bot/app.py answers 503 with Retry-After, and Teams retries
             log.exception("Teams: the turn for activity %s failed", activity.id)
             return web.json_response({"error": "the bot failed to handle this activity"}, status=500)
         if invoke is not None and activity.type == ActivityTypes.invoke:

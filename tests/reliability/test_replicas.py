@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from tests.conftest import team_spec
 from tests.reliability.conftest import Figure
 from tests.reliability.throwaway_postgres import throwaway_cluster
 from tests.serve_process import Served, eventually, tandem_serve
+from tests.teams.conftest import fixture as teams_fixture
 
 TEAMS = 2
 DAYS = 7
@@ -69,6 +71,15 @@ async def _post(served: Served, path: str, **data: str) -> tuple[int, Any]:
     ):
         text = await response.text()
         return response.status, json.loads(text) if text.startswith("{") else text
+
+
+def _teams_message() -> dict[str, Any]:
+    """A message in a Teams member's personal chat with the bot (Microsoft's fixture, as a message)."""
+    message = teams_fixture("invoke_adaptive_card_action_execute")
+    message.update(type="message", text="help", id=str(time.time_ns()), serviceUrl="http://127.0.0.1:9/")
+    for key in ("name", "value"):
+        message.pop(key)
+    return message
 
 
 UNAVAILABLE = Counter[str]()
@@ -158,6 +169,12 @@ async def test_two_replicas_run_a_week_once_through_a_postgres_restart(figure: F
                                     f"{replica.url}/chat/messages",
                                     params={"team": team_ids[0], "person": "ana-0"},
                                 ) as response,
+                            ):
+                                assert response.status == 503, await response.text()
+                                assert response.headers["Retry-After"]
+                            async with (  # and from Teams (its dev route on loopback): 503, never a 500
+                                aiohttp.ClientSession() as http,
+                                http.post(f"{replica.url}/api/messages", json=_teams_message()) as response,
                             ):
                                 assert response.status == 503, await response.text()
                                 assert response.headers["Retry-After"]
