@@ -112,6 +112,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("database_url", ["sqlite", "postgresql"] if both else ["sqlite"], indirect=True)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` run first. pytest-xdist's worksteal gives each worker a contiguous share of this
+    list and an idle worker takes tests from the end of another's: with the slow ones at the front, the last
+    minutes are short tests that either worker can take, and neither waits for the other at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty, migrated database of the kind the test is parametrised with."""

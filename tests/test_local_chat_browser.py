@@ -22,7 +22,10 @@ CHROMIUM = "/usr/bin/chromium"
 # The README's screenshot: made by this test; written to docs/ only when asked (TANDEM_UPDATE_SCREENSHOT=1),
 # so that a test run leaves the work tree as it found it.
 DOCS_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "chat-page.png"
-pytestmark = pytest.mark.skipif(os.environ.get("TANDEM_SKIP_BROWSER") == "1", reason="TANDEM_SKIP_BROWSER=1")
+pytestmark = [
+    pytest.mark.skipif(os.environ.get("TANDEM_SKIP_BROWSER") == "1", reason="TANDEM_SKIP_BROWSER=1"),
+    pytest.mark.slow,  # processes, a browser or seconds of work: scheduled first (tests/conftest.py)
+]
 
 
 def _browser_or_fail() -> Any:

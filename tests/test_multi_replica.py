@@ -18,7 +18,8 @@ from storage.db import create_engine, session_factory
 from storage.models import OccurrenceClaim, OutboxMessage
 from tests.conftest import team_spec
 
-pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
+# a storage behaviour: on PostgreSQL as well; slow: scheduled first (tests/conftest.py)
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow]
 
 
 async def test_three_replicas_run_every_occurrence_exactly_once(postgres_url: str) -> None:

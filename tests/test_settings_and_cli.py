@@ -136,6 +136,7 @@ def _wait_for_health(port: int, proc: subprocess.Popen[str]) -> bytes:
     raise AssertionError("serve never became healthy")
 
 
+@pytest.mark.slow  # two `tandem serve` processes: scheduled first (tests/conftest.py)
 def test_serve_starts_without_credentials_and_refuses_a_second_scheduler_on_sqlite(tmp_path: Path) -> None:
     port = _free_port()
     env = _env(TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}", TANDEM_PORT=str(port))

@@ -30,9 +30,8 @@ from tests.teams.conftest import FIXTURES as TEAMS_FIXTURES
 from tests.teams.conftest import TeamsRig, teams_team_spec
 
 FULL = bool(os.environ.get("TANDEM_RELIABILITY_FULL"))
-pytestmark = (
-    [pytest.mark.both_databases] if FULL else []
-)  # both databases at full size; SQLite in CI (tests/conftest.py)
+# both databases at full size; SQLite in CI (tests/conftest.py)
+pytestmark = [pytest.mark.slow, *([pytest.mark.both_databases] if FULL else [])]
 EXAMPLES = 1000 if FULL else 60  # per endpoint
 FUZZ = settings(
     max_examples=EXAMPLES,

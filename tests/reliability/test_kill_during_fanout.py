@@ -36,9 +36,8 @@ from tests.slack.conftest import (
 
 # Full size (bench/README.md's figures): TANDEM_RELIABILITY_FULL=1; the suite's default keeps CI short.
 FULL = bool(os.environ.get("TANDEM_RELIABILITY_FULL"))
-pytestmark = (
-    [pytest.mark.both_databases] if FULL else []
-)  # PostgreSQL under serve at full size; in CI test_replicas.py has it
+# PostgreSQL under serve at full size; in CI test_replicas.py has it
+pytestmark = [pytest.mark.slow, *([pytest.mark.both_databases] if FULL else [])]
 MEMBERS = 500 if FULL else 100
 KILL_AT = MEMBERS * 2 // 5  # invitations accepted by Slack before the kill
 THROTTLE_EVERY = 20 if FULL else 40  # every 20th (40th) chat.postMessage: 429, Retry-After: 1; each costs

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import func, select
 
 from flows.core.recurrence import zone
@@ -30,6 +31,7 @@ from tests.reliability.throwaway_postgres import throwaway_cluster
 from tests.serve_process import Served, eventually, tandem_serve
 from tests.teams.conftest import fixture as teams_fixture
 
+pytestmark = pytest.mark.slow  # processes, a browser or seconds of work: scheduled first (tests/conftest.py)
 TEAMS = 2
 DAYS = 7
 TZ = "America/Los_Angeles"

@@ -26,9 +26,11 @@ from tests.conftest import Stack, team_spec
 from tests.pulse.conftest import all_items, answer, big_team, current_poll
 from tests.reliability.conftest import Figure
 
-pytestmark = (
-    [pytest.mark.both_databases] if os.environ.get("TANDEM_RELIABILITY_FULL") else []
-)  # the rule is the engine's; PostgreSQL too at full size
+# the rule is the engine's; PostgreSQL too at full size
+pytestmark = [
+    pytest.mark.slow,
+    *([pytest.mark.both_databases] if os.environ.get("TANDEM_RELIABILITY_FULL") else []),
+]
 B_WORDS = ("Bravo", "chan-b", "#bravo", "b-l", "b-m")
 COMMANDS = [
     "help", "team", "norms", "roles", "pass", "setup", "pulse", "pulse status", "pulse results",

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import func, select, text
 
 from flows.setup.team_file import import_team, parse_team_file
@@ -30,6 +31,7 @@ from tests.slack.conftest import (
     slack_team_spec,
 )
 
+pytestmark = pytest.mark.slow  # processes, a browser or seconds of work: scheduled first (tests/conftest.py)
 AUDIENCE = ("C900", "C901")
 LABEL = "Joint talking points — agreed by Ana Labor (labor) and Ben Manager (management)"
 

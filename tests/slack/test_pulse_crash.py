@@ -28,7 +28,8 @@ from tests.slack.conftest import (
     trust_answers,
 )
 
-pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
+# a storage behaviour: on PostgreSQL as well; slow: scheduled first (tests/conftest.py)
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow]
 
 ANSWERS = {"W111": "1", "W222": "2", "W333": "3", "W444": "4", "W555": "5"}
 

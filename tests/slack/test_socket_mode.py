@@ -154,6 +154,7 @@ async def test_shutdown_closes_the_socket(
     assert len(fake_slack.called("apps.connections.open")) == 1  # closed, not reconnecting
 
 
+@pytest.mark.slow  # a `tandem serve` process: scheduled first (tests/conftest.py)
 async def test_tandem_serve_runs_slack_in_socket_mode_and_stops_cleanly(
     fake_slack: FakeSlack, tmp_path: Path
 ) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flows.setup.team_file import import_team, parse_team_file
@@ -34,6 +35,7 @@ from tests.slack.conftest import (  # noqa: F401 (fake_slack: a fixture)
 from tests.teams.conftest import FakeConnector
 from tests.teams.conftest import fixture as teams_fixture
 
+pytestmark = pytest.mark.slow  # processes, a browser or seconds of work: scheduled first (tests/conftest.py)
 ANSWERING = ("W111", "W222", "W333", "W444", "W555")
 REPORT = "Self-Assessment — results"
 
