@@ -84,7 +84,7 @@ class RunLifecycle:
         number: int | None = None,
     ) -> store.Run | None:
         """Start a run due on `due` (its `number`-th, for the prompts' rotation; else counted)."""
-        cal = await team_dates.team_calendar(ctx.session, team.id)
+        cal = await team_dates.calendar_of(ctx.session, team)
         day = next_working_day(due, cal)
         if day != due:
             log.info("team %s: check-in due %s moves to %s (a holiday)", team.id, due, day)

@@ -7,7 +7,7 @@ the messages it wants sent commit together, or not at all.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -314,8 +314,9 @@ class Engine:
                     for row in await schedules.lock_due(session, now + self.prepare_ahead, self.batch)
                 ]
                 ctx = FlowContext(session, now, self.sealer)
+                exceptions = await calendar.exceptions_of_schedules(session, [s.id for s in due])
                 for schedule in due:
-                    await self._fire(ctx, schedule, report)
+                    await self._fire(ctx, schedule, exceptions.get(schedule.id, {}), report)
             self._notify(ctx)
             if len(due) < self.batch:
                 break
@@ -330,10 +331,17 @@ class Engine:
                     break
         return report
 
-    async def _fire(self, ctx: FlowContext, schedule: ScheduleView, report: TickReport) -> None:
+    async def _fire(
+        self,
+        ctx: FlowContext,
+        schedule: ScheduleView,
+        exceptions: Mapping[str, str | None],
+        report: TickReport,
+    ) -> None:
         """Run what is due of one schedule and advance it. Misfire policy (coalesce): of the occurrences
         whose fire time has passed, only the latest runs, and only within its grace; occurrences still
-        ahead but inside the prepare horizon each run, their messages held until their fire time."""
+        ahead but inside the prepare horizon each run, their messages held until their fire time.
+        `exceptions` are the schedule's skipped and moved occurrences (read for the whole batch at once)."""
         settings = schedule.settings or {}
         recurrence = recurrence_of(schedule)
         grace = (
@@ -344,7 +352,7 @@ class Engine:
         if schedule.next_occurrence_local is None:
             return
         # The team calendar: occurrences a co-chair skipped or moved, and what a holiday does (SKIP, …).
-        occurrences = Occurrences(recurrence, await calendar.schedule_exceptions(ctx.session, schedule.id))
+        occurrences = Occurrences(recurrence, exceptions)
         policy = holiday_policy(settings, HOLIDAY_DEFAULTS.get(schedule.kind, RUN))
         holidays = (await calendar.team_calendar(ctx.session, schedule.team_id)) if policy != RUN else None
         cursor: datetime | None = from_key(schedule.next_occurrence_local)
