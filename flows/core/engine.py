@@ -497,9 +497,8 @@ class Engine:
             async with ctx.session.begin_nested():
                 keys = [(d.schedule.id, to_key(d.occurrence)) for d in due]
                 won = await schedules.claim_many(ctx.session, keys, "ran", self.name, ctx.now)
-                mine = [
-                    d for d, key in zip(due, keys, strict=True) if key in won
-                ]  # the rest: another replica's
+                # those not won: another replica (or an earlier tick) already has them
+                mine = [d for d, key in zip(due, keys, strict=True) if key in won]
                 if mine:
                     await handler(ctx, mine)
             report.ran += len(mine)
