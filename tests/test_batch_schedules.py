@@ -1,6 +1,7 @@
 """Schedule kinds prepared many at once (flows/core/engine.py `BatchScheduleHandler`, check-in runs): the
 tick hands every due occurrence of the kind to one call, each claimed exactly once; one failing occurrence
-undoes the batch, which then runs one occurrence at a time, so only the failing one is recorded failed."""
+undoes the batch, which then runs one occurrence at a time, so only the failing one is recorded failed. A
+batch's people may outnumber the parameters one statement can carry."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from flows.core.engine import (
 )
 from flows.core.recurrence import to_key
 from storage import flow_state, schedules, teams
+from storage.models import Identity, Person
 
 pytestmark = pytest.mark.both_databases  # claims under a unique constraint: on PostgreSQL as well
 
@@ -149,3 +151,17 @@ async def test_one_failing_occurrence_undoes_the_batch_and_only_it_is_recorded_f
     assert claims == {t: [(key, "failed" if t == failing else "ran", "replica-a")] for t in team_ids}
     assert kept == set(team_ids) - {failing}  # the failing occurrence's writes were undone
     assert following == {to_key(OCCURRENCE + timedelta(days=1))}
+
+
+async def test_a_batch_looks_up_more_people_than_one_statement_can_name(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A batch of 200 runs of teams of 200 asks 40,000 people: more than the 32,767 parameters a statement
+    may have on PostgreSQL (asyncpg)."""
+    async with sessions() as session, session.begin():
+        session.add_all([Person(id=p, display_name=f"P{p}", created_at=NOW) for p in (1, 39_999)])
+        await session.flush()
+        session.add_all([Identity(person_id=p, platform="local", user_id=f"u{p}") for p in (1, 39_999)])
+    async with sessions() as session:
+        found = await teams.identities_of_people(session, list(range(1, 40_001)))
+    assert {p: [i.user_id for i in found[p]] for p in found} == {1: ["u1"], 39_999: ["u39999"]}
