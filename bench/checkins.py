@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from bot import slack_mount
@@ -322,15 +322,24 @@ async def prepare_part(teams: int = 1000, tickers: int = 1) -> None:
             Runtime(Settings(TANDEM_DATABASE_URL=url, TANDEM_SECRET_KEY="bench")) for _ in range(tickers)
         ]
 
+        statements = Counter[str]()  # every SQL statement the tickers send, by its first words
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements[" ".join(statement.split()[:3])] += 1
+
+        for runtime in runtimes:
+            event.listen(runtime.db.sync_engine, "before_cursor_execute", count)
+
         async def until_done(runtime: Runtime) -> int:
             ran = 0
             while (report := await runtime.engine.tick()).ran:
                 ran += report.ran
             return ran
 
-        started = time.perf_counter()
+        load_before = os.getloadavg()[0]
+        started, cpu = time.perf_counter(), time.process_time()
         ran = sum(await asyncio.gather(*(until_done(r) for r in runtimes)))
-        took = time.perf_counter() - started
+        took, cpu = time.perf_counter() - started, time.process_time() - cpu
         async with runtimes[0].sessions() as session:
             rows = (await session.execute(select(func.count()).select_from(OutboxMessage))).scalar_one()
         for runtime in runtimes:
@@ -338,6 +347,12 @@ async def prepare_part(teams: int = 1000, tickers: int = 1) -> None:
         print(f"prepare: {teams} teams × {MEMBERS} members due at once (PostgreSQL), {tickers} ticker(s)")
         print(
             f"  {ran} runs, {rows} invitations in the outbox {took:.2f} s after the first tick (goal ≤ 10 s)"
+        )
+        sent = sum(statements.values())
+        print(
+            f"  {sent} SQL statements ({sent / max(ran, 1):.2f} a run), this process's CPU "
+            f"{cpu:.2f} s ({1000 * cpu / max(ran, 1):.2f} ms a run); "
+            f"load average {load_before:.1f} → {os.getloadavg()[0]:.1f}"
         )
     finally:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -4,7 +4,7 @@ over them are in flows/core/calendar.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.calendar_models import PersonAway, ScheduleException, TeamHoliday
 from storage.models import Identity, Membership, Person, Team
 from storage.sql import insert_ignore
-from storage.teams import update_team_settings
+from storage.teams import TeamView, team_view, update_team_settings
 from storage.us_holidays import us_federal_holiday, us_federal_holidays
 
 DEFAULT_WORKDAYS = frozenset({0, 1, 2, 3, 4})  # Monday..Friday
@@ -102,12 +102,17 @@ async def team_calendar(session: AsyncSession, team_id: int) -> TeamCalendar:
     team = await session.get(Team, team_id)
     if team is None:
         raise LookupError(f"no team {team_id}")
-    settings = team.settings or {}
+    return await calendar_of(session, team_view(team))
+
+
+async def calendar_of(session: AsyncSession, team: TeamView) -> TeamCalendar:
+    """The calendar of a team already read (its zone and settings are in hand: only its holidays are
+    queried)."""
     return TeamCalendar(
-        team_id=team_id,
+        team_id=team.id,
         timezone=team.timezone,
-        workdays=workdays_of(settings),
-        holidays=Holidays(await own_holidays(session, team_id), bool(settings.get(US_FEDERAL_SETTING))),
+        workdays=workdays_of(team.settings),
+        holidays=Holidays(await own_holidays(session, team.id), bool(team.settings.get(US_FEDERAL_SETTING))),
     )
 
 
@@ -227,10 +232,23 @@ async def clear_away(session: AsyncSession, team_id: int, person_id: int) -> int
 
 async def schedule_exceptions(session: AsyncSession, schedule_id: int) -> dict[str, str | None]:
     """occurrence_local -> moved_to_local (None: skipped) for one schedule."""
-    stmt = select(ScheduleException.occurrence_local, ScheduleException.moved_to_local).where(
-        ScheduleException.schedule_id == schedule_id
-    )
-    return {occurrence: moved for occurrence, moved in (await session.execute(stmt)).all()}
+    return (await exceptions_of_schedules(session, [schedule_id])).get(schedule_id, {})
+
+
+async def exceptions_of_schedules(
+    session: AsyncSession, schedule_ids: Sequence[int]
+) -> dict[int, dict[str, str | None]]:
+    """schedule_exceptions for many schedules in one query (the ticker's batch): schedule id ->
+    occurrence_local -> moved_to_local; a schedule with none is absent."""
+    if not schedule_ids:
+        return {}
+    stmt = select(
+        ScheduleException.schedule_id, ScheduleException.occurrence_local, ScheduleException.moved_to_local
+    ).where(ScheduleException.schedule_id.in_(list(schedule_ids)))
+    out: dict[int, dict[str, str | None]] = {}
+    for schedule_id, occurrence, moved in (await session.execute(stmt)).all():
+        out.setdefault(schedule_id, {})[occurrence] = moved
+    return out
 
 
 async def set_schedule_exception(

@@ -10,7 +10,7 @@ closed run.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -87,16 +87,30 @@ def _run(row: CheckinRun) -> Run:
 # ---------------------------------------------------------------- runs
 
 
-async def add_run(session: AsyncSession, **fields: Any) -> Run | None:
-    """A new open run; None when the team already has a run for this occurrence."""
-    values = {"status": OPEN, "reminded": False, "digest_posted": False, **fields}
+async def add_runs(session: AsyncSession, runs: Sequence[Mapping[str, Any]]) -> list[Run | None]:
+    """New open runs, in one statement (each a mapping of the run's fields); for each, in order, the run, or
+    None when its team already has a run for that occurrence."""
+    if not runs:
+        return []
+    rows = [{"status": OPEN, "reminded": False, "digest_posted": False, **fields} for fields in runs]
     insert_ = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
-    stmt = insert_(CheckinRun).values(values).on_conflict_do_nothing().returning(CheckinRun.id)
-    run_id = (await session.execute(stmt)).scalar_one_or_none()
-    if run_id is None:
-        return None
+    stmt = (
+        insert_(CheckinRun)
+        .on_conflict_do_nothing()
+        .returning(CheckinRun.id, CheckinRun.team_id, CheckinRun.occurrence_local)
+    )
+    result = await (await session.connection()).execute(stmt, rows)
+    ids = {(int(team_id), str(occurrence)): int(run_id) for run_id, team_id, occurrence in result.all()}
+    out: list[Run | None] = []
+    for values in rows:
+        run_id = ids.pop((int(values["team_id"]), str(values["occurrence_local"])), None)
+        out.append(None if run_id is None else _new_run(run_id, values))
+    return out
+
+
+def _new_run(run_id: int, values: Mapping[str, Any]) -> Run:
     return Run(
-        id=int(run_id),
+        id=run_id,
         team_id=int(values["team_id"]),
         run_day=str(values["run_day"]),
         status=OPEN,
@@ -127,11 +141,6 @@ async def runs_of_team(session: AsyncSession, team_id: int, since: datetime | No
         stmt = stmt.where(CheckinRun.opens_at >= since)
     rows = (await session.execute(stmt.order_by(CheckinRun.opens_at, CheckinRun.id))).scalars()
     return [_run(r) for r in rows]
-
-
-async def run_count(session: AsyncSession, team_id: int) -> int:
-    stmt = select(func.count()).select_from(CheckinRun).where(CheckinRun.team_id == team_id)
-    return int((await session.execute(stmt)).scalar_one())
 
 
 async def mark(session: AsyncSession, run_id: int, **values: Any) -> None:
@@ -281,28 +290,36 @@ async def chart_png(session: AsyncSession, run_id: int) -> bytes | None:
 # ---------------------------------------------------------------- one-off schedules of a run
 
 
-async def add_one_offs(
-    session: AsyncSession, *, team_id: int, run_id: int, when: dict[str, datetime], now: datetime
-) -> None:
-    """Schedules that fire once for run `run_id` (its reminder, its close: kind → instant), kept in UTC
-    wall-clock. Several runs may be open at once, so these are not the team's one schedule of their kind
-    (storage/schedules.py `upsert_for_team`)."""
+@dataclass(frozen=True)
+class OneOffs:
+    """The schedules that fire once for one run: kind (its reminder, its close) -> instant."""
+
+    team_id: int
+    run_id: int
+    when: Mapping[str, datetime]
+
+
+async def add_one_offs(session: AsyncSession, runs: Sequence[OneOffs], now: datetime) -> None:
+    """The one-off schedules of many runs, in one statement, kept in UTC wall-clock. Several runs may be
+    open at once, so these are not the team's one schedule of their kind (storage/schedules.py
+    `upsert_for_team`)."""
     rows = []
-    for kind, at in when.items():
-        local = at.astimezone(UTC).replace(tzinfo=None, microsecond=0).strftime("%Y-%m-%dT%H:%M:%S")
-        rows.append(
-            {
-                "team_id": team_id,
-                "kind": kind,
-                "rrule": "FREQ=DAILY;COUNT=1",
-                "dtstart_local": local,
-                "timezone": "UTC",
-                "settings": {"run_id": run_id, "misfire_grace_minutes": 7 * 24 * 60},
-                "enabled": True,
-                "next_occurrence_local": local,
-                "next_fire_at": at,
-                "updated_at": now,
-            }
-        )
+    for run in runs:
+        for kind, at in run.when.items():
+            local = at.astimezone(UTC).replace(tzinfo=None, microsecond=0).strftime("%Y-%m-%dT%H:%M:%S")
+            rows.append(
+                {
+                    "team_id": run.team_id,
+                    "kind": kind,
+                    "rrule": "FREQ=DAILY;COUNT=1",
+                    "dtstart_local": local,
+                    "timezone": "UTC",
+                    "settings": {"run_id": run.run_id, "misfire_grace_minutes": 7 * 24 * 60},
+                    "enabled": True,
+                    "next_occurrence_local": local,
+                    "next_fire_at": at,
+                    "updated_at": now,
+                }
+            )
     if rows:
-        await session.execute(insert(Schedule), rows)
+        await (await session.connection()).execute(insert(Schedule), rows)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OccurrenceClaim, Schedule
@@ -75,6 +76,54 @@ async def claim(
             "claimed_at": now,
         },
     )
+
+
+async def claim_many(
+    session: AsyncSession, occurrences: Sequence[tuple[int, str]], status: str, by: str, now: datetime
+) -> set[tuple[int, str]]:
+    """Claim many (schedule id, occurrence_local) at once, in one statement: the ones this call won (each
+    of the others another replica, or an earlier run, already has)."""
+    if not occurrences:
+        return set()
+    rows = [
+        {
+            "schedule_id": schedule_id,
+            "occurrence_local": occurrence,
+            "status": status,
+            "claimed_by": by,
+            "claimed_at": now,
+        }
+        for schedule_id, occurrence in sorted(occurrences)  # one order for every replica's inserts
+    ]
+    insert_ = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
+    stmt = (
+        insert_(OccurrenceClaim)
+        .on_conflict_do_nothing()
+        .returning(OccurrenceClaim.schedule_id, OccurrenceClaim.occurrence_local)
+    )
+    result = await (await session.connection()).execute(stmt, rows)
+    return {(int(schedule_id), str(occurrence)) for schedule_id, occurrence in result.all()}
+
+
+_SCHEDULES: Table = Schedule.__table__  # type: ignore[assignment]  # Core: one executemany for a batch
+_ADVANCE = (
+    update(_SCHEDULES)
+    .where(_SCHEDULES.c.id == bindparam("schedule_id"))
+    .values(
+        next_occurrence_local=bindparam("next_local"),
+        next_fire_at=bindparam("fire_at"),
+        updated_at=bindparam("now"),
+    )
+)
+
+
+async def advance_many(
+    session: AsyncSession, advances: Sequence[tuple[int, str | None, datetime | None]], now: datetime
+) -> None:
+    """`advance` for many schedules, as (schedule id, next local, next fire time), in one statement."""
+    if advances:
+        params = [{"schedule_id": i, "next_local": n, "fire_at": f, "now": now} for i, n, f in advances]
+        await (await session.connection()).execute(_ADVANCE, params)
 
 
 async def advance(

@@ -153,12 +153,19 @@ async def identities_of(session: AsyncSession, person_id: int) -> list[Identity]
     return list((await session.execute(stmt)).scalars())
 
 
+PEOPLE_PER_QUERY = 10_000  # well under the 32,767 parameters a statement may have on PostgreSQL (asyncpg)
+
+
 async def identities_of_people(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, list[Identity]]:
-    """Every identity of each of `person_ids`, in one query (a burst of private messages)."""
-    stmt = select(Identity).where(Identity.person_id.in_(list(person_ids))).order_by(Identity.id)
+    """Every identity of each of `person_ids`, in one query per PEOPLE_PER_QUERY people (a burst of private
+    messages: a batch of check-in runs may ask tens of thousands)."""
+    ids = list(person_ids)
     out: dict[int, list[Identity]] = {}
-    for identity in (await session.execute(stmt)).scalars():
-        out.setdefault(identity.person_id, []).append(identity)
+    for start in range(0, len(ids), PEOPLE_PER_QUERY):
+        chunk = ids[start : start + PEOPLE_PER_QUERY]
+        stmt = select(Identity).where(Identity.person_id.in_(chunk)).order_by(Identity.id)
+        for identity in (await session.execute(stmt)).scalars():
+            out.setdefault(identity.person_id, []).append(identity)
     return out
 
 

@@ -26,8 +26,9 @@ from flows.core.engine import FlowContext
 from flows.core.types import Delivery, Recipient
 from storage import action_items as store
 from storage import teams
-from storage.action_reminders import TeamRules, rules_for, set_next_reminds
+from storage.action_reminders import set_next_reminds
 from storage.schedules import ScheduleView
+from storage.team_rules import TeamRules, rules_for
 
 SENT, QUIET, MISSED = "sent", "quiet", "missed"
 RETRY_AFTER = timedelta(hours=1)

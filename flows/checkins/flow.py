@@ -1,6 +1,6 @@
 """The check-in flow as the engine sees it: the `checkin` command, the answer button and form, the run
-schedule (prepared a day ahead), each run's reminder and close. What each does lives in the modules named
-in flows/checkins/__init__.py."""
+schedule (prepared a day ahead, many teams' runs at once), each run's reminder and close. What each does
+lives in the modules named in flows/checkins/__init__.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flows.checkins.commands import CheckinCommands
 from flows.checkins.runs import CLOSE_KIND, FLOW, REMIND_KIND
 from flows.core.actions import ActionHandler
 from flows.core.checkin_settings import RUN_KIND
-from flows.core.engine import ArrivalHandler, Command, ScheduleHandler
+from flows.core.engine import ArrivalHandler, BatchScheduleHandler, Command, ScheduleHandler
 
 __all__ = ["CheckinsFlow"]
 
@@ -33,7 +33,11 @@ class CheckinsFlow(CheckinCommands):
         return {cards.ANSWER: self._answer, cards.SUBMIT: self._submit}
 
     def schedule_handlers(self) -> dict[str, ScheduleHandler]:
-        return {RUN_KIND: self._prepare, REMIND_KIND: self._remind, CLOSE_KIND: self._close}
+        return {REMIND_KIND: self._remind, CLOSE_KIND: self._close}
+
+    def schedule_batch_handlers(self) -> dict[str, BatchScheduleHandler]:
+        # runs are prepared many at once: a district's teams are often due in the same minute
+        return {RUN_KIND: self._prepare}
 
     def arrivals(self) -> Sequence[ArrivalHandler]:
         return ()

@@ -12,21 +12,25 @@ working days later at the check-in time in the team's zone; the reminder goes `r
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from flows.checkins import cards
 from flows.core.calendar import add_working_days, is_away, local_moment, next_working_day
 from flows.core.catalog import Words, words
 from flows.core.checkin_settings import CheckinSettings, rotation
-from flows.core.engine import FlowContext
+from flows.core.engine import DueOccurrence, FlowContext
 from flows.core.formatting import meeting_day, meeting_time
 from flows.core.recurrence import Recurrence, from_key, to_key, utc_to_local, zone
 from flows.core.types import Card, Delivery, Recipient
 from storage import calendar as team_dates
 from storage import checkins as store
-from storage import flow_state, schedules, teams
+from storage import schedules, teams
 from storage.schedules import ScheduleView
-from storage.teams import TeamView
+from storage.team_rules import TeamRules, rules_for
+from storage.teams import MemberView, TeamView
 
 log = logging.getLogger("tandem.checkins")
 
@@ -36,6 +40,22 @@ CLOSE_KIND = "checkin.close"
 DEFAULT_MIN_RESPONSES = 5  # the team's minimum for anything anonymous (the pulse poll's setting)
 ABSOLUTE_MIN_RESPONSES = 3
 MUTED = "muted"  # flow state key: the people who muted check-in reminders
+PULSE_SETTINGS = (
+    "pulse",
+    "settings",
+)  # flow state (flow, key) holding the team's minimum for anything anonymous
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One run to start: the team (with its calendar, members, zones and away days: storage/team_rules.py),
+    the schedule's settings, the day it is due, its occurrence key and its number (the prompts' rotation)."""
+
+    team: TeamRules
+    settings: CheckinSettings
+    due: date
+    occurrence: str
+    number: int
 
 
 def digest_key(run_id: int) -> str:
@@ -50,10 +70,10 @@ def closes_text(run: store.Run, team: TeamView) -> str:
     return meeting_time(utc_to_local(run.closes_at, zone(team.timezone)), team.timezone)
 
 
-async def min_responses(ctx: FlowContext, team_id: int) -> int:
-    """The team's `min_responses` (set with `pulse threshold`), never below the floor."""
-    data = await flow_state.load(ctx.session, "pulse", team_id, "settings")
-    return max(int(data.get("min_responses", DEFAULT_MIN_RESPONSES)), ABSOLUTE_MIN_RESPONSES)
+def min_responses(pulse_settings: Mapping[str, Any]) -> int:
+    """The team's `min_responses` (set with `pulse threshold`: the flow state PULSE_SETTINGS), never below
+    the floor."""
+    return max(int(pulse_settings.get("min_responses", DEFAULT_MIN_RESPONSES)), ABSOLUTE_MIN_RESPONSES)
 
 
 async def muted(ctx: FlowContext, team_id: int) -> set[int]:
@@ -63,88 +83,58 @@ async def muted(ctx: FlowContext, team_id: int) -> set[int]:
 class RunLifecycle:
     # ------------------------------------------------------------ preparing a run
 
-    async def _prepare(self, ctx: FlowContext, schedule: ScheduleView, occurrence: datetime) -> None:
-        """The `checkin.run` occurrence (prepared a day ahead): start the run it asks for."""
-        team = await teams.team_by_id(ctx.session, schedule.team_id)
-        if team is None:
-            return
-        settings = CheckinSettings.from_data(schedule.settings or {})
-        # the rotation's place: how many occurrences of this schedule came before (no query needed)
-        start = from_key(schedule.dtstart_local)
-        number = len(Recurrence(schedule.rrule, start, schedule.timezone).between(start, occurrence))
-        await self.start_run(ctx, team, settings, occurrence.date(), to_key(occurrence), number)
+    async def _prepare(self, ctx: FlowContext, due: Sequence[DueOccurrence]) -> None:
+        """The `checkin.run` occurrences due in one tick (prepared a day ahead; a district's teams are often
+        due in the same minute): each starts the run it asks for, all read and written together."""
+        teams = await rules_for(ctx.session, [d.schedule.team_id for d in due], *PULSE_SETTINGS)
+        requests = []
+        for d in due:
+            team = teams.get(d.schedule.team_id)
+            if team is None:
+                continue
+            schedule = d.schedule
+            # the rotation's place: how many occurrences of this schedule came before (no query needed)
+            start = from_key(schedule.dtstart_local)
+            number = len(Recurrence(schedule.rrule, start, schedule.timezone).between(start, d.occurrence))
+            settings = CheckinSettings.from_data(schedule.settings or {})
+            requests.append(RunRequest(team, settings, d.occurrence.date(), to_key(d.occurrence), number))
+        await self.start_runs(ctx, requests)
 
-    async def start_run(
-        self,
-        ctx: FlowContext,
-        team: TeamView,
-        settings: CheckinSettings,
-        due: date,
-        occurrence: str,
-        number: int | None = None,
-    ) -> store.Run | None:
-        """Start a run due on `due` (its `number`-th, for the prompts' rotation; else counted)."""
-        cal = await team_dates.team_calendar(ctx.session, team.id)
-        day = next_working_day(due, cal)
-        if day != due:
-            log.info("team %s: check-in due %s moves to %s (a holiday)", team.id, due, day)
-        away = await team_dates.away_ranges(ctx.session, team.id)
-        zones = await team_dates.person_zones(ctx.session, team.id)
-        members = await teams.members(ctx.session, team.id)
-        asked = [m for m in members if not is_away(day, away.get(m.person_id, ()))]
-        moments = {
-            m.person_id: local_moment(day, settings.at, zones.get(m.person_id, team.timezone)) for m in asked
-        }
-        closes_at = local_moment(add_working_days(day, settings.window_days, cal), settings.at, team.timezone)
-        opens_at = min(moments.values(), default=local_moment(day, settings.at, team.timezone))
-        last_asked = max(moments.values(), default=opens_at)
-        remind_at = closes_at - timedelta(hours=settings.remind_hours) if settings.remind_hours else None
-        if remind_at is not None and remind_at <= last_asked:
-            remind_at = None  # a window too short for a reminder after everyone was asked
-        floor = await min_responses(ctx, team.id)
-        if number is None:
-            number = await store.run_count(ctx.session, team.id)
-        prompts = rotation(settings.prompts, settings.questions, number)
-        run = await store.add_run(
-            ctx.session,
-            team_id=team.id,
-            occurrence_local=occurrence,
-            run_day=day.isoformat(),
-            prompts=list(prompts),
-            mood=settings.mood,
-            min_responses=floor,
-            asked=[m.person_id for m in asked],
-            opens_at=opens_at,
-            closes_at=closes_at,
-            remind_at=remind_at,
-        )
-        if run is None:
-            return None
-        closes = closes_text(run, team)
-        cards_by_language: dict[str, Card] = {}
-        invitations = []
-        for member in asked:
-            say = words(member, team)
-            if say.lang not in cards_by_language:
-                cards_by_language[say.lang] = cards.invitation(
-                    team.name, run.id, prompts, run.mood, floor, closes, say
+    async def start_runs(self, ctx: FlowContext, requests: Sequence[RunRequest]) -> list[store.Run]:
+        """Start each requested run (the runs started; a run its team already has for that occurrence is
+        not started again): who is asked and when, in their own zone, the invitations held until then, and
+        the run's reminder and close. Four statements however many runs."""
+        plans = [_plan(request) for request in requests]
+        runs = await store.add_runs(ctx.session, [plan.fields for plan in plans])
+        started: list[tuple[_Plan, store.Run]] = [(p, r) for p, r in zip(plans, runs, strict=True) if r]
+        invitations: list[tuple[Delivery, datetime | None]] = []
+        for plan, run in started:
+            team = plan.team
+            closes = closes_text(run, team)
+            cards_by_language: dict[str, Card] = {}
+            for member in plan.asked:
+                say = words(member, team)
+                if say.lang not in cards_by_language:
+                    cards_by_language[say.lang] = cards.invitation(
+                        team.name, run.id, run.prompts, run.mood, run.min_responses, closes, say
+                    )
+                delivery = Delivery(
+                    Recipient.person(member.person_id), cards_by_language[say.lang], team_id=team.id
                 )
-            delivery = Delivery(
-                Recipient.person(member.person_id), cards_by_language[say.lang], team_id=team.id
-            )
-            invitations.append((delivery, moments[member.person_id]))
+                invitations.append((delivery, plan.moments[member.person_id]))
         await ctx.send_each(invitations)
         await store.add_one_offs(
-            ctx.session,
-            team_id=team.id,
-            run_id=run.id,
-            when={
-                kind: at for kind, at in ((REMIND_KIND, remind_at), (CLOSE_KIND, closes_at)) if at is not None
-            },
-            now=ctx.now,
+            ctx.session, [store.OneOffs(run.team_id, run.id, plan.one_offs) for plan, run in started], ctx.now
         )
-        log.info("team %s: check-in %s on %s asks %s member(s)", team.id, run.id, run.run_day, len(asked))
-        return run
+        for plan, run in started:
+            log.info(
+                "team %s: check-in %s on %s asks %s member(s)",
+                run.team_id,
+                run.id,
+                run.run_day,
+                len(plan.asked),
+            )
+        return [run for _, run in started]
 
     # ------------------------------------------------------------ the reminder
 
@@ -234,3 +224,53 @@ class RunLifecycle:
         else:
             closing = say("checkins.digest.closed")
         return cards.digest(team.name, day, run.prompts, answers, len(run.asked), mood_line, closing, say)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A run worked out before it is written: its row's fields, who is asked at which instant, and its
+    one-off schedules (kind -> instant)."""
+
+    team: TeamView
+    fields: dict[str, Any]
+    asked: list[MemberView]
+    moments: dict[int, datetime]
+    one_offs: dict[str, datetime]
+
+
+def _plan(request: RunRequest) -> _Plan:
+    """The day a run is due moves to the next working day when a holiday; a person away that day is not
+    asked; each is asked at the check-in time in their own zone; the window closes `window_days` working
+    days later in the team's zone; the reminder `remind_hours` before, if after the last one is asked."""
+    rules, settings = request.team, request.settings
+    team, cal = rules.team, rules.calendar
+    day = next_working_day(request.due, cal)
+    if day != request.due:
+        log.info("team %s: check-in due %s moves to %s (a holiday)", team.id, request.due, day)
+    asked = [m for m in rules.members.values() if not is_away(day, rules.away.get(m.person_id, ()))]
+    moments = {
+        m.person_id: local_moment(day, settings.at, rules.zones.get(m.person_id, team.timezone))
+        for m in asked
+    }
+    closes_at = local_moment(add_working_days(day, settings.window_days, cal), settings.at, team.timezone)
+    opens_at = min(moments.values(), default=local_moment(day, settings.at, team.timezone))
+    last_asked = max(moments.values(), default=opens_at)
+    remind_at = closes_at - timedelta(hours=settings.remind_hours) if settings.remind_hours else None
+    if remind_at is not None and remind_at <= last_asked:
+        remind_at = None  # a window too short for a reminder after everyone was asked
+    fields = {
+        "team_id": team.id,
+        "occurrence_local": request.occurrence,
+        "run_day": day.isoformat(),
+        "prompts": list(rotation(settings.prompts, settings.questions, request.number)),
+        "mood": settings.mood,
+        "min_responses": min_responses(rules.policy),
+        "asked": [m.person_id for m in asked],
+        "opens_at": opens_at,
+        "closes_at": closes_at,
+        "remind_at": remind_at,
+    }
+    one_offs = {
+        kind: at for kind, at in ((REMIND_KIND, remind_at), (CLOSE_KIND, closes_at)) if at is not None
+    }
+    return _Plan(team, fields, asked, moments, one_offs)

@@ -7,7 +7,7 @@ the messages it wants sent commit together, or not at all.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -21,7 +21,7 @@ from flows.core.calendar import next_working_day
 from flows.core.catalog import is_key, language_of, text
 from flows.core.clock import Clock
 from flows.core.occurrences import NEXT_WORKING_DAY, RUN, Occurrences, holiday_policy
-from flows.core.recurrence import Recurrence, from_key, to_key
+from flows.core.recurrence import from_key, to_key
 from flows.core.team_schedules import HOLIDAY_DEFAULTS, recurrence_of
 from flows.core.types import (
     ActionEvent,
@@ -134,6 +134,24 @@ CommandHandler = Callable[[FlowContext, CommandEvent, str], Awaitable[None]]
 # occurrence fires: decide from the occurrence (the datetime argument, local wall-clock) or
 # `ctx.deliver_at` (the fire instant), not from `ctx.now`. Messages it sends wait until `ctx.deliver_at`.
 ScheduleHandler = Callable[[FlowContext, ScheduleView, datetime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class DueOccurrence:
+    """One occurrence to run: its schedule, its local wall-clock time, and its fire instant."""
+
+    schedule: ScheduleView
+    occurrence: datetime
+    fire_at: datetime
+
+
+# A kind whose occurrences are prepared many at once (a district's check-ins, due at one minute) may offer a
+# batch handler instead (a flow's optional `schedule_batch_handlers()`): it gets the tick's due occurrences
+# of its kind, each already claimed, and does for each what a one-occurrence handler would, reading and
+# writing for all of them in a few statements. It must give each message its own `at=` (`ctx.deliver_at`,
+# one instant, is not set for a batch). Should it raise, the engine undoes the batch and calls it with one
+# occurrence at a time, so a failure is recorded against the occurrence that failed and the others run.
+BatchScheduleHandler = Callable[[FlowContext, Sequence[DueOccurrence]], Awaitable[None]]
 ArrivalHandler = Callable[[FlowContext, InstalledEvent | MemberJoinedEvent], Awaitable[None]]
 # A pass runs on every tick, after the schedules: it handles up to `limit` due things of its own (read
 # through an index, claimed exactly once by the flow) and returns how many it looked at. A flow offers
@@ -171,6 +189,15 @@ class Courier(Protocol):
 
     def wake(self) -> None:
         """Committed messages wait in the outbox: look now."""
+
+
+class _Deferred:
+    """What a tick batch leaves for its end: the occurrences of kinds with a batch handler, and the advances
+    of their schedules (each schedule moves on only after its occurrences ran, as the others do)."""
+
+    def __init__(self) -> None:
+        self.occurrences: dict[str, list[DueOccurrence]] = {}  # kind -> its due occurrences, in order
+        self.advances: list[tuple[int, str | None, datetime | None]] = []
 
 
 @dataclass
@@ -211,6 +238,7 @@ class Engine:
         self._commands: dict[str, Command] = {}
         self._aliases: dict[str, Command] = {}
         self._schedule_handlers: dict[str, ScheduleHandler] = {}
+        self._batch_handlers: dict[str, BatchScheduleHandler] = {}
         self._actions = ActionRouter()
         self._arrivals: list[ArrivalHandler] = []
         self._passes: list[TickPass] = []
@@ -220,6 +248,7 @@ class Engine:
                 self._commands[command.word] = command
                 self._aliases.update(dict.fromkeys(command.aliases, command))
             self._schedule_handlers.update(flow.schedule_handlers())
+            self._batch_handlers.update(getattr(flow, "schedule_batch_handlers", dict)())
             self._actions.declare(flow.actions())
             self._arrivals.extend(flow.arrivals())
 
@@ -304,7 +333,8 @@ class Engine:
 
         Occurrences are *prepared* up to `prepare_ahead` before their fire time: the flow runs then and its
         messages wait in the outbox until the fire time, so a burst of occurrences at one instant goes out
-        on time instead of queueing behind each other's database work."""
+        on time instead of queueing behind each other's database work. Occurrences of a kind with a batch
+        handler run together at the end of their batch (one claim statement, one call)."""
         report = TickReport()
         while True:
             now = self.clock.now()
@@ -314,8 +344,13 @@ class Engine:
                     for row in await schedules.lock_due(session, now + self.prepare_ahead, self.batch)
                 ]
                 ctx = FlowContext(session, now, self.sealer)
+                exceptions = await calendar.exceptions_of_schedules(session, [s.id for s in due])
+                deferred = _Deferred()
                 for schedule in due:
-                    await self._fire(ctx, schedule, report)
+                    await self._fire(ctx, schedule, exceptions.get(schedule.id, {}), report, deferred)
+                for kind, occurrences in deferred.occurrences.items():
+                    await self._run_batch(ctx, self._batch_handlers[kind], occurrences, report)
+                await schedules.advance_many(ctx.session, deferred.advances, ctx.now)
             self._notify(ctx)
             if len(due) < self.batch:
                 break
@@ -330,10 +365,19 @@ class Engine:
                     break
         return report
 
-    async def _fire(self, ctx: FlowContext, schedule: ScheduleView, report: TickReport) -> None:
+    async def _fire(
+        self,
+        ctx: FlowContext,
+        schedule: ScheduleView,
+        exceptions: Mapping[str, str | None],
+        report: TickReport,
+        deferred: _Deferred,
+    ) -> None:
         """Run what is due of one schedule and advance it. Misfire policy (coalesce): of the occurrences
         whose fire time has passed, only the latest runs, and only within its grace; occurrences still
-        ahead but inside the prepare horizon each run, their messages held until their fire time."""
+        ahead but inside the prepare horizon each run, their messages held until their fire time.
+        `exceptions` are the schedule's skipped and moved occurrences (read for the whole batch at once). A
+        kind with a batch handler leaves its occurrences and its advance to `deferred`."""
         settings = schedule.settings or {}
         recurrence = recurrence_of(schedule)
         grace = (
@@ -344,7 +388,7 @@ class Engine:
         if schedule.next_occurrence_local is None:
             return
         # The team calendar: occurrences a co-chair skipped or moved, and what a holiday does (SKIP, …).
-        occurrences = Occurrences(recurrence, await calendar.schedule_exceptions(ctx.session, schedule.id))
+        occurrences = Occurrences(recurrence, exceptions)
         policy = holiday_policy(settings, HOLIDAY_DEFAULTS.get(schedule.kind, RUN))
         holidays = (await calendar.team_calendar(ctx.session, schedule.team_id)) if policy != RUN else None
         cursor: datetime | None = from_key(schedule.next_occurrence_local)
@@ -370,23 +414,26 @@ class Engine:
                 )
                 report.skipped += 1
             elif not await self._holiday(ctx, schedule, occurrences, policy, holidays, past, report):
-                await self._run_occurrence(ctx, schedule, recurrence, past, report)
+                await self._run_or_defer(
+                    ctx, DueOccurrence(schedule, past, recurrence.fire_at(past)), report, deferred
+                )
                 report.late.append(lateness.total_seconds())
             cursor = occurrences.first_after(past)
         horizon = ctx.now + self.prepare_ahead
         prepared = 0
         while cursor is not None and occurrences.fire_at(cursor) <= horizon and prepared < self.batch:
             if not await self._holiday(ctx, schedule, occurrences, policy, holidays, cursor, report):
-                await self._run_occurrence(ctx, schedule, recurrence, cursor, report)
+                await self._run_or_defer(
+                    ctx, DueOccurrence(schedule, cursor, recurrence.fire_at(cursor)), report, deferred
+                )
             prepared += 1
             cursor = occurrences.first_after(cursor)
-        await schedules.advance(
-            ctx.session,
-            schedule.id,
-            to_key(cursor) if cursor else None,
-            occurrences.fire_at(cursor) if cursor else None,
-            ctx.now,
-        )
+        next_local = to_key(cursor) if cursor else None
+        next_fire_at = occurrences.fire_at(cursor) if cursor else None
+        if schedule.kind in self._batch_handlers:
+            deferred.advances.append((schedule.id, next_local, next_fire_at))
+        else:
+            await schedules.advance(ctx.session, schedule.id, next_local, next_fire_at, ctx.now)
 
     async def _holiday(
         self,
@@ -428,25 +475,60 @@ class Engine:
         report.skipped += 1
         return True
 
-    async def _run_occurrence(
+    async def _run_or_defer(
+        self, ctx: FlowContext, due: DueOccurrence, report: TickReport, deferred: _Deferred
+    ) -> None:
+        if due.schedule.kind in self._batch_handlers:
+            deferred.occurrences.setdefault(due.schedule.kind, []).append(due)
+        else:
+            await self._run_occurrence(ctx, due, report)
+
+    async def _run_batch(
         self,
         ctx: FlowContext,
-        schedule: ScheduleView,
-        recurrence: Recurrence,
-        occurrence: datetime,
+        handler: BatchScheduleHandler,
+        due: Sequence[DueOccurrence],
         report: TickReport,
     ) -> None:
+        """Claim every occurrence in `due` in one statement and hand the claimed ones to their kind's batch
+        handler, in one savepoint; should anything fail, undo it all and run each on its own."""
+        written_before = ctx.written
+        try:
+            async with ctx.session.begin_nested():
+                keys = [(d.schedule.id, to_key(d.occurrence)) for d in due]
+                won = await schedules.claim_many(ctx.session, keys, "ran", self.name, ctx.now)
+                # those not won: another replica (or an earlier tick) already has them
+                mine = [d for d, key in zip(due, keys, strict=True) if key in won]
+                if mine:
+                    await handler(ctx, mine)
+            report.ran += len(mine)
+        except Exception:
+            ctx.written = written_before
+            log.exception(
+                "%s occurrence(s) of kind %s failed together; running each on its own",
+                len(due),
+                due[0].schedule.kind,
+            )
+            for one in due:
+                await self._run_occurrence(ctx, one, report)
+
+    async def _run_occurrence(self, ctx: FlowContext, due: DueOccurrence, report: TickReport) -> None:
+        schedule = due.schedule
+        batch_handler = self._batch_handlers.get(schedule.kind)
         handler = self._schedule_handlers.get(schedule.kind)
         written_before = ctx.written
-        key = to_key(occurrence)
-        ctx.deliver_at = recurrence.fire_at(occurrence)
+        key = to_key(due.occurrence)
+        ctx.deliver_at = due.fire_at
         try:
             async with ctx.session.begin_nested():
                 if not await schedules.claim(ctx.session, schedule.id, key, "ran", self.name, ctx.now):
                     return  # another replica ran it
-                if handler is None:
+                if batch_handler is not None:
+                    await batch_handler(ctx, [due])
+                elif handler is not None:
+                    await handler(ctx, schedule, due.occurrence)
+                else:
                     raise LookupError(f"no flow handles schedules of kind {schedule.kind!r}")
-                await handler(ctx, schedule, occurrence)
             report.ran += 1
         except Exception:
             ctx.written = written_before
@@ -462,4 +544,14 @@ class Engine:
             self.courier.wake()
 
 
-__all__ = ["Command", "Courier", "Engine", "Flow", "FlowContext", "TickPass", "TickReport"]
+__all__ = [
+    "BatchScheduleHandler",
+    "Command",
+    "Courier",
+    "DueOccurrence",
+    "Engine",
+    "Flow",
+    "FlowContext",
+    "TickPass",
+    "TickReport",
+]
