@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
 
 from flows.core.checkin_settings import LEAD, RUN_KIND
@@ -19,10 +20,11 @@ from flows.setup.team_file import import_team, parse_team_file
 from storage.checkin_models import CheckinRun
 from storage.db import create_engine, session_factory
 from storage.models import OccurrenceClaim, OutboxMessage, Schedule
-from tests.conftest import _truncate_all, team_spec
+from tests.conftest import _empty_all, team_spec
 from tests.reliability.conftest import Figure
 from tests.serve_process import eventually, tandem_serve
 
+pytestmark = pytest.mark.slow  # processes, a browser or seconds of work: scheduled first (tests/conftest.py)
 TEAMS = 12
 TZ = "America/Los_Angeles"
 BLOCKED = "INSERT INTO schedules"  # the batch's last insert: its runs' reminder and close
@@ -42,7 +44,7 @@ def _spec(n: int, due: datetime) -> dict[str, Any]:
 
 
 async def test_a_kill_mid_batch_loses_and_duplicates_no_run(postgres_url: str, figure: Figure) -> None:
-    await _truncate_all(postgres_url)
+    await _empty_all(postgres_url, truncate=False)
     now = datetime.now(UTC)
     # Every team's run is due at the same local minute, tomorrow: prepared a day ahead, it is due now.
     due = (utc_to_local(now, zone(TZ)) + LEAD - timedelta(hours=1)).replace(second=0, microsecond=0)
