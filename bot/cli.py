@@ -263,14 +263,20 @@ async def _serve(settings: Settings, *, example: bool = False) -> None:
         no_team = False
     if clock is not None:
         await clock.load(runtime.sessions)
-    await runtime.start()
     runner = web.AppRunner(build_app(runtime))
     await runner.setup()
-    try:
+    try:  # the port first: a process that cannot serve must not start ticking and sending either
         await web.TCPSite(runner, settings.host, settings.port).start()
     except OSError as exc:
-        await runtime.stop()
+        await runner.cleanup()
+        await runtime.db.dispose()
         raise _Refused(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    try:
+        await runtime.start()
+    except BaseException:  # another scheduler on this SQLite file, the database gone: stop what started
+        await runner.cleanup()
+        await runtime.stop()
+        raise
     print(
         f"Tandem is running on http://{settings.host}:{settings.port} (health: /healthz, metrics: /metrics)"
     )

@@ -154,7 +154,7 @@ class Runtime:
                 log.warning("SQLite checkpoint failed; will retry", exc_info=True)
 
     async def stop(self) -> None:
-        self.ticker.shutdown()
+        await self.ticker.shutdown()
         if self._checkpoint_task is not None:
             self._checkpoint_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -6,6 +6,7 @@ automatically if the process dies)."""
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import logging
 import os
@@ -66,16 +67,18 @@ class Ticker:
         self.seconds = seconds
         self.scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1})
         self.ticks = 0
+        self._busy = asyncio.Lock()  # held while a tick or the housekeeping runs: shutdown waits for it
 
     async def _tick(self) -> None:
-        try:
-            report = await self.engine.tick()
-        except Exception:
-            log.exception("tick failed")
-            return
-        self.ticks += 1
-        if report.ran or report.skipped or report.failed:
-            log.info("tick: ran %s, skipped %s, failed %s", report.ran, report.skipped, report.failed)
+        async with self._busy:
+            try:
+                report = await self.engine.tick()
+            except Exception:
+                log.exception("tick failed")
+                return
+            self.ticks += 1
+            if report.ran or report.skipped or report.failed:
+                log.info("tick: ran %s, skipped %s, failed %s", report.ran, report.skipped, report.failed)
 
     def start(self) -> None:
         # First tick right away (catch-up after downtime), then every `seconds`.
@@ -88,11 +91,17 @@ class Ticker:
 
     async def _housekeep(self) -> None:
         assert self.housekeeping is not None
-        try:
-            await self.housekeeping()
-        except Exception:
-            log.exception("housekeeping failed")
+        async with self._busy:
+            try:
+                await self.housekeeping()
+            except Exception:
+                log.exception("housekeeping failed")
 
-    def shutdown(self) -> None:
+    async def shutdown(self) -> None:
+        """No more ticks; then wait for one under way. Its database connection must be closed before the
+        engine is disposed: an aiosqlite connection left open keeps its thread, and so the process, alive
+        (a `tandem serve` refused its port during the first tick never exited)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        async with self._busy:
+            pass

@@ -62,7 +62,12 @@ async def tandem_serve(env: dict[str, str], *, wait_healthy: bool = True) -> Asy
                     await served.health()
                     break
                 except aiohttp.ClientError:
-                    if process.returncode is not None or time.monotonic() > deadline:
+                    if process.returncode is not None:
+                        output = (await process.stdout.read()).decode() if process.stdout else ""
+                        raise AssertionError(
+                            f"tandem serve exited ({process.returncode}):\n{output}"
+                        ) from None
+                    if time.monotonic() > deadline:
                         raise
                     await asyncio.sleep(0.1)
         yield served

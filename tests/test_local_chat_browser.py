@@ -16,7 +16,7 @@ from flows.setup.team_file import import_team, parse_team_file
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from tests.conftest import team_spec
-from tests.serve_process import free_port, tandem_serve
+from tests.serve_process import tandem_serve
 
 CHROMIUM = "/usr/bin/chromium"
 # The README's screenshot: made by this test; written to docs/ only when asked (TANDEM_UPDATE_SCREENSHOT=1),
@@ -120,8 +120,7 @@ async def test_a_trust_poll_cycle_in_the_browser(tmp_path: Path) -> None:
 async def test_the_page_reconnects_after_a_restart(tmp_path: Path) -> None:
     async_playwright = _browser_or_fail()
     url = await _database(tmp_path)
-    port = str(free_port())
-    env = {"TANDEM_DATABASE_URL": url, "TANDEM_PORT": port}
+    env = {"TANDEM_DATABASE_URL": url}
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = await browser.new_page(
@@ -135,7 +134,10 @@ async def test_the_page_reconnects_after_a_restart(tmp_path: Path) -> None:
             await page.locator("#log article").nth(1).wait_for()
             assert await page.locator("#log b").count() == 0  # shown as text, never as markup
         await page.wait_for_selector("body[data-live=no]")
-        async with tandem_serve(env):
+        port = served.url.rsplit(":", 1)[
+            1
+        ]  # the same address again: picked as late as possible the first time
+        async with tandem_serve({**env, "TANDEM_PORT": port}):
             await page.wait_for_selector("body[data-live=yes]")  # the same page, reconnected
             assert "&lt;b&gt;help&lt;/b&gt;" in await page.locator("#log").inner_html()  # kept
             await page.get_by_label("Message Tandem").fill("help")

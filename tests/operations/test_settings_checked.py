@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -154,3 +155,21 @@ def test_a_refused_team_file_creates_no_database(
     (said,) = capsys.readouterr().err.strip().splitlines()
     assert line in said and "database" not in said
     assert not database.exists()
+
+
+def test_a_port_in_use_stops_serve_with_one_line(tmp_path: Path) -> None:
+    """Someone else listens on the port: one line and exit 2, even though the database was opened and a
+    first tick may be under way (a tick left running once kept the process alive for ever)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = _env(TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}", TANDEM_PORT=str(port))
+        result = subprocess.run([*TANDEM, "serve"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (  # after the log's warnings of the start-up
+        f"tandem: cannot listen on 127.0.0.1:{port}: error while attempting to bind on address "
+        f"('127.0.0.1', {port}): address already in use"
+    )
+    assert "Tandem is running" not in result.stdout
