@@ -34,7 +34,7 @@ from flows.core.types import (
 from storage import action_items, pulse, schedules, teams
 from storage import roles as role_store
 from storage.models import Person
-from storage.pulse_models import PulsePoll
+from storage.pulse import PollView
 
 
 async def home_card(session: AsyncSession, person_id: int | None, help_card: Card, now: datetime) -> Card:
@@ -85,7 +85,7 @@ async def home_card(session: AsyncSession, person_id: int | None, help_card: Car
     return Card(summary=say("home.title"), elements=tuple(elements))
 
 
-async def _results_line(session: AsyncSession, poll: PulsePoll, say: Words) -> str:
+async def _results_line(session: AsyncSession, poll: PollView, say: Words) -> str:
     instrument = instrument_from_data(poll.instrument)
     means = await pulse.component_means(session, poll.id)
     when = meeting_day(poll.closed_at.replace(tzinfo=None)) if poll.closed_at else ""
