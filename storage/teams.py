@@ -25,6 +25,24 @@ class MemberView:
     language: str | None = None  # the person's own language, if they chose one (else the team's)
 
 
+@dataclass(frozen=True)
+class PersonView:
+    """A person as flows see them, on no team in particular (each team's name for them is in MemberView)."""
+
+    id: int
+    display_name: str
+    language: str | None  # the person's own language, if they chose one (else their team's)
+
+
+def person_view(person: Person) -> PersonView:
+    return PersonView(person.id, person.display_name, person.language)
+
+
+async def person_by_id(session: AsyncSession, person_id: int) -> PersonView | None:
+    person = await session.get(Person, person_id)
+    return person_view(person) if person is not None else None
+
+
 async def team_by_name(session: AsyncSession, name: str) -> Team | None:
     stmt = (
         select(Team)
@@ -138,9 +156,14 @@ _PERSON_BY_IDENTITY = (  # built once: every inbound event looks its sender up
 )
 
 
-async def person_by_identity(session: AsyncSession, platform: str, user_id: str) -> Person | None:
+async def _person_row(session: AsyncSession, platform: str, user_id: str) -> Person | None:
     params = {"platform": platform, "user_id": user_id}
     return (await session.execute(_PERSON_BY_IDENTITY, params)).scalar_one_or_none()
+
+
+async def person_by_identity(session: AsyncSession, platform: str, user_id: str) -> PersonView | None:
+    person = await _person_row(session, platform, user_id)
+    return person_view(person) if person is not None else None
 
 
 async def teams_of_person(session: AsyncSession, person_id: int) -> list[TeamView]:
@@ -211,14 +234,14 @@ async def find_or_create_person(
     email: str | None,
     identities: Sequence[tuple[str, str]],
     now: datetime,
-) -> Person:
+) -> PersonView:
     """The person owning any of these (platform, user id) identities, else a new person; adds the rest.
 
     An existing person keeps their name: the name a team file gives is that team's (`replace_memberships`),
     so one team's file never renames a person for another team."""
     person: Person | None = None
     for platform, user_id in identities:
-        person = await person_by_identity(session, platform, user_id)
+        person = await _person_row(session, platform, user_id)
         if person is not None:
             break
     if person is None:
@@ -234,7 +257,7 @@ async def find_or_create_person(
         if (platform, user_id) not in existing:
             session.add(Identity(person_id=person.id, platform=platform, user_id=user_id, workspace=""))
     await session.flush()
-    return person
+    return person_view(person)
 
 
 async def replace_memberships(

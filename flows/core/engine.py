@@ -42,10 +42,9 @@ from flows.core.types import (
 )
 from storage import audit, calendar, events, flow_state, schedules, teams
 from storage.calendar import TeamCalendar
-from storage.models import Person
 from storage.schedules import ScheduleView, schedule_view
 from storage.sealing import Sealer
-from storage.teams import TeamView
+from storage.teams import PersonView, TeamView
 
 log = logging.getLogger("tandem.engine")
 
@@ -58,7 +57,7 @@ class FlowContext:
     now: datetime
     sealer: Sealer  # seals what people submit to anonymous polls until close (storage/sealing.py)
     actor: Actor | None = None
-    person: Person | None = None
+    person: PersonView | None = None
     conversation: Conversation | None = None
     written: int = 0
     form: Form | None = None
