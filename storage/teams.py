@@ -171,17 +171,35 @@ async def teams_of_person(session: AsyncSession, person_id: int) -> list[TeamVie
     return [team_view(t) for t in (await session.execute(stmt)).scalars()]
 
 
-async def identities_of(session: AsyncSession, person_id: int) -> list[Identity]:
-    stmt = select(Identity).where(Identity.person_id == person_id).order_by(Identity.id)
-    return list((await session.execute(stmt)).scalars())
+@dataclass(frozen=True)
+class IdentityView:
+    """A person's account on one platform, as the outbox addresses it."""
+
+    person_id: int
+    platform: str
+    workspace: str
+    user_id: str
+    dm_address: str | None
 
 
-async def identities_of_people(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, list[Identity]]:
+_IDENTITY = select(
+    Identity.person_id, Identity.platform, Identity.workspace, Identity.user_id, Identity.dm_address
+).order_by(Identity.id)
+
+
+async def identities_of(session: AsyncSession, person_id: int) -> list[IdentityView]:
+    stmt = _IDENTITY.where(Identity.person_id == person_id)
+    return [IdentityView(*row) for row in (await session.execute(stmt)).all()]
+
+
+async def identities_of_people(
+    session: AsyncSession, person_ids: Sequence[int]
+) -> dict[int, list[IdentityView]]:
     """Every identity of each of `person_ids`, in one query (a burst of private messages)."""
-    stmt = select(Identity).where(Identity.person_id.in_(list(person_ids))).order_by(Identity.id)
-    out: dict[int, list[Identity]] = {}
-    for identity in (await session.execute(stmt)).scalars():
-        out.setdefault(identity.person_id, []).append(identity)
+    stmt = _IDENTITY.where(Identity.person_id.in_(list(person_ids)))
+    out: dict[int, list[IdentityView]] = {}
+    for row in (await session.execute(stmt)).all():
+        out.setdefault(row.person_id, []).append(IdentityView(*row))
     return out
 
 
