@@ -412,7 +412,7 @@ def add_target(
     text: str,
     set_by: int | None,
     now: datetime,
-) -> PulseTarget:
+) -> None:
     target = PulseTarget(
         team_id=team_id,
         instrument_id=instrument_id,
@@ -423,12 +423,23 @@ def add_target(
         set_at=now,
     )
     session.add(target)
-    return target
 
 
-async def targets_after(session: AsyncSession, poll_id: int) -> list[PulseTarget]:
-    stmt = select(PulseTarget).where(PulseTarget.after_poll_id == poll_id).order_by(PulseTarget.id)
-    return list((await session.execute(stmt)).scalars())
+@dataclass(frozen=True)
+class TargetView:
+    """A team target set after a release: the component it is about and what the team will do."""
+
+    component_id: str
+    text: str
+
+
+async def targets_after(session: AsyncSession, poll_id: int) -> list[TargetView]:
+    stmt = (
+        select(PulseTarget.component_id, PulseTarget.text)
+        .where(PulseTarget.after_poll_id == poll_id)
+        .order_by(PulseTarget.id)
+    )
+    return [TargetView(*row) for row in (await session.execute(stmt)).all()]
 
 
 # ---------------------------------------------------------------- export

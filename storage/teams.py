@@ -203,9 +203,26 @@ async def identities_of_people(
     return out
 
 
-async def channels_of(session: AsyncSession, team_id: int) -> list[TeamChannel]:
-    stmt = select(TeamChannel).where(TeamChannel.team_id == team_id).order_by(TeamChannel.id)
-    return list((await session.execute(stmt)).scalars())
+@dataclass(frozen=True)
+class ChannelView:
+    """A channel the team posts to."""
+
+    id: int
+    platform: str
+    workspace: str
+    address: str
+    name: str | None
+
+
+async def channels_of(session: AsyncSession, team_id: int) -> list[ChannelView]:
+    stmt = (
+        select(
+            TeamChannel.id, TeamChannel.platform, TeamChannel.workspace, TeamChannel.address, TeamChannel.name
+        )
+        .where(TeamChannel.team_id == team_id)
+        .order_by(TeamChannel.id)
+    )
+    return [ChannelView(*row) for row in (await session.execute(stmt)).all()]
 
 
 async def team_of_channel(session: AsyncSession, platform: str, address: str) -> TeamView | None:

@@ -42,7 +42,7 @@ from flows.core.types import (
 )
 from storage import audit, calendar, events, flow_state, schedules, teams
 from storage.calendar import TeamCalendar
-from storage.schedules import ScheduleView, schedule_view
+from storage.schedules import ScheduleView
 from storage.sealing import Sealer
 from storage.teams import PersonView, TeamView
 
@@ -308,10 +308,7 @@ class Engine:
         while True:
             now = self.clock.now()
             async with self.sessions() as session, session.begin():
-                due = [
-                    schedule_view(row)
-                    for row in await schedules.lock_due(session, now + self.prepare_ahead, self.batch)
-                ]
+                due = await schedules.lock_due(session, now + self.prepare_ahead, self.batch)
                 ctx = FlowContext(session, now, self.sealer)
                 for schedule in due:
                     await self._fire(ctx, schedule, report)
