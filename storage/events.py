@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import teams
 from storage.models import Identity, Person, ProcessedEvent
 from storage.sql import dialect_name, insert_ignore
-from storage.teams import PersonView, person_view
 
 
 async def first_time(session: AsyncSession, key: str, now: datetime) -> bool:
@@ -49,7 +48,7 @@ _FIRST_TIME_FROM = _first_time_from()  # built once: on every inbound event's pa
 
 async def first_time_from(
     session: AsyncSession, key: str, now: datetime, platform: str, user_id: str
-) -> tuple[bool, PersonView | None]:
+) -> tuple[bool, teams.PersonView | None]:
     """`first_time(key)` and the person with this platform identity (None: a stranger), together: one
     round trip on PostgreSQL, two elsewhere."""
     if dialect_name(session) != "postgresql":
@@ -57,7 +56,7 @@ async def first_time_from(
         return fresh, await teams.person_by_identity(session, platform, user_id) if fresh else None
     params = {"key": key[:300], "now": now, "platform": platform, "user_id": user_id}
     row = (await session.execute(_FIRST_TIME_FROM, params)).one()
-    return bool(row.fresh), person_view(row.Person) if row.Person is not None else None
+    return bool(row.fresh), teams.person_view(row.Person) if row.Person is not None else None
 
 
 async def prune(session: AsyncSession, before: datetime) -> int:
