@@ -28,6 +28,7 @@ from bot.pulse_export import export_rows
 from flows.content.instruments import instruments
 from flows.core.engine import FlowContext
 from flows.pulse.flow import PulseFlow
+from storage import pulse
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Team
@@ -113,7 +114,7 @@ async def measure(url: str, label: str) -> None:
             poll_id = (
                 await session.execute(text(f"SELECT max(id) FROM pulse_polls WHERE team_id = {t}"))
             ).scalar_one()
-            poll = await session.get(PulsePoll, poll_id)
+            poll = await pulse.poll_by_id(session, poll_id)
             assert poll is not None
             ctx = FlowContext(session, NOW, Sealer.ephemeral())
             start = time.perf_counter()

@@ -75,7 +75,7 @@ async def export_data(session: AsyncSession, team_name: str) -> dict[str, Any]:
                 "action": entry.action,
                 "set": entry.detail.get("set"),
                 "decision": entry.detail.get("decision"),
-                "detail": entry.detail,
+                "detail": dict(entry.detail),
             }
         )
     return {"team": team.name, "talking_points": sets, "decisions": logged, "audit": trail}

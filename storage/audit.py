@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +28,23 @@ async def record(
     )
 
 
-async def entries(session: AsyncSession, team_id: int) -> list[AuditEntry]:
-    stmt = select(AuditEntry).where(AuditEntry.team_id == team_id).order_by(AuditEntry.id)
-    return list((await session.execute(stmt)).scalars())
+@dataclass(frozen=True)
+class EntryView:
+    """One line of a team's audit log: who (a person id; None when no person acted) did what, when."""
+
+    actor_person_id: int | None
+    action: str
+    detail: Mapping[str, Any]
+    at: datetime
+
+
+async def entries(session: AsyncSession, team_id: int) -> list[EntryView]:
+    stmt = (
+        select(AuditEntry.actor_person_id, AuditEntry.action, AuditEntry.detail, AuditEntry.at)
+        .where(AuditEntry.team_id == team_id)
+        .order_by(AuditEntry.id)
+    )
+    return [
+        EntryView(who, action, MappingProxyType(dict(detail or {})), at)
+        for who, action, detail, at in (await session.execute(stmt)).all()
+    ]

@@ -48,7 +48,7 @@ _FIRST_TIME_FROM = _first_time_from()  # built once: on every inbound event's pa
 
 async def first_time_from(
     session: AsyncSession, key: str, now: datetime, platform: str, user_id: str
-) -> tuple[bool, Person | None]:
+) -> tuple[bool, teams.PersonView | None]:
     """`first_time(key)` and the person with this platform identity (None: a stranger), together: one
     round trip on PostgreSQL, two elsewhere."""
     if dialect_name(session) != "postgresql":
@@ -56,7 +56,7 @@ async def first_time_from(
         return fresh, await teams.person_by_identity(session, platform, user_id) if fresh else None
     params = {"key": key[:300], "now": now, "platform": platform, "user_id": user_id}
     row = (await session.execute(_FIRST_TIME_FROM, params)).one()
-    return bool(row.fresh), row.Person
+    return bool(row.fresh), teams.person_view(row.Person) if row.Person is not None else None
 
 
 async def prune(session: AsyncSession, before: datetime) -> int:

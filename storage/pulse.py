@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import math
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -85,44 +86,94 @@ class TrendPoint:
 # ---------------------------------------------------------------- polls
 
 
-def add_poll(session: AsyncSession, **fields: Any) -> PulsePoll:
+@dataclass(frozen=True)
+class PollView:
+    """A poll as flows see it: plain values, read-only (`instrument` too). Changed through the functions
+    below (`set_reminders_sent`, `store_chart`, `close`), never by setting attributes."""
+
+    id: int
+    team_id: int
+    instrument_id: str
+    instrument: Mapping[str, Any]  # the snapshot the poll asks (flows/content/instruments.py)
+    status: str
+    min_responses: int
+    invited: int
+    remind_days: tuple[int, ...]
+    reminders_sent: int
+    sides_recorded: bool
+    opened_at: datetime
+    opened_local: str
+    closes_at: datetime
+    closed_at: datetime | None
+    respondents: int | None
+    opened_by: int | None
+
+
+def poll_view(poll: PulsePoll) -> PollView:
+    return PollView(
+        poll.id,
+        poll.team_id,
+        poll.instrument_id,
+        MappingProxyType(dict(poll.instrument)),
+        poll.status,
+        poll.min_responses,
+        poll.invited,
+        tuple(poll.remind_days or ()),
+        poll.reminders_sent,
+        poll.sides_recorded,
+        poll.opened_at,
+        poll.opened_local,
+        poll.closes_at,
+        poll.closed_at,
+        poll.respondents,
+        poll.opened_by,
+    )
+
+
+def _view(poll: PulsePoll | None) -> PollView | None:
+    return poll_view(poll) if poll is not None else None
+
+
+async def add_poll(session: AsyncSession, **fields: Any) -> PollView:
     poll = PulsePoll(reminders_sent=0, **fields)
     session.add(poll)
-    return poll
+    await session.flush()
+    return poll_view(poll)
 
 
-async def poll_by_id(session: AsyncSession, poll_id: int) -> PulsePoll | None:
-    return await session.get(PulsePoll, poll_id)
+async def poll_by_id(session: AsyncSession, poll_id: int) -> PollView | None:
+    return _view(await session.get(PulsePoll, poll_id))
 
 
-async def open_poll(session: AsyncSession, team_id: int) -> PulsePoll | None:
+async def open_poll(session: AsyncSession, team_id: int) -> PollView | None:
     stmt = select(PulsePoll).where(PulsePoll.team_id == team_id, PulsePoll.status == OPEN)
-    return (await session.execute(stmt.order_by(PulsePoll.id.desc()).limit(1))).scalar_one_or_none()
+    return _view((await session.execute(stmt.order_by(PulsePoll.id.desc()).limit(1))).scalar_one_or_none())
 
 
 async def closed_polls(
     session: AsyncSession, team_id: int, instrument_id: str | None = None, status: str | None = None
-) -> list[PulsePoll]:
+) -> list[PollView]:
     """Closed polls (released or withheld), oldest first."""
     stmt = select(PulsePoll).where(PulsePoll.team_id == team_id, PulsePoll.status != OPEN)
     if instrument_id is not None:
         stmt = stmt.where(PulsePoll.instrument_id == instrument_id)
     if status is not None:
         stmt = stmt.where(PulsePoll.status == status)
-    return list((await session.execute(stmt.order_by(PulsePoll.closed_at, PulsePoll.id))).scalars())
+    rows = (await session.execute(stmt.order_by(PulsePoll.closed_at, PulsePoll.id))).scalars()
+    return [poll_view(poll) for poll in rows]
 
 
-async def latest_released(session: AsyncSession, team_id: int) -> PulsePoll | None:
+async def latest_released(session: AsyncSession, team_id: int) -> PollView | None:
     stmt = (
         select(PulsePoll)
         .where(PulsePoll.team_id == team_id, PulsePoll.status == RELEASED)
         .order_by(PulsePoll.closed_at.desc(), PulsePoll.id.desc())
         .limit(1)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return _view((await session.execute(stmt)).scalar_one_or_none())
 
 
-async def previous_released(session: AsyncSession, poll: PulsePoll) -> PulsePoll | None:
+async def previous_released(session: AsyncSession, poll: PollView) -> PollView | None:
     """The last released poll of the same instrument for the same team, before `poll`."""
     stmt = (
         select(PulsePoll)
@@ -136,7 +187,7 @@ async def previous_released(session: AsyncSession, poll: PulsePoll) -> PulsePoll
         .order_by(PulsePoll.opened_at.desc(), PulsePoll.id.desc())
         .limit(1)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return _view((await session.execute(stmt)).scalar_one_or_none())
 
 
 # ---------------------------------------------------------------- sealed submissions (who, never what)
@@ -280,15 +331,18 @@ async def store_chart(session: AsyncSession, poll_id: int, png: bytes) -> None:
 
 
 async def close(
-    session: AsyncSession, poll: PulsePoll, *, now: datetime, status: str, respondents: int
-) -> None:
+    session: AsyncSession, poll: PollView, *, now: datetime, status: str, respondents: int
+) -> PollView:
     """Close a poll: delete every sealed submission (who answered goes with them). The caller has written
-    the released answers with `write_shuffled` in this same transaction, or, when withheld, nothing."""
+    the released answers with `write_shuffled` in this same transaction, or, when withheld, nothing.
+    Returns the poll as it now is."""
     await session.execute(delete(PulseSealed).where(PulseSealed.poll_id == poll.id))
-    poll.status = status
-    poll.closed_at = now
-    poll.respondents = respondents
-    await session.flush()
+    await session.execute(
+        update(PulsePoll)
+        .where(PulsePoll.id == poll.id)
+        .values(status=status, closed_at=now, respondents=respondents)
+    )
+    return replace(poll, status=status, closed_at=now, respondents=respondents)
 
 
 # ---------------------------------------------------------------- aggregates (closed polls only)
@@ -358,7 +412,7 @@ def add_target(
     text: str,
     set_by: int | None,
     now: datetime,
-) -> PulseTarget:
+) -> None:
     target = PulseTarget(
         team_id=team_id,
         instrument_id=instrument_id,
@@ -369,12 +423,23 @@ def add_target(
         set_at=now,
     )
     session.add(target)
-    return target
 
 
-async def targets_after(session: AsyncSession, poll_id: int) -> list[PulseTarget]:
-    stmt = select(PulseTarget).where(PulseTarget.after_poll_id == poll_id).order_by(PulseTarget.id)
-    return list((await session.execute(stmt)).scalars())
+@dataclass(frozen=True)
+class TargetView:
+    """A team target set after a release: the component it is about and what the team will do."""
+
+    component_id: str
+    text: str
+
+
+async def targets_after(session: AsyncSession, poll_id: int) -> list[TargetView]:
+    stmt = (
+        select(PulseTarget.component_id, PulseTarget.text)
+        .where(PulseTarget.after_poll_id == poll_id)
+        .order_by(PulseTarget.id)
+    )
+    return [TargetView(*row) for row in (await session.execute(stmt)).all()]
 
 
 # ---------------------------------------------------------------- export

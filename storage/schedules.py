@@ -47,7 +47,7 @@ def schedule_view(row: Schedule) -> ScheduleView:
     )
 
 
-async def lock_due(session: AsyncSession, now: datetime, limit: int) -> list[Schedule]:
+async def lock_due(session: AsyncSession, now: datetime, limit: int) -> list[ScheduleView]:
     """Due schedules, locked for this transaction. On PostgreSQL other replicas skip the locked rows;
     SQLite serves one process, whose BEGIN IMMEDIATE already serialises writers."""
     stmt = (
@@ -58,7 +58,7 @@ async def lock_due(session: AsyncSession, now: datetime, limit: int) -> list[Sch
     )
     if dialect_name(session) == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    return list((await session.execute(stmt)).scalars())
+    return [schedule_view(row) for row in (await session.execute(stmt)).scalars()]
 
 
 async def claim(

@@ -25,6 +25,24 @@ class MemberView:
     language: str | None = None  # the person's own language, if they chose one (else the team's)
 
 
+@dataclass(frozen=True)
+class PersonView:
+    """A person as flows see them, on no team in particular (each team's name for them is in MemberView)."""
+
+    id: int
+    display_name: str
+    language: str | None  # the person's own language, if they chose one (else their team's)
+
+
+def person_view(person: Person) -> PersonView:
+    return PersonView(person.id, person.display_name, person.language)
+
+
+async def person_by_id(session: AsyncSession, person_id: int) -> PersonView | None:
+    person = await session.get(Person, person_id)
+    return person_view(person) if person is not None else None
+
+
 async def team_by_name(session: AsyncSession, name: str) -> Team | None:
     stmt = (
         select(Team)
@@ -138,9 +156,14 @@ _PERSON_BY_IDENTITY = (  # built once: every inbound event looks its sender up
 )
 
 
-async def person_by_identity(session: AsyncSession, platform: str, user_id: str) -> Person | None:
+async def _person_row(session: AsyncSession, platform: str, user_id: str) -> Person | None:
     params = {"platform": platform, "user_id": user_id}
     return (await session.execute(_PERSON_BY_IDENTITY, params)).scalar_one_or_none()
+
+
+async def person_by_identity(session: AsyncSession, platform: str, user_id: str) -> PersonView | None:
+    person = await _person_row(session, platform, user_id)
+    return person_view(person) if person is not None else None
 
 
 async def teams_of_person(session: AsyncSession, person_id: int) -> list[TeamView]:
@@ -148,30 +171,62 @@ async def teams_of_person(session: AsyncSession, person_id: int) -> list[TeamVie
     return [team_view(t) for t in (await session.execute(stmt)).scalars()]
 
 
-async def identities_of(session: AsyncSession, person_id: int) -> list[Identity]:
-    stmt = select(Identity).where(Identity.person_id == person_id).order_by(Identity.id)
-    return list((await session.execute(stmt)).scalars())
+@dataclass(frozen=True)
+class IdentityView:
+    """A person's account on one platform, as the outbox addresses it."""
+
+    person_id: int
+    platform: str
+    workspace: str
+    user_id: str
+    dm_address: str | None
 
 
 PEOPLE_PER_QUERY = 10_000  # well under the 32,767 parameters a statement may have on PostgreSQL (asyncpg)
+_IDENTITY = select(
+    Identity.person_id, Identity.platform, Identity.workspace, Identity.user_id, Identity.dm_address
+).order_by(Identity.id)
 
 
-async def identities_of_people(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, list[Identity]]:
+async def identities_of(session: AsyncSession, person_id: int) -> list[IdentityView]:
+    stmt = _IDENTITY.where(Identity.person_id == person_id)
+    return [IdentityView(*row) for row in (await session.execute(stmt)).all()]
+
+
+async def identities_of_people(
+    session: AsyncSession, person_ids: Sequence[int]
+) -> dict[int, list[IdentityView]]:
     """Every identity of each of `person_ids`, in one query per PEOPLE_PER_QUERY people (a burst of private
     messages: a batch of check-in runs may ask tens of thousands)."""
     ids = list(person_ids)
-    out: dict[int, list[Identity]] = {}
+    out: dict[int, list[IdentityView]] = {}
     for start in range(0, len(ids), PEOPLE_PER_QUERY):
-        chunk = ids[start : start + PEOPLE_PER_QUERY]
-        stmt = select(Identity).where(Identity.person_id.in_(chunk)).order_by(Identity.id)
-        for identity in (await session.execute(stmt)).scalars():
-            out.setdefault(identity.person_id, []).append(identity)
+        stmt = _IDENTITY.where(Identity.person_id.in_(ids[start : start + PEOPLE_PER_QUERY]))
+        for row in (await session.execute(stmt)).all():
+            out.setdefault(row.person_id, []).append(IdentityView(*row))
     return out
 
 
-async def channels_of(session: AsyncSession, team_id: int) -> list[TeamChannel]:
-    stmt = select(TeamChannel).where(TeamChannel.team_id == team_id).order_by(TeamChannel.id)
-    return list((await session.execute(stmt)).scalars())
+@dataclass(frozen=True)
+class ChannelView:
+    """A channel the team posts to."""
+
+    id: int
+    platform: str
+    workspace: str
+    address: str
+    name: str | None
+
+
+async def channels_of(session: AsyncSession, team_id: int) -> list[ChannelView]:
+    stmt = (
+        select(
+            TeamChannel.id, TeamChannel.platform, TeamChannel.workspace, TeamChannel.address, TeamChannel.name
+        )
+        .where(TeamChannel.team_id == team_id)
+        .order_by(TeamChannel.id)
+    )
+    return [ChannelView(*row) for row in (await session.execute(stmt)).all()]
 
 
 async def team_of_channel(session: AsyncSession, platform: str, address: str) -> TeamView | None:
@@ -218,14 +273,14 @@ async def find_or_create_person(
     email: str | None,
     identities: Sequence[tuple[str, str]],
     now: datetime,
-) -> Person:
+) -> PersonView:
     """The person owning any of these (platform, user id) identities, else a new person; adds the rest.
 
     An existing person keeps their name: the name a team file gives is that team's (`replace_memberships`),
     so one team's file never renames a person for another team."""
     person: Person | None = None
     for platform, user_id in identities:
-        person = await person_by_identity(session, platform, user_id)
+        person = await _person_row(session, platform, user_id)
         if person is not None:
             break
     if person is None:
@@ -241,7 +296,7 @@ async def find_or_create_person(
         if (platform, user_id) not in existing:
             session.add(Identity(person_id=person.id, platform=platform, user_id=user_id, workspace=""))
     await session.flush()
-    return person
+    return person_view(person)
 
 
 async def replace_memberships(

@@ -15,7 +15,7 @@ from datetime import date
 from flows.actions.dates import parse_due
 from flows.core.mentions import mentioned_in
 from flows.core.types import Actor
-from storage.action_models import TITLE_MAX
+from storage.action_items import TITLE_MAX
 
 QUOTES = {'"': '"', "“": "”", "'": "'", "«": "»", "‘": "’"}
 _TAIL = re.compile(r"(?:^|\s)(@\d+|due\b)", re.IGNORECASE)

@@ -9,6 +9,7 @@ them with `save_team_polls`); the pulse flow finds a poll by the name people typ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -116,7 +117,7 @@ def _optional(value: Any) -> str | None:
 
 def instrument_from_data(data: Any) -> Instrument:
     """Validate an instrument (a shipped file or a team's own poll); ValueError naming the field."""
-    if not isinstance(data, dict):
+    if not isinstance(data, Mapping):
         raise ValueError("an instrument is a mapping with id, name, scale and components")
     scale = data.get("scale") or {}
     if not isinstance(scale, dict):

@@ -79,7 +79,7 @@ class _HasLanguage(Protocol):
 
 
 def language_of(person: _HasLanguage | None = None, team: _HasLanguage | None = None) -> str:
-    """The language to speak to `person` in (a Person or a MemberView): their own, else their team's,
+    """The language to speak to `person` in (a PersonView or a MemberView): their own, else their team's,
     else English."""
     for chosen in (person.language if person else None, team.language if team else None):
         if chosen:

@@ -42,10 +42,9 @@ from flows.core.types import (
 )
 from storage import audit, calendar, events, flow_state, schedules, teams
 from storage.calendar import TeamCalendar
-from storage.models import Person
-from storage.schedules import ScheduleView, schedule_view
+from storage.schedules import ScheduleView
 from storage.sealing import Sealer
-from storage.teams import TeamView
+from storage.teams import PersonView, TeamView
 
 log = logging.getLogger("tandem.engine")
 
@@ -58,7 +57,7 @@ class FlowContext:
     now: datetime
     sealer: Sealer  # seals what people submit to anonymous polls until close (storage/sealing.py)
     actor: Actor | None = None
-    person: Person | None = None
+    person: PersonView | None = None
     conversation: Conversation | None = None
     written: int = 0
     form: Form | None = None
@@ -339,10 +338,7 @@ class Engine:
         while True:
             now = self.clock.now()
             async with self.sessions() as session, session.begin():
-                due = [
-                    schedule_view(row)
-                    for row in await schedules.lock_due(session, now + self.prepare_ahead, self.batch)
-                ]
+                due = await schedules.lock_due(session, now + self.prepare_ahead, self.batch)
                 ctx = FlowContext(session, now, self.sealer)
                 exceptions = await calendar.exceptions_of_schedules(session, [s.id for s in due])
                 deferred = _Deferred()

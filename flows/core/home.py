@@ -33,13 +33,12 @@ from flows.core.types import (
 )
 from storage import action_items, pulse, schedules, teams
 from storage import roles as role_store
-from storage.models import Person
-from storage.pulse_models import PulsePoll
+from storage.pulse import PollView
 
 
 async def home_card(session: AsyncSession, person_id: int | None, help_card: Card, now: datetime) -> Card:
     mine = await teams.teams_of_person(session, person_id) if person_id is not None else []
-    person = await session.get(Person, person_id) if person_id is not None else None
+    person = await teams.person_by_id(session, person_id) if person_id is not None else None
     say = words(person, mine[0] if mine else None)
     elements: list[Element] = [Header(say("home.title"))]
     if not mine:
@@ -85,7 +84,7 @@ async def home_card(session: AsyncSession, person_id: int | None, help_card: Car
     return Card(summary=say("home.title"), elements=tuple(elements))
 
 
-async def _results_line(session: AsyncSession, poll: PulsePoll, say: Words) -> str:
+async def _results_line(session: AsyncSession, poll: PollView, say: Words) -> str:
     instrument = instrument_from_data(poll.instrument)
     means = await pulse.component_means(session, poll.id)
     when = meeting_day(poll.closed_at.replace(tzinfo=None)) if poll.closed_at else ""

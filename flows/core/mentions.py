@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.core.types import Actor
 from storage import teams
-from storage.models import Person
+from storage.teams import PersonView
 
 PLACEHOLDER = re.compile(r"^@(\d+)$")
 _ANYWHERE = re.compile(r"@(\d+)\b")
@@ -43,6 +43,6 @@ def display(actor: Actor) -> str:
     return actor.display_name or actor.user_id
 
 
-async def person_of(session: AsyncSession, actor: Actor) -> Person | None:
-    """The Person behind a mention, whichever platform it came from; None for someone Tandem doesn't know."""
+async def person_of(session: AsyncSession, actor: Actor) -> PersonView | None:
+    """The person behind a mention, whichever platform it came from; None for someone Tandem doesn't know."""
     return await teams.person_by_identity(session, actor.platform, actor.user_id)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.core.types import HOME_PLATFORMS, PLATFORMS, Delivery, Recipient, card_to_json
 from storage import outbox, teams
-from storage.models import Identity
+from storage.teams import IdentityView
 
 
 async def targets(session: AsyncSession, recipient: Recipient) -> list[tuple[str, dict[str, Any]]]:
@@ -40,7 +40,9 @@ async def targets(session: AsyncSession, recipient: Recipient) -> list[tuple[str
     return person_targets(recipient, await teams.identities_of(session, recipient.person_id))
 
 
-def person_targets(recipient: Recipient, identities: Sequence[Identity]) -> list[tuple[str, dict[str, Any]]]:
+def person_targets(
+    recipient: Recipient, identities: Sequence[IdentityView]
+) -> list[tuple[str, dict[str, Any]]]:
     """A person's (or their home view's) targets among their identities."""
     if recipient.kind == "home":  # every platform the person is on: each adapter knows if it has a home
         return [

@@ -17,7 +17,7 @@ from flows.pulse.report import (
 )
 from storage import pulse as store
 from storage import teams
-from storage.pulse_models import PulsePoll
+from storage.pulse import PollView
 from storage.teams import TeamView
 
 
@@ -39,7 +39,7 @@ class PulseAnswers:
 
     async def _poll_for(
         self, ctx: FlowContext, poll_ref: str
-    ) -> tuple[PulsePoll | None, TeamView | None, str | None]:
+    ) -> tuple[PollView | None, TeamView | None, str | None]:
         """The open poll `poll_ref` names and its team, if this person may answer it; else a reason (in the
         person's language)."""
         say = words(ctx.person)

@@ -32,7 +32,7 @@ from flows.pulse.report import (
 )
 from storage import action_items, images, outbox, schedules, teams
 from storage import pulse as store
-from storage.pulse_models import PulsePoll
+from storage.pulse import PollView
 from storage.schedules import ScheduleView
 from storage.teams import TeamView
 
@@ -63,7 +63,7 @@ def receipt_key(poll_id: int, person_id: int) -> str:
     return f"{private_prefix(poll_id)}receipt:{person_id}"
 
 
-def closes_text(poll: PulsePoll, team: TeamView) -> str:
+def closes_text(poll: PollView, team: TeamView) -> str:
     return meeting_time(utc_to_local(poll.closes_at, zone(team.timezone)), team.timezone)
 
 
@@ -88,7 +88,7 @@ class PollLifecycle:
 
     async def open(
         self, ctx: FlowContext, team: TeamView, instrument: Instrument, *, opened_by: int | None
-    ) -> PulsePoll:
+    ) -> PollView:
         settings = await self.settings(ctx, team.id)
         members = await teams.members(ctx.session, team.id)
         floor = max(settings["min_responses"], ABSOLUTE_MIN_RESPONSES)
@@ -96,7 +96,7 @@ class PollLifecycle:
         tz = zone(team.timezone)
         opened_local = utc_to_local(ctx.now, tz).replace(second=0, microsecond=0)
         duration = settings["duration_days"]
-        poll = store.add_poll(
+        poll = await store.add_poll(
             ctx.session,
             team_id=team.id,
             instrument_id=instrument.id,
@@ -111,7 +111,6 @@ class PollLifecycle:
             closes_at=local_to_utc(opened_local + timedelta(days=duration), tz),
             opened_by=opened_by,
         )
-        await ctx.session.flush()
         rule = f"FREQ=DAILY;COUNT={duration}"
         start = opened_local + timedelta(days=1)
         await set_team_schedule(
@@ -163,7 +162,7 @@ class PollLifecycle:
             await store.set_reminders_sent(ctx.session, poll.id, due)
             await self.remind(ctx, team, poll)
 
-    async def remind(self, ctx: FlowContext, team: TeamView, poll: PulsePoll) -> int:
+    async def remind(self, ctx: FlowContext, team: TeamView, poll: PollView) -> int:
         """A private nudge to each member who hasn't answered; the number nudged (never their names)."""
         answered = await store.participant_ids(ctx.session, poll.id)
         instrument = instrument_from_data(poll.instrument)
@@ -190,7 +189,7 @@ class PollLifecycle:
         return len(pending)
 
     async def close(
-        self, ctx: FlowContext, team: TeamView, poll: PulsePoll, at: datetime | None = None
+        self, ctx: FlowContext, team: TeamView, poll: PollView, at: datetime | None = None
     ) -> None:
         """Open the sealed submissions, and release to the channels and each co-chair, in this one
         transaction: the answers are written shuffled (or, below the minimum, never written at all)."""
@@ -212,7 +211,7 @@ class PollLifecycle:
         keep_sides = ok and side_view_allowed(counts, poll.min_responses, poll.sides_recorded)[0]
         if ok:
             await store.write_shuffled(ctx.session, poll.id, opened.submissions, keep_sides=keep_sides)
-        await store.close(
+        poll = await store.close(
             ctx.session,
             poll,
             now=at or ctx.now,
@@ -300,12 +299,12 @@ class PollLifecycle:
         if not waiting:
             await schedules.disable(ctx.session, [schedule.id])
 
-    def _when(self, poll: PulsePoll, team: TeamView) -> str:
+    def _when(self, poll: PollView, team: TeamView) -> str:
         closed = poll.closed_at or poll.closes_at
         return meeting_time(utc_to_local(closed, zone(team.timezone)), team.timezone)
 
     async def report(
-        self, ctx: FlowContext, poll: PulsePoll, counts_at_close: dict[str | None, int] | None = None
+        self, ctx: FlowContext, poll: PollView, counts_at_close: dict[str | None, int] | None = None
     ) -> Report:
         """The released report of a closed poll (ValueError for an open or withheld one)."""
         if poll.status != store.RELEASED:
@@ -332,7 +331,7 @@ class PollLifecycle:
         )
         return replace(report, follow_through=await self._follow_through(ctx, poll))
 
-    async def _follow_through(self, ctx: FlowContext, poll: PulsePoll) -> tuple[int, int] | None:
+    async def _follow_through(self, ctx: FlowContext, poll: PollView) -> tuple[int, int] | None:
         """The team's follow-through in the quarter the poll closed (None when nothing was due)."""
         team = await teams.team_by_id(ctx.session, poll.team_id)
         if team is None:
@@ -341,7 +340,7 @@ class PollLifecycle:
         rate = await action_items.follow_through(ctx.session, team.id, closed, team.timezone)
         return (rate.met, rate.due) if rate.due else None
 
-    async def chart(self, ctx: FlowContext, team: TeamView, poll: PulsePoll) -> str:
+    async def chart(self, ctx: FlowContext, team: TeamView, poll: PollView) -> str:
         """Draw the team's trend chart up to `poll` and store it with the poll; the card's reference to it
         (the adapters fetch the PNG from the database when they send the card)."""
         instrument = instrument_from_data(poll.instrument)
@@ -357,7 +356,7 @@ class PollLifecycle:
         await store.store_chart(ctx.session, poll.id, png)
         return images.chart_ref(poll.id)
 
-    async def stored_chart(self, ctx: FlowContext, team: TeamView, poll: PulsePoll) -> str:
+    async def stored_chart(self, ctx: FlowContext, team: TeamView, poll: PollView) -> str:
         """The reference to a released poll's stored chart, drawn and stored now if it has none (a poll
         released before charts were kept in the database)."""
         if await images.has_chart(ctx.session, poll.id):

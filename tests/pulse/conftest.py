@@ -32,7 +32,7 @@ def all_items(value: int = 4) -> dict[str, str]:
     return {item.id: str(value) for item in instruments()["relational-trust"].items}
 
 
-async def current_poll(stack: Stack, team_id: int) -> PulsePoll:
+async def current_poll(stack: Stack, team_id: int) -> pulse.PollView:
     async with stack.sessions() as session:
         poll = await pulse.open_poll(session, team_id)
     assert poll is not None
@@ -54,7 +54,7 @@ async def stored_chart(sessions: async_sessionmaker[AsyncSession], team_id: int,
 
     now = datetime(2026, 10, 5, 16, 0, tzinfo=UTC)
     async with sessions() as session, session.begin():
-        poll = pulse.add_poll(
+        poll = await pulse.add_poll(
             session,
             team_id=team_id,
             instrument_id="relational-trust",
@@ -70,10 +70,8 @@ async def stored_chart(sessions: async_sessionmaker[AsyncSession], team_id: int,
             closed_at=now,
             respondents=5,
         )
-        await session.flush()
-        poll.chart_png = png
-        poll_id = poll.id
-    return images.chart_ref(poll_id)
+        await pulse.store_chart(session, poll.id, png)
+    return images.chart_ref(poll.id)
 
 
 async def set_chart(sessions: async_sessionmaker[AsyncSession], poll_id: int, png: bytes | None) -> None:
