@@ -19,7 +19,8 @@ from storage import outbox
 from storage.models import OutboxStatus
 from tests.conftest import Stack, team_spec
 
-pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
+# The outbox's concurrency, locking, erasure and pruning run on PostgreSQL as well; the worker's retry and
+# backoff rules, on SQLite alone (tests/conftest.py).
 
 
 class FlakyAdapter:
@@ -75,6 +76,7 @@ async def _enqueue(stack: Stack, n: int, *, sensitive: bool = False) -> None:
             )
 
 
+@pytest.mark.both_databases
 async def test_a_worker_that_dies_mid_batch_loses_nothing(stack: Stack) -> None:
     await _enqueue(stack, 20)
     dying = FlakyAdapter(crash_after=7)
@@ -98,6 +100,7 @@ async def test_a_worker_that_dies_mid_batch_loses_nothing(stack: Stack) -> None:
     assert all(r.platform_ref for r in rows)
 
 
+@pytest.mark.both_databases
 async def test_a_crash_while_sending_concurrently_resends_only_the_chunk_in_flight(stack: Stack) -> None:
     async with stack.sessions() as session, session.begin():
         for i in range(20):  # twenty different conversations, so chunks can be sent at once
@@ -116,6 +119,7 @@ async def test_a_crash_while_sending_concurrently_resends_only_the_chunk_in_flig
     assert twice == ["m08", "m09", "m10", "m11"]
 
 
+@pytest.mark.both_databases
 async def test_a_conversation_gets_its_messages_in_order_even_when_sent_concurrently(stack: Stack) -> None:
     team = await stack.import_team(team_spec())
     async with stack.sessions() as session, session.begin():
@@ -182,6 +186,7 @@ async def test_a_permanent_failure_is_recorded_not_retried(stack: Stack) -> None
     assert adapter.attempts == 2
 
 
+@pytest.mark.both_databases
 async def test_sensitive_payloads_are_scrubbed_once_sent(stack: Stack) -> None:
     await _enqueue(stack, 1, sensitive=True)
     await stack.worker.drain()
@@ -198,6 +203,7 @@ async def test_messages_for_a_platform_that_is_off_wait_in_the_outbox(stack: Sta
         assert (await outbox.counts_by_status(session)) == {"pending": 1}
 
 
+@pytest.mark.both_databases
 async def test_concurrent_workers_never_send_the_same_row(
     stack: Stack, sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
@@ -217,6 +223,7 @@ async def test_concurrent_workers_never_send_the_same_row(
     assert sorted(delivered) == [f"m{i:02d}" for i in range(60)]
 
 
+@pytest.mark.both_databases
 async def test_a_sensitive_payload_is_erased_when_its_delivery_gives_up_too(stack: Stack) -> None:
     await _enqueue(stack, 1, sensitive=True)
     adapter = FlakyAdapter(script=[PermanentFailure("user_not_found")])
@@ -226,6 +233,7 @@ async def test_a_sensitive_payload_is_erased_when_its_delivery_gives_up_too(stac
     assert row.status == OutboxStatus.failed and row.payload is None
 
 
+@pytest.mark.both_databases
 async def test_housekeeping_prunes_old_rows_and_event_keys_and_forget_drops_a_key_family(
     stack: Stack,
 ) -> None:
@@ -264,6 +272,7 @@ async def test_housekeeping_prunes_old_rows_and_event_keys_and_forget_drops_a_ke
         assert await session.get(ProcessedEvent, "k1") is None
 
 
+@pytest.mark.both_databases
 async def test_a_running_worker_sends_a_row_committed_here_without_waiting_for_its_poll(
     stack: Stack,
 ) -> None:
@@ -287,6 +296,7 @@ async def test_a_running_worker_sends_a_row_committed_here_without_waiting_for_i
             await running
 
 
+@pytest.mark.both_databases
 async def test_a_commands_reply_goes_out_at_once_from_a_running_worker(stack: Stack) -> None:
     """The engine wakes the worker of its process when an event's transaction commits replies: the reply
     goes out through one claim, not at the next poll (an hour away here)."""
@@ -305,6 +315,7 @@ async def test_a_commands_reply_goes_out_at_once_from_a_running_worker(stack: St
     assert [e.text.splitlines()[0] for e in stack.local.transcript] == ["WHAT TANDEM CAN DO"]
 
 
+@pytest.mark.both_databases
 async def test_a_replacement_written_with_its_original_rides_on_it(stack: Stack) -> None:
     """A message and its replacement written in one transaction: one row, with the replacement's content."""
     team = await stack.import_team(team_spec())
@@ -318,6 +329,7 @@ async def test_a_replacement_written_with_its_original_rides_on_it(stack: Stack)
     assert [e.text for e in stack.local.transcript] == ["final"]
 
 
+@pytest.mark.both_databases
 async def test_two_pending_replacements_never_wait_for_each_other(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -19,9 +19,10 @@ from storage.migrate import upgrade
 from storage.schema import Base
 from tests.conftest import PG_ADMIN_URL, _admin
 
-pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
+# Migrations run on PostgreSQL as well; the SQLite pragmas, on SQLite (tests/conftest.py).
 
 
+@pytest.mark.both_databases
 async def test_migrated_schema_matches_the_models(sessions: async_sessionmaker[AsyncSession]) -> None:
     def diff(connection: Any) -> list[Any]:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -55,6 +56,7 @@ async def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.mark.both_databases
 async def test_the_chart_moves_into_the_database_without_touching_polls_or_answers(fresh_url: str) -> None:
     """0005_chart_in_db drops `chart_path` and 0006_sealed drops the receipt hashes and adds CHECKs: on
     SQLite that rebuilds tables (batch mode), which with foreign keys on would cascade to every ballot and

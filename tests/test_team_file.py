@@ -17,7 +17,8 @@ from storage import schedules, teams
 from storage.models import AuditEntry, Identity, Membership, Person, Schedule, Team, TeamChannel
 from tests.conftest import team_spec
 
-pytestmark = pytest.mark.both_databases  # a storage behaviour: on PostgreSQL as well (tests/conftest.py)
+# Writing a team (one transaction, the constraints) runs on PostgreSQL as well; refusals of a file happen
+# before the database, on SQLite alone (tests/conftest.py).
 
 
 async def _row_counts(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
@@ -72,6 +73,7 @@ async def test_bad_team_file_is_refused_naming_the_field(
     assert await _row_counts(sessions) == before
 
 
+@pytest.mark.both_databases
 async def test_a_failure_midway_leaves_nothing_half_written(
     tmp_path: Path, sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
@@ -83,6 +85,7 @@ async def test_a_failure_midway_leaves_nothing_half_written(
     assert await _row_counts(sessions) == before
 
 
+@pytest.mark.both_databases
 async def test_import_then_show_then_update(
     tmp_path: Path, sessions: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:

@@ -17,7 +17,8 @@ from tests.actions.test_capture_and_status import MONDAY, _items, _say, _setup
 from tests.conftest import Stack, team_spec
 
 # exactly-once claims and the reminder index: a storage behaviour, on PostgreSQL as well (tests/conftest.py)
-pytestmark = pytest.mark.both_databases
+# Reminders' stored times, withdrawals and policy run on PostgreSQL as well; what a message says, on SQLite
+# alone (tests/conftest.py).
 
 
 def at(day: int, hour: int, month: int = 12, year: int = 2026) -> datetime:
@@ -39,6 +40,7 @@ def reminders(stack: Stack, since: int) -> list[tuple[str, str]]:
     return found
 
 
+@pytest.mark.both_databases
 async def test_reminders_at_owner_local_nine_capped_and_quiet_after_an_update(stack: Stack) -> None:
     team_id = await _setup(stack)
     people = await _people(stack, team_id)
@@ -143,6 +145,7 @@ async def test_overdue_items_are_never_listed_by_person_in_a_channel(stack: Stac
     assert at(4, 18) > MONDAY
 
 
+@pytest.mark.both_databases
 async def test_a_reminder_prepared_ahead_is_withdrawn_when_the_item_is_done_first(stack: Stack) -> None:
     team_id = await _setup(stack)
     await _say(stack, "ana", 'action "Order the books" @0 due 2026-12-04', ["cy"])
@@ -158,6 +161,7 @@ async def test_a_reminder_prepared_ahead_is_withdrawn_when_the_item_is_done_firs
         assert await store.reminder_counts(session) == {"withdrawn": 1}
 
 
+@pytest.mark.both_databases
 async def test_a_co_chair_changes_the_policy_and_reminders_follow_it(stack: Stack) -> None:
     await _setup(stack)
     await _say(stack, "cy", 'action "Order the books" due 2026-12-04')
@@ -171,6 +175,7 @@ async def test_a_co_chair_changes_the_policy_and_reminders_follow_it(stack: Stac
     assert reminders(stack, mark) == [("cy", "before")]
 
 
+@pytest.mark.both_databases
 async def test_nine_in_the_morning_stays_nine_across_the_end_of_daylight_saving(stack: Stack) -> None:
     stack.clock.set(datetime(2026, 10, 28, 18, 0, tzinfo=UTC))  # Wed 28 Oct, 11:00 PDT
     await stack.import_team(team_spec())
