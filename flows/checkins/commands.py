@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import date, time
 
 from flows.checkins.answers import CheckinAnswers
+from flows.checkins.cadence import CadenceError, cadence_rule, is_cadence_word
 from flows.checkins.runs import FLOW, MUTED, closes_text, muted
 from flows.checkins.trend import Trend
 from flows.core.catalog import Words, words
@@ -25,7 +26,7 @@ from flows.core.checkin_settings import (
     set_checkin_schedule,
 )
 from flows.core.engine import FlowContext
-from flows.core.formatting import meeting_time, rule_in_words
+from flows.core.formatting import meeting_time, rule_in_words, working_days
 from flows.core.recurrence import from_key, utc_to_local, zone
 from flows.core.types import Card, CommandEvent
 from storage import calendar as team_dates
@@ -117,7 +118,7 @@ class CheckinCommands(CheckinAnswers, Trend):
                     "checkins.status.schedule",
                     rule=rule_in_words(settings.rrule, say),
                     at=settings.at.strftime("%H:%M"),
-                    window=settings.window_days,
+                    window=working_days(settings.window_days, say),
                     next=self._next(row, team),
                 )
             )
@@ -163,9 +164,11 @@ class CheckinCommands(CheckinAnswers, Trend):
     async def _schedule(
         self, ctx: FlowContext, team: TeamView, me: MemberView, say: Words, args: str
     ) -> None:
-        """`checkin schedule [RRULE] [HH:MM] [YYYY-MM-DD] [window=N] [remind=H]`: what is not given stays."""
+        """`checkin schedule [every other Monday | RRULE] [HH:MM] [YYYY-MM-DD] [window=N] [remind=H]`: what is
+        not given stays."""
         settings, _ = await self._settings(ctx, team)
         changes: dict[str, object] = {}
+        cadence: list[str] = []  # `every other Tuesday`: flows/checkins/cadence.py
         try:
             for token in args.split():
                 lowered = token.lower()
@@ -180,8 +183,15 @@ class CheckinCommands(CheckinAnswers, Trend):
                     changes["window_days"] = int(lowered.removeprefix("window="))
                 elif lowered.startswith("remind="):
                     changes["remind_hours"] = int(lowered.removeprefix("remind="))
+                elif is_cadence_word(token):
+                    cadence.append(token)
                 else:
                     raise ValueError(say("checkins.schedule.unknown_word", word=token))
+            if cadence:
+                try:
+                    changes["rrule"] = cadence_rule(cadence, str(changes.get("rrule") or settings.rrule))
+                except CadenceError as exc:
+                    raise ValueError(say("checkins.schedule.unknown_word", word=exc.word)) from None
             wanted = replace(settings, **changes)  # type: ignore[arg-type]
             check(wanted, team.timezone)
             today = utc_to_local(ctx.now, zone(team.timezone)).date()
@@ -198,7 +208,7 @@ class CheckinCommands(CheckinAnswers, Trend):
                     "checkins.schedule.set",
                     rule=rule_in_words(wanted.rrule, say),
                     at=wanted.at.strftime("%H:%M"),
-                    window=wanted.window_days,
+                    window=working_days(wanted.window_days, say),
                     next=self._next(row, team),
                 )
             ),

@@ -31,6 +31,11 @@ _DAYS = {
 _NTH = {1: "rule.nth.1", 2: "rule.nth.2", 3: "rule.nth.3", 4: "rule.nth.4", -1: "rule.nth.last"}
 
 
+def working_days(n: int, say: Callable[..., str]) -> str:
+    """ "1 working day", "2 working days" (in `say`'s language)."""
+    return say("time.working_day") if n == 1 else say("time.working_days", n=n)
+
+
 def rule_in_words(rrule: str, say: Callable[..., str]) -> str:
     """A recurrence as people say it: `FREQ=WEEKLY;INTERVAL=2;BYDAY=MO` → "every other Monday". Daily,
     weekly and monthly-by-weekday rules are put in words; any other rule is shown as written."""

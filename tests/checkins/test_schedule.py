@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from storage import calendar
+from storage import calendar, schedules
 from tests.checkins.conftest import dms, invitations, runs, set_up
 from tests.conftest import Stack
 
@@ -75,3 +75,25 @@ async def _members(session, team_id):  # type: ignore[no-untyped-def]
     from storage import teams
 
     return await teams.members(session, team_id)
+
+
+async def test_a_co_chair_sets_the_cadence_in_words_and_a_wrong_word_changes_nothing(stack: Stack) -> None:
+    team_id = await set_up(stack)
+    await stack.local.command("ana", "checkin schedule every other Tuesday 10:00", channel="team-channel")
+    await stack.worker.drain()
+    said = stack.local.transcript[-1].text
+    assert "every other Tuesday, at 10:00" in said and "open for 2 working days" in said, said
+    async with stack.sessions() as session:
+        (row,) = await schedules.for_team(session, team_id, "checkin.run")
+    assert (row.rrule, row.settings["at"]) == ("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU", "10:00")
+    await stack.local.command("ana", "checkin schedule every 9 weeks window=1", channel="team-channel")
+    await stack.worker.drain()
+    said = stack.local.transcript[-1].text
+    assert "I don't understand “9”" in said and "`every 3 weeks`" in said, said  # and how to say it
+    async with stack.sessions() as session:
+        (row,) = await schedules.for_team(session, team_id, "checkin.run")
+    assert (row.rrule, row.settings["window_days"]) == ("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU", 2)
+    await stack.local.command("ana", "checkin schedule weekly window=1", channel="team-channel")
+    await stack.worker.drain()
+    assert "every Tuesday, at 10:00" in stack.local.transcript[-1].text
+    assert "for 1 working day." in stack.local.transcript[-1].text
