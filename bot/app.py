@@ -188,6 +188,11 @@ def mount_local_chat(app: web.Application, runtime: Runtime) -> None:
         assert clock is not None
         async with runtime.sessions() as session:
             found = await local_chat.next_event(session)
+            held = await outbox.next_ready_at(session, [adapter.platform])
+        if held is not None and held > clock.now() and (found is None or held < found[0]):
+            # messages prepared ahead and held until their moment (a check-in's invitations at each
+            # person's 9:00) come before the next schedule: stop there, or the jump would pass them by
+            found = (held, local_chat.HELD, found[2] if found else local_chat.DEFAULT_ZONE)
         if found is None:
             return "Nothing is scheduled yet."
         when, kind, timezone = found

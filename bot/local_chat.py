@@ -28,11 +28,18 @@ from storage.models import Schedule, Team
 
 OFFSET = "clock_offset_seconds"
 EXAMPLE_FILE = Path(__file__).resolve().parent.parent / "examples" / "team.yaml"
+HELD = "held"  # not a schedule: messages prepared ahead, waiting in the outbox for their moment
+DEFAULT_ZONE = "UTC"
 WHAT = {
     "meeting": "the meeting reminder",
     "pulse.daily": "the trust poll's daily check (reminders; the close on its last day)",
     "pulse.forget": "the trust poll's clean-up",
     "pulse.quarterly": "the quarterly trust-poll prompt",
+    "checkin.run": "a check-in is prepared (its invitations wait for each person's check-in time)",
+    "checkin.remind": "the check-in reminder",
+    "checkin.close": "the check-in closes and its digest is posted",
+    "actions.digest": "the co-chairs' action-item digest",
+    HELD: "messages prepared earlier go out (a check-in's invitations, a reminder)",
 }
 
 

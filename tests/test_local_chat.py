@@ -195,3 +195,22 @@ def test_mentions_on_the_page_become_neutral_mentions() -> None:
     text, mentioned = read_mentions("action Draft @ANA @cy2 and @Ana, mail a@b.org @nobody @Cy", people)
     assert text == "action Draft @0 @1 and @0, mail a@b.org @nobody @Cy"
     assert [(a.platform, a.user_id) for a in mentioned] == [("local", "ana"), ("local", "cy2")]
+
+
+async def test_the_clock_stops_where_prepared_messages_go_out(database_url: str) -> None:
+    """A check-in is prepared a day ahead and its invitations wait for each person's 9:00: the jump stops
+    there (it used to pass them by and deliver them at the reminder, days late)."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.core.recurrence import zone
+
+    start = (datetime.now(UTC).astimezone(zone("America/Los_Angeles")) + timedelta(days=2)).date()
+    day = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[start.weekday()]
+    checkins = {"every": f"FREQ=WEEKLY;BYDAY={day}", "start": start.isoformat(), "at": "09:00"}
+    async with chat_page(database_url, meeting=None, checkins=checkins) as page:
+        said = [(await (await page.post("/chat/clock/next", person="ana")).json())["said"] for _ in range(2)]
+        assert "a check-in is prepared" in said[0], said
+        assert "messages prepared earlier go out" in said[1] and "9:00 AM" in said[1], said
+        assert "Check in" in await page.messages("cy")  # the invitation, at its moment
+        said.append((await (await page.post("/chat/clock/next", person="ana")).json())["said"])
+        assert "the check-in reminder" in said[2], said

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flows.checkins import cards
-from flows.core.calendar import add_working_days, is_away, local_moment, next_working_day
+from flows.core.calendar import add_working_days, is_away, is_working_day, local_moment, next_working_day
 from flows.core.catalog import Words, words
 from flows.core.checkin_settings import CheckinSettings, rotation
 from flows.core.engine import DueOccurrence, FlowContext
@@ -241,7 +241,8 @@ class _Plan:
 def _plan(request: RunRequest) -> _Plan:
     """The day a run is due moves to the next working day when a holiday; a person away that day is not
     asked; each is asked at the check-in time in their own zone; the window closes `window_days` working
-    days later in the team's zone; the reminder `remind_hours` before, if after the last one is asked."""
+    days later in the team's zone; the reminder `remind_hours` before (on the working day before, when that is
+    a weekend or a holiday), if after the last one is asked."""
     rules, settings = request.team, request.settings
     team, cal = rules.team, rules.calendar
     day = next_working_day(request.due, cal)
@@ -256,6 +257,12 @@ def _plan(request: RunRequest) -> _Plan:
     opens_at = min(moments.values(), default=local_moment(day, settings.at, team.timezone))
     last_asked = max(moments.values(), default=opens_at)
     remind_at = closes_at - timedelta(hours=settings.remind_hours) if settings.remind_hours else None
+    if remind_at is not None:  # on a working day: one that falls on a weekend or holiday comes before it
+        local = utc_to_local(remind_at, zone(team.timezone))
+        remind_day = local.date()
+        while remind_day > day and not is_working_day(remind_day, cal):
+            remind_day -= timedelta(days=1)
+        remind_at = local_moment(remind_day, local.time(), team.timezone)
     if remind_at is not None and remind_at <= last_asked:
         remind_at = None  # a window too short for a reminder after everyone was asked
     fields = {

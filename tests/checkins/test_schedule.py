@@ -97,3 +97,18 @@ async def test_a_co_chair_sets_the_cadence_in_words_and_a_wrong_word_changes_not
     await stack.worker.drain()
     assert "every Tuesday, at 10:00" in stack.local.transcript[-1].text
     assert "for 1 working day." in stack.local.transcript[-1].text
+
+
+async def test_a_reminder_that_would_fall_on_a_weekend_comes_on_the_friday(stack: Stack) -> None:
+    from tests.checkins.conftest import checkin_spec
+
+    # every Wednesday, open three working days (Thursday, Friday, Monday): closes Monday 9:00, and the
+    # reminder a day before would be Sunday
+    spec = checkin_spec(every="FREQ=WEEKLY;BYDAY=WE", start="2026-10-28", window_days=3, remind_hours=24)
+    team_id = await set_up(stack, spec, ny=())
+    await stack.run_until(datetime(2026, 10, 28, 16, 0, tzinfo=UTC))  # Wednesday, 9:00 in Los Angeles
+    (run,) = await runs(stack, team_id)
+    assert run.closes_at == datetime(2026, 11, 2, 17, 0, tzinfo=UTC)  # Monday 9:00 PST (after the change)
+    assert run.remind_at == datetime(2026, 10, 30, 16, 0, tzinfo=UTC)  # Friday 9:00 PDT, not Sunday
+    await stack.run_until(datetime(2026, 10, 30, 16, 1, tzinfo=UTC))
+    assert len(dms(stack, "cy", "Reminder:")) == 1
