@@ -311,12 +311,10 @@ async def import_team(session: AsyncSession, spec: TeamFile, now: datetime) -> T
         drop_settings=("removed",) if pack.id == "custom" else ("custom_norms", "removed"),
         now=now,
     )
-    rows: list[tuple[int, str, bool, str | None]] = []
-    for member in spec.members:
-        person = await teams.find_or_create_person(
-            session, name=member.name, email=member.email, identities=member.identities(), now=now
-        )
-        rows.append((person.id, member.side, member.co_chair, member.name))
+    people = await teams.find_or_create_people(
+        session, [teams.NewMember(m.name, m.email, m.identities()) for m in spec.members], now
+    )
+    rows = [(p.id, m.side, m.co_chair, m.name) for p, m in zip(people, spec.members, strict=True)]
     await teams.replace_memberships(session, team.id, rows, now)
     await teams.replace_channels(session, team.id, [(c.platform, c.id, c.name) for c in spec.channels])
     if spec.meeting is not None:
