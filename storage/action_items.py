@@ -443,7 +443,9 @@ async def reminder_counts(session: AsyncSession) -> dict[str, int]:
 @dataclass(frozen=True)
 class FollowThrough:
     """One quarter of a team's promises: `met` of `due` were done by their due date (the team's local
-    date); `dropped` (each with its reason) are counted apart, not in `due`; `late` were done after."""
+    date); `dropped` (each with its reason) are counted apart, not in `due`; `late` were done after;
+    `upcoming` are still open and due later in the quarter: not counted until their day comes (an open
+    promise due next month is not a promise missed)."""
 
     first: date
     last: date
@@ -451,6 +453,7 @@ class FollowThrough:
     met: int
     late: int
     dropped: int
+    upcoming: int = 0
 
     @property
     def rate(self) -> float | None:
@@ -464,15 +467,21 @@ def quarter_bounds(day: date) -> tuple[date, date]:
     return first, date.fromordinal(following.toordinal() - 1)
 
 
-def count_follow_through(items: Sequence[ItemView], first: date, last: date, timezone: str) -> FollowThrough:
-    """Pure: the rate over `items` due in [first, last]; "done by the due date" in `timezone`."""
+def count_follow_through(
+    items: Sequence[ItemView], first: date, last: date, timezone: str, today: date | None = None
+) -> FollowThrough:
+    """Pure: the rate over `items` due in [first, last]; "done by the due date" in `timezone`; an open
+    item due after `today` is upcoming, not yet due."""
     tz = ZoneInfo(timezone)
-    due = met = late = dropped = 0
+    due = met = late = dropped = upcoming = 0
     for item in items:
         if not first <= item.due <= last:
             continue
         if item.status == DROPPED:
             dropped += 1
+            continue
+        if today is not None and item.due > today and item.status != DONE:
+            upcoming += 1
             continue
         due += 1
         if item.status == DONE and item.done_at is not None:
@@ -480,14 +489,15 @@ def count_follow_through(items: Sequence[ItemView], first: date, last: date, tim
                 met += 1
             else:
                 late += 1
-    return FollowThrough(first, last, due, met, late, dropped)
+    return FollowThrough(first, last, due, met, late, dropped, upcoming)
 
 
 async def follow_through(session: AsyncSession, team_id: int, day: date, timezone: str) -> FollowThrough:
-    """The follow-through of the quarter holding `day` (the trust report and `actions stats` read it)."""
+    """The follow-through of the quarter holding `day`, as of `day` (the trust report and `actions stats`
+    read it)."""
     first, last = quarter_bounds(day)
     items = await due_between(session, team_id, first, last)
-    return count_follow_through(items, first, last, timezone)
+    return count_follow_through(items, first, last, timezone, today=day)
 
 
 async def recheck_team(session: AsyncSession, team_id: int, now: datetime) -> None:

@@ -40,7 +40,7 @@ async def test_demo_shows_three_meetings_with_rotating_roles_and_focus(tmp_path:
     )
     assert "was due Tue 1 Dec. Done, a new date, or drop it with a reason?" in flat
     assert "Done: Draft the survey to staff — Aisha Johnson, Tom Becker" in flat
-    assert "met 1 of 2 promises by their due date; 1 done late" in flat
+    assert "met 1 of the 2 promises due so far by their due date; 1 done late" in flat
     assert "Follow-through: the team met 1 of 2 promises this quarter." in flat
     # the check-in round: David (New York) is asked at 9:00 his time, Tom (away) not at all
     checkin = text.split("=== Check-ins:")[1]

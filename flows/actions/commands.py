@@ -180,17 +180,18 @@ class ActionsCommands:
             ("actions.stats.this_quarter", current),
             ("actions.stats.last_quarter", previous),
         ):
-            lines.append(
-                where.say(
-                    label,
-                    first=cards.day(rate.first),
-                    last=cards.day(rate.last),
-                    met=rate.met,
-                    due=rate.due,
-                    late=rate.late,
-                    dropped=rate.dropped,
-                )
+            line = where.say(
+                label,
+                first=cards.day(rate.first),
+                last=cards.day(rate.last),
+                met=rate.met,
+                due=rate.due,
+                late=rate.late,
+                dropped=rate.dropped,
             )
+            if rate.upcoming:
+                line += " " + where.say("actions.stats.upcoming", n=rate.upcoming)
+            lines.append(line)
         lines.append(where.say("actions.stats.how"))
         await ctx.reply(Card.plain("\n".join(lines)), team_id=where.team.id)
 

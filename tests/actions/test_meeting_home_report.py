@@ -112,13 +112,15 @@ async def test_stats_counts_promises_kept_by_their_due_date(stack: Stack) -> Non
     team_id = await _setup(stack)
     for title in ("One", "Two", "Three"):
         await _say(stack, "cy", f'action "{title}" due 2026-12-02')
-    one, two, three = await _items(stack, team_id)
+    await _say(stack, "cy", 'action "Four" due 2026-12-20')  # open and not due yet: not missed
+    one, two, three, _ = await _items(stack, team_id)
     await _say(stack, "cy", f"actions done {one.id}")
     stack.clock.set(datetime(2026, 12, 3, 18, 0, tzinfo=UTC))  # the day after the due date
     await _say(stack, "cy", f"actions done {two.id}")
     await _say(stack, "cy", f"actions drop {three.id} no longer needed")
     reply = " ".join((await _say(stack, "cy", "actions stats")).split())
-    assert "met 1 of 2 promises by their due date; 1 done late; 1 dropped" in reply
+    assert "met 1 of the 2 promises due so far by their due date; 1 done late; 1 dropped" in reply
+    assert "1 more open and due later this quarter" in reply
     async with stack.sessions() as session:
         rate = await store.follow_through(session, team_id, one.due, "America/Los_Angeles")
     assert (rate.met, rate.due, rate.late, rate.dropped) == (1, 2, 1, 1)
