@@ -197,8 +197,12 @@ def approval_card(
     draft. After publishing or withdrawal the same card says so, without buttons."""
     if corrects is not None:
         title = say("points.card.correction_title", date=day(corrects.published_local_date))
-    else:
+    elif point_set.status == "published":
+        title = say("points.card.title_published")
+    elif point_set.status == "draft":
         title = say("points.card.title")
+    else:
+        title = say("points.card.title_withdrawn")
     elements: list[Element] = [
         Header(title),
         Context(say("points.card.version", n=point_set.revision, name=proposer)),

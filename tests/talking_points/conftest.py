@@ -36,10 +36,13 @@ def buttons(card: Card) -> dict[str, str]:
     return {b.action_id: b.value for e in card.elements if isinstance(e, Buttons) for b in e.buttons}
 
 
+CARD_TITLES = ("Draft", "Joint talking points, approved", "Withdrawn draft")  # the card's title by state
+
+
 def latest_card(stack: Stack, user: str) -> Card:
     """The approval card as `user` sees it now (the last version sent or updated to their DM)."""
     for entry in reversed(stack.local.transcript):
-        if entry.target.get("user") == user and entry.card.summary.startswith("Draft"):
+        if entry.target.get("user") == user and entry.card.summary.startswith(CARD_TITLES):
             return entry.card
     raise AssertionError(f"no approval card for {user}")
 

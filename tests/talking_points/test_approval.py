@@ -52,10 +52,11 @@ async def test_both_sides_publish_once_to_every_audience_channel(stack: Stack) -
     for post in (staff[0], union[0]):
         assert LABEL in post
         assert "Class sizes stay at 24 next year" in post and "3 November" in post
-    # the card everywhere now says published, without buttons
+    # the card everywhere now says published, in its title too, without buttons
     for user in ("ana", "al", "ben", "cy"):
         card = latest_card(stack, user)
         assert not any(getattr(e, "buttons", None) for e in card.elements), user
+        assert plain(card).startswith("Joint talking points, approved by both sides"), plain(card)
     # pressing approve again on a published set: a clear reply, nothing posted again
     await click(stack, "al", cards.APPROVE, _old_value(stack))
     assert "already published" in replies_to(stack, "al")[-1]
