@@ -188,7 +188,7 @@ def mount_local_chat(app: web.Application, runtime: Runtime) -> None:
         assert clock is not None
         async with runtime.sessions() as session:
             found = await local_chat.next_event(session)
-            held = await outbox.next_ready_at(session, [adapter.platform])
+            held = await outbox.next_held_at(session, [adapter.platform])
         if held is not None and held > clock.now() and (found is None or held < found[0]):
             # messages prepared ahead and held until their moment (a check-in's invitations at each
             # person's 9:00) come before the next schedule: stop there, or the jump would pass them by

@@ -291,6 +291,16 @@ async def next_ready_at(session: AsyncSession, platforms: Sequence[str]) -> date
     return min(times) if times else None
 
 
+async def next_held_at(session: AsyncSession, platforms: Sequence[str]) -> datetime | None:
+    """When the earliest message prepared ahead is due (held until its moment, never tried yet: a
+    check-in's invitations wait for each person's 9:00); not a retry's backoff nor a lease."""
+    stmt = select(func.min(_T.c.next_attempt_at)).where(
+        _T.c.status == OutboxStatus.pending, _T.c.attempts == 0, _T.c.platform.in_(list(platforms))
+    )
+    found: datetime | None = (await session.execute(stmt)).scalar()
+    return found.replace(tzinfo=UTC) if found is not None and found.tzinfo is None else found
+
+
 async def prune(session: AsyncSession, *, sent_before: datetime, failed_before: datetime) -> int:
     """Delete delivered rows older than `sent_before` and given-up rows older than `failed_before`: the
     outbox is a queue, not an archive of who was told what."""
