@@ -117,6 +117,11 @@ def form_html(
             parts.append(_text_input(element, values, problems))
         else:
             parts.append(_element(element, {}))
+    required_note = (  # only when something is required: a form of optional answers says nothing of it
+        '<p class="context">Fields marked <span class="req" aria-hidden="true">*</span> are required.</p>'
+        if any(isinstance(e, Question | TextInput) and not e.optional for e in form.elements)
+        else ""
+    )
     summary = ""
     if problems:
         count = len(problems)
@@ -128,7 +133,7 @@ def form_html(
         f'<form class="card-form" method="post" action="/chat/submit" novalidate '
         f'aria-labelledby="form-title-{escape(token)}" data-token="{escape(token)}">'
         f'<h3 id="form-title-{escape(token)}">{inline(form.title)}</h3>{summary}'
-        f'<p class="context">Fields marked <span class="req" aria-hidden="true">*</span> are required.</p>'
+        f"{required_note}"
         f'<input type="hidden" name="token" value="{escape(token)}">'
         f"{''.join(parts)}"
         f'<div class="actions"><button type="submit" class="btn btn-primary">{inline(form.submit_label)}'
