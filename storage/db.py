@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -217,6 +217,12 @@ def connection_lost(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         return bool(exc.connection_invalidated) or isinstance(exc, OperationalError | InterfaceError)
     return isinstance(exc, ConnectionError)
+
+
+def conflicting_write(exc: BaseException) -> bool:
+    """A write refused by a unique or foreign-key constraint: on PostgreSQL, what two requests racing for
+    the same thing (one channel, one name) meet; the transaction is gone, nothing of it was written."""
+    return isinstance(exc, IntegrityError)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
 from flows.core.types import Actor
 from flows.setup.chat import SetupError, parse_setup
 from storage import teams
 from storage.models import Identity, Membership, Team
-from tests.conftest import Stack
+from tests.conftest import Stack, team_spec
 
 SETUP = "setup Riverside DLT; America/Los_Angeles; labor @0; management @1; labor members @2"
 
@@ -101,3 +102,51 @@ def test_parse_setup_reads_sides_and_members() -> None:
         assert "twice" in str(exc)
     else:
         raise AssertionError("a person listed twice must be refused")
+
+
+@pytest.mark.both_databases  # the constraint is the database's
+async def test_a_setup_that_loses_the_channel_mid_turn_gets_a_reply_and_writes_nothing(
+    stack: Stack, database_url: str
+) -> None:
+    """Two co-chairs set up two teams in one channel at the same moment (on PostgreSQL both pass the
+    "channel taken?" check): the second insert of the channel is refused by the database. Here that
+    insert is made inside this `setup`'s own turn, just before its own, so the refusal comes exactly
+    there: the person is told nothing was saved and to try again, and nothing of the setup is stored."""
+    other = await stack.import_team(
+        team_spec(
+            name="Other team",
+            channels=[{"platform": "local", "id": "elsewhere"}],
+            members=[
+                {"name": "Olive Labor", "side": "labor", "co_chair": True, "local": "olive"},
+                {"name": "Omar Manager", "side": "management", "co_chair": True, "local": "omar"},
+            ],
+        )
+    )
+    sync_engine = stack.sessions.kw["bind"].sync_engine
+    taken: list[str] = []
+
+    def the_other_setup_wins(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO team_channels") and not taken:
+            taken.append(statement)
+            cursor.execute(
+                "INSERT INTO team_channels (team_id, platform, workspace, address) "
+                f"VALUES ({int(other.id)}, 'local', '', 'dlt')"
+            )
+
+    event.listen(sync_engine, "before_cursor_execute", the_other_setup_wins)
+    try:
+        await stack.local.command("maria", SETUP, channel="dlt", mentions=["maria", "david", "cy"])
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", the_other_setup_wins)
+    await stack.worker.drain()
+    assert taken, "the setup never reached its insert of the channel"
+    said = " ".join(stack.local.transcript[-1].text.split())
+    assert "nothing of this was saved" in said and "try again" in said, said
+    assert await _team(stack, "Riverside DLT") is None
+    async with stack.sessions() as session:
+        people = set((await session.execute(select(Identity.user_id))).scalars())
+    assert people == {"olive", "omar"}  # nobody of the refused setup was written
+    # tried again (the channel's other insert was part of the undone turn here): set up, nothing in the way
+    await stack.local.command("maria", SETUP, channel="dlt", mentions=["maria", "david", "cy"])
+    await stack.worker.drain()
+    assert await _team(stack, "Riverside DLT") is not None

@@ -42,6 +42,7 @@ from flows.core.types import (
 )
 from storage import audit, calendar, events, flow_state, schedules, teams
 from storage.calendar import TeamCalendar
+from storage.db import conflicting_write
 from storage.schedules import ScheduleView
 from storage.sealing import Sealer
 from storage.teams import PersonView, TeamView
@@ -256,22 +257,43 @@ class Engine:
     async def handle(self, event: Event) -> Form | None:
         """Process one inbound event, at most once per idempotency key. Returns the Form a flow asked to
         show the person (the adapter opens it at once: Slack trigger ids expire in 3 seconds)."""
-        async with self.sessions() as session, session.begin():
-            now = self.clock.now()
-            actor = event.actor
-            if event.idempotency_key:
-                fresh, person = await events.first_time_from(
-                    session, event.idempotency_key, now, actor.platform, actor.user_id
-                )
-                if not fresh:
-                    log.info("duplicate event %s ignored", event.idempotency_key)
-                    return None
-            else:
-                person = await teams.person_by_identity(session, actor.platform, actor.user_id)
-            ctx = FlowContext(session, now, self.sealer, event.actor, person, event.conversation)
-            await self._dispatch(ctx, event)
+        try:
+            async with self.sessions() as session, session.begin():
+                now = self.clock.now()
+                actor = event.actor
+                if event.idempotency_key:
+                    fresh, person = await events.first_time_from(
+                        session, event.idempotency_key, now, actor.platform, actor.user_id
+                    )
+                    if not fresh:
+                        log.info("duplicate event %s ignored", event.idempotency_key)
+                        return None
+                else:
+                    person = await teams.person_by_identity(session, actor.platform, actor.user_id)
+                ctx = FlowContext(session, now, self.sealer, event.actor, person, event.conversation)
+                await self._dispatch(ctx, event)
+        except Exception as exc:
+            if not conflicting_write(exc) or event.conversation is None:
+                raise
+            await self._clashed(event, exc)  # nothing was written, its idempotency key neither
+            return None
         self._notify(ctx)
         return ctx.form
+
+    async def _clashed(self, event: Event, exc: Exception) -> None:
+        """Another request changed the same thing at the same moment (two `setup`s for one channel): the
+        person is told that nothing was saved and to try again, instead of an error from the platform."""
+        log.warning(
+            "%s from %s clashed with a simultaneous change: %s",
+            type(event).__name__,
+            event.actor.platform,
+            type(exc).__name__,
+        )
+        async with self.sessions() as session, session.begin():
+            person = await teams.person_by_identity(session, event.actor.platform, event.actor.user_id)
+            ctx = FlowContext(session, self.clock.now(), self.sealer, event.actor, person, event.conversation)
+            await ctx.reply(Card.plain(text("engine.clashed", language_of(person=person))))
+        self._notify(ctx)
 
     async def _dispatch(self, ctx: FlowContext, event: Event) -> None:
         if isinstance(event, CommandEvent) or (
