@@ -1,20 +1,72 @@
-"""`tandem serve` as a real subprocess, for tests of what only the whole program does (Socket Mode, the
-worker process, start-up and shutdown)."""
+"""`tandem serve` as a real process of its own, for tests of what only the whole program does (Socket
+Mode, kill -9 and restarts, replicas, start-up and shutdown).
+
+Each one is forked from a process that has already imported Tandem (multiprocessing's "forkserver", one per
+test process): importing slack-bolt, botbuilder, SQLAlchemy and aiohttp is 1.5 s of the 2 s a `tandem
+serve` takes to start, and the suite starts about twenty. The child then runs `bot.cli.main(["serve"])`,
+the very function the `tandem` command runs, with its own environment, pid, signals and output (a file,
+read back as `Served.output`); `kill -9` ends it like any process. `tandem serve` started the ordinary way
+is tested in tests/test_settings_and_cli.py and tests/operations/test_settings_checked.py."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import signal
 import socket
-import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+
+# What `tandem serve` imports before it reads a setting; the forkserver imports these once.
+_PRELOAD = ["bot.cli", "bot.app", "bot.runtime", "bot.local_chat", "storage.migrate", "tests.serve_process"]
+_FORKS = multiprocessing.get_context("forkserver")
+_FORKS.set_forkserver_preload(_PRELOAD)
+
+
+def _serve(env: dict[str, str], output: str) -> None:
+    """In the child: exactly `env` as the environment, stdout and stderr to `output`, then `tandem serve`."""
+    os.environ.clear()
+    os.environ.update(env)
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    from bot.cli import main
+
+    raise SystemExit(main(["serve"]))
+
+
+class ServeProcess:
+    """The few things tests do with a process: its pid, a signal, kill, wait, its return code (-N when
+    signal N ended it, as for subprocess)."""
+
+    def __init__(self, env: dict[str, str], output: str) -> None:
+        self._process = _FORKS.Process(target=_serve, args=(env, output), daemon=True)
+        self._process.start()
+        self.pid = int(self._process.pid or 0)
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.exitcode
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    async def wait(self) -> int:
+        while (code := self.returncode) is None:
+            await asyncio.sleep(0.02)
+        return code
 
 
 def free_port() -> int:
@@ -25,7 +77,7 @@ def free_port() -> int:
 
 @dataclass
 class Served:
-    process: asyncio.subprocess.Process
+    process: ServeProcess
     url: str  # http://127.0.0.1:<port>
     output: str = ""  # what it printed, once it has stopped
     extra: dict[str, str] = field(default_factory=dict)
@@ -44,16 +96,15 @@ async def tandem_serve(env: dict[str, str], *, wait_healthy: bool = True) -> Asy
     port = env.get("TANDEM_PORT") or str(free_port())
     clean["TANDEM_SECRET_KEY"] = "tandem-tests-sealing-key"  # as tests/conftest.py; `env` may override it
     clean.update(env, TANDEM_PORT=port)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "serve",
-        env=clean,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    fd, output = tempfile.mkstemp(prefix="tandem-serve-", suffix=".log")
+    os.close(fd)
+    process = ServeProcess(clean, output)
     served = Served(process, f"http://127.0.0.1:{port}")
+
+    def printed() -> str:
+        with open(output, encoding="utf-8", errors="replace") as log:
+            return log.read()
+
     try:
         if wait_healthy:
             deadline = time.monotonic() + 60
@@ -63,19 +114,19 @@ async def tandem_serve(env: dict[str, str], *, wait_healthy: bool = True) -> Asy
                     break
                 except aiohttp.ClientError:
                     if process.returncode is not None:
-                        output = (await process.stdout.read()).decode() if process.stdout else ""
                         raise AssertionError(
-                            f"tandem serve exited ({process.returncode}):\n{output}"
+                            f"tandem serve exited ({process.returncode}):\n{printed()}"
                         ) from None
                     if time.monotonic() > deadline:
                         raise
-                    await asyncio.sleep(0.1)
+                    await asyncio.sleep(0.05)
         yield served
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-        served.output = output.decode()
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), timeout=60)
+        served.output = printed()
+        with contextlib.suppress(OSError):
+            os.unlink(output)
 
 
 async def eventually(check: Callable[[], Any], what: str, *, within: float = 30.0) -> Any:

@@ -8,6 +8,8 @@ from collections import Counter
 from PIL import Image as PILImage
 
 from flows.content.instruments import instrument_from_data, instruments
+from flows.core import chart
+from flows.core.chart import Axis, Series
 from flows.pulse.chart import render_trend
 from flows.pulse.report import build_report, fmt, fmt_change, side_view_allowed
 from storage.pulse import SideMean, ValueCount
@@ -111,6 +113,15 @@ def test_the_chart_is_a_png_with_one_series_per_component() -> None:
         assert image.format == "PNG"
         description = image.text["Description"]  # type: ignore[attr-defined]
     assert description.removeprefix("Series: ").split("; ") == [c.name for c in RTSA.components]
+
+
+def test_a_chart_drawn_twice_from_the_same_input_is_the_same_bytes() -> None:
+    """Drawing is pure, which lets the suite draw each distinct chart once (tests/conftest.py)."""
+    draw = chart.render_lines.__wrapped__  # type: ignore[attr-defined]  (the real one, not remembered)
+    labels, series = ["Jan", "Apr"], [Series("Respect", [3.0, 3.5])]
+    first = draw(labels, series, "Team: trust", Axis("Mean", 1, 5))
+    assert draw(labels, series, "Team: trust", Axis("Mean", 1, 5)) == first
+    assert draw(labels, series, "Team: other", Axis("Mean", 1, 5)) != first
 
 
 def test_instruments_ship_as_data_with_attribution() -> None:
