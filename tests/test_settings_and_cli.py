@@ -137,7 +137,10 @@ def _wait_for_health(port: int, proc: subprocess.Popen[str]) -> bytes:
 
 
 @pytest.mark.slow  # two `tandem serve` processes: scheduled first (tests/conftest.py)
-def test_serve_starts_without_credentials_and_refuses_a_second_scheduler_on_sqlite(tmp_path: Path) -> None:
+def test_serve_starts_without_credentials_and_refuses_a_second_scheduler_on_sqlite(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The real command, started as a shell would; the second one (in this process) is refused."""
     port = _free_port()
     env = _env(TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}", TANDEM_PORT=str(port))
     proc = subprocess.Popen(
@@ -148,16 +151,14 @@ def test_serve_starts_without_credentials_and_refuses_a_second_scheduler_on_sqli
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             metrics = response.read().decode()
         assert 'tandem_outbox_messages{status="pending"} 0' in metrics
-        second = subprocess.run(
-            [*TANDEM, "serve"],
-            env={**env, "TANDEM_PORT": str(_free_port())},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert second.returncode == 2
-        assert "another Tandem scheduler is already running on this SQLite database" in second.stderr
-        assert "Traceback" not in second.stderr
+        _clean(monkeypatch)
+        for name, value in {**env, "TANDEM_PORT": str(_free_port())}.items():
+            if name.startswith("TANDEM_"):
+                monkeypatch.setenv(name, value)
+        code, _, err = _tandem(capsys, "serve")
+        assert code == 2
+        assert "another Tandem scheduler is already running on this SQLite database" in err
+        assert "Traceback" not in err
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=30)

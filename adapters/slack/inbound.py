@@ -149,7 +149,9 @@ class SlackInbound:
             ignoring_self_events_enabled=False,  # events.py drops the bot's own messages
             url_verification_enabled=True,
             ssl_check_enabled=True,
-            name="tandem",
+            # bolt names its logger after the app and sets that logger's level to the root's on every
+            # request: named "tandem", it overwrote the level of Tandem's own loggers.
+            name="slack_bolt.tandem",
         )
         any_ = re.compile(".*")
 

@@ -33,7 +33,7 @@ def test_json_lines(restore_logging: None, capsys: pytest.CaptureFixture[str]) -
         log.exception("a send failed")
     logging.getLogger("alembic.runtime").info("noise")  # library chatter stays below WARNING
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 2, lines
     first, second = (json.loads(line) for line in lines)
     assert {k: first[k] for k in ("level", "logger", "message", "team")} == {
         "level": "info",

@@ -3,6 +3,7 @@ behind: nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -19,6 +20,7 @@ from bot.cli import main
 from bot.runtime import Runtime
 from bot.settings import SettingsError, load_settings
 from tests.conftest import team_spec
+from tests.serve_process import tandem_serve
 
 TANDEM = [sys.executable, "-m", "bot.cli"]
 PLATFORM_PREFIXES = ("TANDEM_", "SLACK_", "MICROSOFT_")
@@ -157,19 +159,23 @@ def test_a_refused_team_file_creates_no_database(
     assert not database.exists()
 
 
-def test_a_port_in_use_stops_serve_with_one_line(tmp_path: Path) -> None:
+async def test_a_port_in_use_stops_serve_with_one_line(tmp_path: Path) -> None:
     """Someone else listens on the port: one line and exit 2, even though the database was opened and a
     first tick may be under way (a tick left running once kept the process alive for ever)."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = _env(TANDEM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}", TANDEM_PORT=str(port))
-        result = subprocess.run([*TANDEM, "serve"], env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == (  # after the log's warnings of the start-up
+        env = {
+            "TANDEM_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'tandem.db'}",
+            "TANDEM_PORT": str(port),
+        }
+        async with tandem_serve(env, wait_healthy=False) as served:
+            await asyncio.wait_for(served.process.wait(), timeout=60)
+    assert served.process.returncode == 2, served.output
+    assert "Traceback" not in served.output
+    assert served.output.strip().splitlines()[-1] == (  # after the log's warnings of the start-up
         f"tandem: cannot listen on 127.0.0.1:{port}: error while attempting to bind on address "
         f"('127.0.0.1', {port}): address already in use"
     )
-    assert "Tandem is running" not in result.stdout
+    assert "Tandem is running" not in served.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 from urllib.parse import quote
@@ -43,6 +44,22 @@ async def test_url_verification_is_answered_with_the_challenge(tandem: SlackTand
     ) as response:
         assert response.status == 200
         assert fixture("url_verification.json")["challenge"] in await response.text()
+
+
+async def test_a_request_leaves_the_level_of_tandems_loggers_alone(tandem: SlackTandem) -> None:
+    """slack-bolt sets its app logger's level to the root's on every request; Tandem's loggers keep theirs
+    (once, a request made while the root was at WARNING silenced Tandem's INFO lines for good)."""
+    ours, root = logging.getLogger("tandem"), logging.getLogger()
+    saved = ours.level, root.level
+    try:
+        ours.setLevel(logging.NOTSET)
+        root.setLevel(logging.WARNING)
+        body = json.dumps(fixture("url_verification.json")).encode()
+        assert (await tandem.post(body, "application/json")).status == 200
+        assert ours.level == logging.NOTSET
+    finally:
+        ours.setLevel(saved[0])
+        root.setLevel(saved[1])
 
 
 async def test_forged_stale_and_replayed_requests_get_401_and_store_nothing(tandem: SlackTandem) -> None:
