@@ -28,11 +28,13 @@ lint: $(STAMP)
 
 # Storage tests run on SQLite and PostgreSQL: start the local PostgreSQL if it is down, fail if unreachable.
 # The chat page's browser tests drive Debian's chromium through Playwright (never a downloaded browser).
+# pytest: a worker per core (pytest-xdist), idle ones take queued tests; each gets its own databases. Bytecode
+# is cached even where PYTHONDONTWRITEBYTECODE is set: rewriting the test modules' asserts is 4 s a worker.
 test: lint
 	bash scripts/ensure-postgres
 	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get install -y chromium >/dev/null; } || \
 	  { echo "make test: the browser tests need /usr/bin/chromium: run 'apt-get install -y chromium' as root"; exit 1; }
-	$(BIN)/pytest -q -n auto --dist worksteal  # a worker per core (pytest-xdist), idle ones take queued tests; each gets its own databases
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n auto --dist worksteal
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -147,7 +147,7 @@ async def test_a_member_of_team_a_reaches_nothing_of_team_b(stack: Stack, figure
         for where in (None, "team-channel", "chan-b"):
             mentions = ["b-l1"] if "@0" in command else []
             await stack.local.command("ana", command, channel=where, mentions=mentions)
-            await stack.worker.drain()
+    await stack.worker.drain()  # every reply delivered (to the transcript) once, not one by one
     presses = _presses(stack, b_people)
     assert ("pulse.answer", str(poll.id)) in presses
     # and every button any flow declares, aimed at B's poll (a forged press: what a platform would carry)
@@ -161,7 +161,7 @@ async def test_a_member_of_team_a_reaches_nothing_of_team_b(stack: Stack, figure
             await stack.local.click("ana", action_id, value, channel=where)
             if stack.local.last_form is not None:  # a form for A's own business only
                 assert not any(w in repr(stack.local.last_form) for w in B_WORDS)
-            await stack.worker.drain()
+    await stack.worker.drain()
 
     after = await _b_state(stack, bravo.id)
     assert after == before
