@@ -2,9 +2,10 @@
 
 `load` parses a body and refuses, with a reason (`InputError`, answered 400 by the caller), what would
 crash the server further in: nesting deeper than `MAX_DEPTH` (the JSON decoder's own recursion limit is a
-RecursionError, and so is every recursive walk after it), and a lone UTF-16 surrogate (`"\\ud800"`, valid
-JSON but not encodable: the database driver and the idempotency key's hash fail on it). `problem` checks
-an already-parsed value the same way. `need_str` and friends check one field's JSON type.
+RecursionError, and so is every recursive walk after it), a lone UTF-16 surrogate (`"\\ud800"`, valid
+JSON but not encodable: the database driver and the idempotency key's hash fail on it) and a NUL character
+(`"\\u0000"`, valid JSON that PostgreSQL's text refuses). `problem` checks an already-parsed value the same
+way. `need_str` and friends check one field's JSON type.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import re
 from typing import Any
 
 MAX_DEPTH = 64  # Slack's modal payloads nest about 10 deep, Teams' activities and card data less
-# A lone surrogate can only come from a \uD800–\uDFFF escape (strict UTF-8 decoding refuses encoded ones),
-# so the string walk runs only for a body that has such an escape (a valid pair, an emoji, has two).
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+# A lone surrogate can only come from a \uD800–\uDFFF escape (strict UTF-8 decoding refuses encoded ones)
+# and a NUL from \u0000 (JSON refuses raw control characters in strings), so the string walk runs only for
+# a body that has such an escape (a valid pair, an emoji, has two).
+_UNSTORABLE_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F][0-9a-fA-F]{2}|0000)")
 
 
 class InputError(ValueError):
@@ -24,7 +26,7 @@ class InputError(ValueError):
 
 
 def load(raw: bytes | str, what: str = "body") -> Any:
-    """Parse JSON; InputError(reason) for invalid JSON, too deep a nesting or a lone surrogate."""
+    """Parse JSON; InputError(reason) for invalid JSON, too deep a nesting, a lone surrogate or a NUL."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
@@ -35,15 +37,15 @@ def load(raw: bytes | str, what: str = "body") -> Any:
         raise InputError(f"the {what} is nested too deep (more than {MAX_DEPTH} levels)") from exc
     except json.JSONDecodeError as exc:
         raise InputError(f"the {what} is not JSON ({exc.msg} at {exc.pos})") from exc
-    found = problem(value, strings=bool(_SURROGATE_ESCAPE.search(text)), what=what)
+    found = problem(value, strings=bool(_UNSTORABLE_ESCAPE.search(text)), what=what)
     if found:
         raise InputError(found)
     return value
 
 
 def problem(value: Any, *, strings: bool = True, what: str = "body") -> str | None:
-    """What is wrong with a parsed JSON value (too deep, a lone surrogate in a key or string), or None.
-    Iterative: no recursion, whatever the depth."""
+    """What is wrong with a parsed JSON value (too deep; a lone surrogate or a NUL in a key or string), or
+    None. Iterative: no recursion, whatever the depth."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -51,36 +53,34 @@ def problem(value: Any, *, strings: bool = True, what: str = "body") -> str | No
             if depth > MAX_DEPTH:
                 return f"the {what} is nested too deep (more than {MAX_DEPTH} levels)"
             for key, child in item.items():
-                if strings and not _encodable(key):
-                    return f"the {what} has a lone surrogate in a key"
+                if strings and (why := unstorable(key)):
+                    return f"the {what} has {why} in a key"
                 if isinstance(child, dict | list):
                     stack.append((child, depth + 1))
-                elif strings and isinstance(child, str) and not _encodable(child):
-                    return f"the {what} has a lone surrogate in {str(key)[:40]!r}"
+                elif strings and isinstance(child, str) and (why := unstorable(child)):
+                    return f"the {what} has {why} in {str(key)[:40]!r}"
         elif isinstance(item, list):
             if depth > MAX_DEPTH:
                 return f"the {what} is nested too deep (more than {MAX_DEPTH} levels)"
             for child in item:
                 if isinstance(child, dict | list):
                     stack.append((child, depth + 1))
-                elif strings and isinstance(child, str) and not _encodable(child):
-                    return f"the {what} has a lone surrogate in a list item"
-        elif strings and isinstance(item, str) and not _encodable(item):
-            return f"the {what} has a lone surrogate"
+                elif strings and isinstance(child, str) and (why := unstorable(child)):
+                    return f"the {what} has {why} in a list item"
+        elif strings and isinstance(item, str) and (why := unstorable(item)):
+            return f"the {what} has {why}"
     return None
 
 
-def clean_text(value: str) -> bool:
-    """A string that can be stored and hashed (no lone surrogate)."""
-    return _encodable(value)
-
-
-def _encodable(value: str) -> bool:
+def unstorable(value: str) -> str | None:
+    """Why a string cannot be stored, or None: PostgreSQL's text holds no NUL, UTF-8 no lone surrogate."""
+    if "\x00" in value:
+        return "a NUL character"
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        return "a lone surrogate"
+    return None
 
 
 def field_problem(

@@ -261,8 +261,9 @@ class ChatAdapter(LocalAdapter):
 
     async def _who(self, params: Any) -> tuple[LocalTeam, LocalPerson]:
         team_id, user = str(params.get("team", "")), str(params.get("person", ""))
-        if not all(json_input.clean_text(str(v)) for v in params.values()):
-            raise Refused("That request is not readable text (UTF-8). Nothing was done.")
+        for value in params.values():
+            if why := json_input.unstorable(str(value)):
+                raise Refused(f"That request has {why}, which cannot be stored. Nothing was done.")
         for team in await self._teams():
             if str(team.id) == team_id:
                 for person in team.people:

@@ -279,6 +279,9 @@ def check_command(form: Any) -> Inbound:
     for key in ("command", "user_id", "channel_id", "team_id"):
         if not form.get(key) or not isinstance(form[key], str):
             raise PayloadError(f"slash command: missing {key!r}")
+    problem = json_input.problem(form, what="slash command")  # a NUL (%00) in a field, say
+    if problem:
+        raise PayloadError(problem)
     _lengths(form, "slash command")
     return Inbound("command", form)
 

@@ -71,6 +71,10 @@ class ReplayGuard:
         return True
 
 
+BOLT_APP_NAME = "slack_bolt.tandem"  # bolt's app logger, under slack_bolt's (never "tandem": see below)
+_BOLT_LOG = logging.getLogger(BOLT_APP_NAME)
+
+
 class _CheckedRequest(AsyncBoltRequest):
     """bolt's request for a body this handler has already parsed and checked. (slack-bolt's aiohttp
     adapter, `to_bolt_request`, would parse it a second time: a URL-decode and a JSON parse of up to a
@@ -80,7 +84,9 @@ class _CheckedRequest(AsyncBoltRequest):
         super().__init__(body="", query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
         self.raw_body = raw.decode("utf-8")
         self.body = body
-        self.context = build_async_context(AsyncBoltContext({}), body)
+        # with a logger from the start: bolt writes a debug line while building the context when a modal
+        # sends several response URLs, and without one that was a KeyError (bolt sets its own later)
+        self.context = build_async_context(AsyncBoltContext({"logger": _BOLT_LOG}), body)
 
 
 class _PerKeyOrder:
@@ -151,7 +157,7 @@ class SlackInbound:
             ssl_check_enabled=True,
             # bolt names its logger after the app and sets that logger's level to the root's on every
             # request: named "tandem", it overwrote the level of Tandem's own loggers.
-            name="slack_bolt.tandem",
+            name=BOLT_APP_NAME,
         )
         any_ = re.compile(".*")
 

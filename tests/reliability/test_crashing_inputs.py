@@ -19,6 +19,7 @@ from tests.slack.conftest import SlackTandem, fixture, sign, slack_team_spec
 from tests.teams.conftest import TeamsRig, teams_team_spec
 
 SURROGATE = "\ud800"  # json.dumps writes it as the escape "\ud800": valid UTF-8 on the wire
+NUL = "\x00"  # json.dumps writes "\u0000", urlencode "%00"
 
 # What could reach the database runs on PostgreSQL as well, the strict one (NUL, lone surrogates, types).
 
@@ -199,6 +200,56 @@ async def test_wrong_json_types_in_a_teams_activity_are_400_with_a_reason(
 
 
 @pytest.mark.both_databases
+async def test_a_nul_in_a_slack_id_text_or_value_never_reaches_the_database(
+    tandem: SlackTandem, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL's text holds no NUL (U+0000): valid JSON (\\u0000) and a valid form field (%00) both
+    carry one; found by the fuzzing at full size, as a 500 on PostgreSQL."""
+    await tandem.import_team(slack_team_spec())
+    before = await _rows(tandem.runtime.sessions)
+    in_user = _click()
+    in_user["user"]["id"] = "W1" + NUL
+    in_value = _click()
+    in_value["actions"][0]["value"] = NUL
+    mention = fixture("event_app_mention.json")
+    mention["event"]["text"] = "<@U0BOT> help" + NUL
+    command = urlencode({**fixture("slash_command.json"), "text": "pulse" + NUL}).encode()
+    for body, content_type in (
+        (_form(in_user), "application/x-www-form-urlencoded"),
+        (_form(in_value), "application/x-www-form-urlencoded"),
+        (json.dumps(mention).encode(), "application/json"),
+        (command, "application/x-www-form-urlencoded"),
+    ):
+        assert b"\\u0000" in body or b"%5Cu0000" in body or b"%00" in body
+        status, answer = await _slack_post(tandem, body, content_type)
+        assert status == 400, answer
+        assert "NUL" in answer["error"]
+    await tandem.settle()
+    assert await _rows(tandem.runtime.sessions) == before
+    assert tracebacks(caplog) == []
+
+
+@pytest.mark.both_databases
+async def test_a_nul_in_a_teams_id_or_card_data_never_reaches_the_database(
+    rig: TeamsRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    await rig.import_team(teams_team_spec())
+    before = await _rows(rig.runtime.sessions)
+    added = rig.activity("conversation_update_bot_added_to_team")
+    added["from"]["id"] = NUL  # the fuzzer's find
+    message = rig.activity("message_channel_reply_with_mention")
+    message["text"] = "help" + NUL
+    submit = rig.activity("message_back_submit")
+    submit["value"] = {"note": NUL}
+    for body in (added, message, submit):
+        status, answer = await rig.post(body)
+        assert status == 400, answer
+        assert "NUL" in answer["error"]
+    assert await _rows(rig.runtime.sessions) == before
+    assert tracebacks(caplog) == []
+
+
+@pytest.mark.both_databases
 async def test_a_lone_surrogate_in_a_teams_id_or_card_data_never_reaches_the_database(
     rig: TeamsRig, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -258,6 +309,11 @@ async def test_the_chat_pages_endpoints_refuse_bad_input_with_a_4xx(
             (
                 "/chat/say",
                 urlencode({**base, "text": "hi " + SURROGATE}, errors="surrogatepass").encode(),
+                "application/x-www-form-urlencoded",
+            ),
+            (
+                "/chat/say",
+                urlencode({**base, "text": "help" + NUL}).encode(),
                 "application/x-www-form-urlencoded",
             ),
             (

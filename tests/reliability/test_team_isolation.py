@@ -69,7 +69,9 @@ async def _b_state(stack: Stack, team_id: int) -> dict[str, Any]:
         # decisions, check-ins, calendar, memberships, channels, …), as stored
         rows = {}
         for table in Base.metadata.sorted_tables:
-            if "team_id" in table.columns and table.name != "outbox":
+            column = table.columns.get("team_id")
+            ours = column is not None and any(k.column.table.name == "teams" for k in column.foreign_keys)
+            if ours and table.name != "outbox":  # (slack_workspaces.team_id is Slack's, a string)
                 found = (await session.execute(select(table).where(table.c.team_id == team_id))).all()
                 rows[table.name] = sorted(repr(tuple(r)) for r in found)
     return {"polls": poll_state, **counts, "schedules": schedules, "outbox": outbox, "rows": rows}

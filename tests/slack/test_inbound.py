@@ -9,9 +9,11 @@ import time
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from sqlalchemy import func, select
 
 from storage.models import OutboxMessage, ProcessedEvent
+from tests.reliability.conftest import tracebacks
 from tests.slack.conftest import (
     BOT_USER,
     FIXTURES,
@@ -166,6 +168,23 @@ async def test_view_submission_becomes_an_action_with_the_form_values(tandem: Sl
     assert await _processed(tandem) == ["slack:view:V111:W111"]
     (opened,) = tandem.fake.called("conversations.open")
     assert opened.args["users"] == "W111"
+
+
+async def test_a_view_submission_with_two_response_urls_is_processed(
+    tandem: SlackTandem, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A modal whose conversation picker has `response_url_enabled` sends a response URL per conversation;
+    with more than one, bolt's context building wrote a debug line to a logger the context did not have
+    yet (KeyError) and a valid submit was refused (found by the fuzzing at full size)."""
+    body = fixture("view_submission.json")
+    body["response_urls"] = [
+        {"block_id": "where", "action_id": "pick", "channel_id": c, "response_url": f"https://hooks/{c}"}
+        for c in ("C111", "C222")
+    ]
+    assert (await tandem.interactive(body)).status == 200
+    await tandem.settle()
+    assert await _processed(tandem) == ["slack:view:V111:W111"]
+    assert tracebacks(caplog) == []
 
 
 async def test_app_mention_is_a_command_and_an_events_api_retry_is_recorded_once(tandem: SlackTandem) -> None:
